@@ -1,0 +1,1 @@
+//! Face models run by tract: the 128-D dlib ResNet descriptor and the MMOD CNN detector.
