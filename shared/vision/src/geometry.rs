@@ -11,14 +11,27 @@ pub struct Rect {
 
 impl Rect {
     pub fn new(left: i64, top: i64, right: i64, bottom: i64) -> Self {
-        Self { left, top, right, bottom }
+        Self {
+            left,
+            top,
+            right,
+            bottom,
+        }
     }
     /// dlib's `width()`: `right - left + 1` (0 for an empty rectangle).
     pub fn width(&self) -> i64 {
-        if self.right < self.left { 0 } else { self.right - self.left + 1 }
+        if self.right < self.left {
+            0
+        } else {
+            self.right - self.left + 1
+        }
     }
     pub fn height(&self) -> i64 {
-        if self.bottom < self.top { 0 } else { self.bottom - self.top + 1 }
+        if self.bottom < self.top {
+            0
+        } else {
+            self.bottom - self.top + 1
+        }
     }
     pub fn area(&self) -> i64 {
         self.width() * self.height()
@@ -35,7 +48,11 @@ impl Rect {
     pub fn iou(&self, other: &Rect) -> f64 {
         let inter = self.intersect(other).area() as f64;
         let union = (self.area() + other.area()) as f64 - inter;
-        if union <= 0.0 { 0.0 } else { inter / union }
+        if union <= 0.0 {
+            0.0
+        } else {
+            inter / union
+        }
     }
 }
 
