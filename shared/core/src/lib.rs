@@ -1,1 +1,16 @@
+//! FaceID's domain: what a user, a face template, a challenge and an audit event are;
+//! the ports the storage adapters implement; the matching, quality and liveness policy;
+//! session tokens. No I/O lives here.
 
+pub mod audit;
+pub mod domain;
+pub mod face;
+pub mod liveness;
+pub mod lockout;
+pub mod matching;
+pub mod ports;
+pub mod token;
+
+pub use domain::{
+    Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId, DESCRIPTOR_LEN,
+};

@@ -1,0 +1,295 @@
+//! Domain types that validate on parse: once you hold one, it is valid.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+
+/// Length of a dlib face descriptor.
+pub const DESCRIPTOR_LEN: usize = 128;
+
+/// Why a value failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+/// A user name: 1–64 characters from `[A-Za-z0-9._@-]`, not starting with `.` or `-`.
+/// Safe as a DynamoDB key part and as an S3 key segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+        if s.is_empty() || s.len() > 64 {
+            return Err(ParseError("user_id must be 1 to 64 characters".into()));
+        }
+        if !s.chars().all(ok_char) {
+            return Err(ParseError(
+                "user_id may contain only letters, digits and . _ - @".into(),
+            ));
+        }
+        if s.starts_with('.') || s.starts_with('-') {
+            return Err(ParseError("user_id must not start with '.' or '-'".into()));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<UserId> for String {
+    fn from(u: UserId) -> String {
+        u.0
+    }
+}
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub uuid::Uuid);
+
+        impl $name {
+            pub fn random() -> Self {
+                Self(uuid::Uuid::new_v4())
+            }
+            pub fn parse(s: &str) -> Result<Self, ParseError> {
+                uuid::Uuid::parse_str(s)
+                    .map(Self)
+                    .map_err(|_| ParseError(format!("{} is not a valid id", stringify!($name))))
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// One enrolled face (template) of a user.
+    FaceId
+);
+uuid_id!(
+    /// A single-use liveness challenge.
+    ChallengeId
+);
+
+impl FaceId {
+    /// A face id derived from an idempotency key (e.g. S3 bucket + key + etag): the same
+    /// upload delivered twice maps to the same face id, so the second write is a no-op.
+    pub fn derived_from(key: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(key.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+}
+
+/// A 128-D face descriptor (dlib ResNet output, not normalised).
+#[derive(Clone, PartialEq)]
+pub struct Descriptor(pub [f32; DESCRIPTOR_LEN]);
+
+impl fmt::Debug for Descriptor {
+    // Biometric data: never printed, not even in debug logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Descriptor(..)")
+    }
+}
+
+impl Descriptor {
+    /// Euclidean distance, as `face_recognition.face_distance`.
+    pub fn distance(&self, other: &Descriptor) -> f32 {
+        squared_distance(&self.0, &other.0).sqrt()
+    }
+    /// 128 little-endian f32 values (the DynamoDB binary attribute).
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+    pub fn from_le_bytes(bytes: &[u8]) -> Result<Self, ParseError> {
+        if bytes.len() != DESCRIPTOR_LEN * 4 {
+            return Err(ParseError(format!(
+                "descriptor must be {} bytes",
+                DESCRIPTOR_LEN * 4
+            )));
+        }
+        let mut out = [0f32; DESCRIPTOR_LEN];
+        for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        if out.iter().any(|v| !v.is_finite()) {
+            return Err(ParseError("descriptor has non-finite values".into()));
+        }
+        Ok(Self(out))
+    }
+}
+
+/// Squared L2 distance; written as a plain indexed loop over fixed-size arrays so the
+/// compiler vectorises it.
+#[inline]
+pub fn squared_distance(a: &[f32; DESCRIPTOR_LEN], b: &[f32; DESCRIPTOR_LEN]) -> f32 {
+    let mut acc = [0f32; 8];
+    for i in (0..DESCRIPTOR_LEN).step_by(8) {
+        for j in 0..8 {
+            let d = a[i + j] - b[i + j];
+            acc[j] += d * d;
+        }
+    }
+    acc.iter().sum()
+}
+
+/// Where an enrolled face came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    /// `POST /v1/users/{id}/faces` (or the CLI).
+    Api,
+    /// An S3 `ObjectCreated` event for `enroll/{user}/…`.
+    S3 {
+        bucket: String,
+        key: String,
+        etag: String,
+    },
+}
+
+/// One enrolled face of a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub user_id: UserId,
+    pub face_id: FaceId,
+    pub descriptor: Descriptor,
+    pub model_id: String,
+    pub source: Source,
+    pub created_at: OffsetDateTime,
+}
+
+/// A head turn the user is asked to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Turn {
+    /// The user turns their head to *their* left.
+    Left,
+    Right,
+}
+
+/// A single-use liveness challenge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub id: ChallengeId,
+    pub steps: Vec<Turn>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl Challenge {
+    /// A fresh challenge: two or three turns, both directions present, random order.
+    pub fn new(now: OffsetDateTime, ttl: time::Duration) -> Self {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        let first = if rng.gen_bool(0.5) {
+            Turn::Left
+        } else {
+            Turn::Right
+        };
+        let other = if first == Turn::Left {
+            Turn::Right
+        } else {
+            Turn::Left
+        };
+        let mut steps = vec![first, other];
+        if rng.gen_bool(0.5) {
+            steps.push(first);
+        }
+        Self {
+            id: ChallengeId::random(),
+            steps,
+            expires_at: now + ttl,
+        }
+    }
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        now >= self.expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_validate_on_parse() {
+        for ok in ["alice", "a", "bob.smith@example.com", "x_1-2"] {
+            assert!(UserId::parse(ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(65);
+        for bad in [
+            "",
+            ".hidden",
+            "-x",
+            "a/b",
+            "a b",
+            "ü",
+            "../etc",
+            long.as_str(),
+        ] {
+            assert!(UserId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn descriptor_bytes_round_trip_and_reject_garbage() {
+        let mut d = [0f32; DESCRIPTOR_LEN];
+        d[3] = 0.25;
+        d[127] = -1.5;
+        let d = Descriptor(d);
+        assert_eq!(Descriptor::from_le_bytes(&d.to_le_bytes()).unwrap(), d);
+        assert!(Descriptor::from_le_bytes(&[0u8; 10]).is_err());
+        let mut nan = d.to_le_bytes();
+        nan[0..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(Descriptor::from_le_bytes(&nan).is_err());
+    }
+
+    #[test]
+    fn distance_matches_naive_sum() {
+        let a: [f32; DESCRIPTOR_LEN] = std::array::from_fn(|i| (i as f32 * 0.37).sin());
+        let b: [f32; DESCRIPTOR_LEN] = std::array::from_fn(|i| (i as f32 * 0.11).cos());
+        let naive: f32 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f32>()
+            .sqrt();
+        assert!((Descriptor(a).distance(&Descriptor(b)) - naive).abs() < 1e-5);
+    }
+
+    #[test]
+    fn derived_face_ids_are_stable() {
+        assert_eq!(FaceId::derived_from("b/k/e"), FaceId::derived_from("b/k/e"));
+        assert_ne!(FaceId::derived_from("b/k/e"), FaceId::derived_from("b/k/f"));
+    }
+
+    #[test]
+    fn challenges_ask_both_directions() {
+        let now = OffsetDateTime::now_utc();
+        for _ in 0..50 {
+            let c = Challenge::new(now, time::Duration::seconds(60));
+            assert!(c.steps.contains(&Turn::Left) && c.steps.contains(&Turn::Right));
+            assert!(!c.is_expired(now) && c.is_expired(now + time::Duration::seconds(61)));
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! What the face pipeline reports about an image, and the enrollment quality gate.
+
+use crate::domain::Descriptor;
+use serde::Serialize;
+
+/// One face found in an image.
+#[derive(Debug, Clone)]
+pub struct FaceObservation {
+    /// Detector box `[left, top, right, bottom]` (dlib convention, inclusive).
+    pub rect: [i64; 4],
+    pub score: f64,
+    /// dlib 5-point order: 0–1 one eye (image left side is part 2–3), 4 nose tip — see `yaw`.
+    pub landmarks: [[f64; 2]; 5],
+    pub descriptor: Descriptor,
+    /// Variance of the Laplacian of the grey 150×150 aligned chip (higher = sharper).
+    pub sharpness: f32,
+}
+
+impl FaceObservation {
+    pub fn width(&self) -> i64 {
+        self.rect[2] - self.rect[0] + 1
+    }
+    pub fn area(&self) -> i64 {
+        self.width() * (self.rect[3] - self.rect[1] + 1)
+    }
+    /// Head yaw estimated from the 5 landmarks: the nose tip's offset from the eyes'
+    /// midpoint along the eye axis, in units of the eye distance. About 0 for a frontal
+    /// face; positive when the nose points to the image's right (the person turned to
+    /// *their* left, in an unmirrored camera frame).
+    pub fn yaw(&self) -> f64 {
+        let [a0, a1, b0, b1, nose] = self.landmarks;
+        let eye_a = [(a0[0] + a1[0]) / 2.0, (a0[1] + a1[1]) / 2.0];
+        let eye_b = [(b0[0] + b1[0]) / 2.0, (b0[1] + b1[1]) / 2.0];
+        // Orient the axis from the eye on the image's left to the one on its right.
+        let (l, r) = if eye_a[0] <= eye_b[0] {
+            (eye_a, eye_b)
+        } else {
+            (eye_b, eye_a)
+        };
+        let axis = [r[0] - l[0], r[1] - l[1]];
+        let dist = (axis[0] * axis[0] + axis[1] * axis[1]).sqrt();
+        if dist < 1e-6 {
+            return 0.0;
+        }
+        let mid = [(l[0] + r[0]) / 2.0, (l[1] + r[1]) / 2.0];
+        let off = [nose[0] - mid[0], nose[1] - mid[1]];
+        (off[0] * axis[0] + off[1] * axis[1]) / (dist * dist)
+    }
+    /// Eye distance relative to the box width: about 0.3–0.5 for a real face.
+    pub fn eye_distance_ratio(&self) -> f64 {
+        let [a0, a1, b0, b1, _] = self.landmarks;
+        let dx = (a0[0] + a1[0] - b0[0] - b1[0]) / 2.0;
+        let dy = (a0[1] + a1[1] - b0[1] - b1[1]) / 2.0;
+        (dx * dx + dy * dy).sqrt() / self.width().max(1) as f64
+    }
+}
+
+/// Everything the pipeline found in one image.
+#[derive(Debug, Clone)]
+pub struct ImageAnalysis {
+    pub width: u32,
+    pub height: u32,
+    /// Sorted by box area, largest first.
+    pub faces: Vec<FaceObservation>,
+}
+
+/// Why an image could not be analysed. `Input` errors are the client's fault (4xx).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error("{0}")]
+    Input(String),
+    #[error("image too large: {0}")]
+    TooLarge(String),
+    #[error("face pipeline failure: {0}")]
+    Internal(String),
+}
+
+/// Which detector to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorKind {
+    /// dlib's HOG frontal face detector (face_recognition's default), upsample 1.
+    #[default]
+    Hog,
+    /// dlib's MMOD CNN detector: more accurate, seconds per megapixel on a CPU.
+    Cnn,
+}
+
+/// The face pipeline as the service sees it: bytes in, faces with descriptors out.
+/// CPU-bound: call it from a blocking thread.
+pub trait FaceAnalyzer: Send + Sync {
+    fn analyze(&self, image: &[u8], detector: DetectorKind) -> Result<ImageAnalysis, AnalyzeError>;
+    /// Identifies the model that produced the descriptors (stored with each template).
+    fn model_id(&self) -> &str;
+}
+
+/// Limits an enrollment photo must meet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QualityPolicy {
+    pub min_face_px: i64,
+    pub min_sharpness: f32,
+    pub max_abs_yaw: f64,
+}
+
+impl Default for QualityPolicy {
+    fn default() -> Self {
+        Self {
+            min_face_px: 80,
+            min_sharpness: 20.0,
+            max_abs_yaw: 0.25,
+        }
+    }
+}
+
+/// Why a photo was rejected for enrollment (also used for login frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityRejection {
+    NoFace,
+    SeveralFaces,
+    FaceTooSmall,
+    FaceTooBlurred,
+    FaceTurnedTooFar,
+    ImplausibleLandmarks,
+}
+
+impl QualityRejection {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::NoFace => "No face was found in the photo.",
+            Self::SeveralFaces => {
+                "More than one face is in the photo; only the person enrolling may be in it."
+            }
+            Self::FaceTooSmall => "The face is too small; move closer to the camera.",
+            Self::FaceTooBlurred => {
+                "The photo is too blurred; hold still and make sure the face is in focus."
+            }
+            Self::FaceTurnedTooFar => "The face is turned too far; look straight at the camera.",
+            Self::ImplausibleLandmarks => "The face could not be measured reliably.",
+        }
+    }
+}
+
+impl QualityPolicy {
+    /// The single face of an enrollment photo, or why the photo is not usable.
+    pub fn check<'a>(
+        &self,
+        analysis: &'a ImageAnalysis,
+    ) -> Result<&'a FaceObservation, QualityRejection> {
+        let face = match analysis.faces.as_slice() {
+            [] => return Err(QualityRejection::NoFace),
+            [one] => one,
+            _ => return Err(QualityRejection::SeveralFaces),
+        };
+        self.check_face(face)?;
+        if face.yaw().abs() > self.max_abs_yaw {
+            return Err(QualityRejection::FaceTurnedTooFar);
+        }
+        Ok(face)
+    }
+
+    /// Size, landmark and sharpness checks that also apply to turned login frames.
+    pub fn check_face(&self, face: &FaceObservation) -> Result<(), QualityRejection> {
+        if face.width() < self.min_face_px {
+            return Err(QualityRejection::FaceTooSmall);
+        }
+        let ratio = face.eye_distance_ratio();
+        if !(0.15..=0.8).contains(&ratio) {
+            return Err(QualityRejection::ImplausibleLandmarks);
+        }
+        if face.sharpness < self.min_sharpness {
+            return Err(QualityRejection::FaceTooBlurred);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::DESCRIPTOR_LEN;
+
+    /// A synthetic observation: eyes 40 px apart around (100, 100), nose shifted by `yaw`.
+    pub fn face(yaw: f64, width: i64, sharpness: f32) -> FaceObservation {
+        FaceObservation {
+            rect: [50, 50, 50 + width - 1, 50 + width - 1],
+            score: 1.0,
+            landmarks: [
+                [125.0, 100.0],
+                [115.0, 100.0],
+                [75.0, 100.0],
+                [85.0, 100.0],
+                [100.0 + yaw * 40.0, 125.0],
+            ],
+            descriptor: Descriptor([0.0; DESCRIPTOR_LEN]),
+            sharpness,
+        }
+    }
+
+    #[test]
+    fn yaw_follows_the_nose() {
+        assert!(face(0.0, 100, 50.0).yaw().abs() < 1e-9);
+        assert!((face(0.3, 100, 50.0).yaw() - 0.3).abs() < 1e-9);
+        assert!((face(-0.2, 100, 50.0).yaw() + 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn quality_gate_names_the_problem() {
+        let p = QualityPolicy::default();
+        let one = |f| ImageAnalysis {
+            width: 640,
+            height: 480,
+            faces: vec![f],
+        };
+        assert!(p.check(&one(face(0.0, 100, 50.0))).is_ok());
+        assert_eq!(
+            p.check(&one(face(0.0, 60, 50.0))).unwrap_err(),
+            QualityRejection::FaceTooSmall
+        );
+        assert_eq!(
+            p.check(&one(face(0.0, 100, 5.0))).unwrap_err(),
+            QualityRejection::FaceTooBlurred
+        );
+        assert_eq!(
+            p.check(&one(face(0.4, 100, 50.0))).unwrap_err(),
+            QualityRejection::FaceTurnedTooFar
+        );
+        assert_eq!(
+            p.check(&one(face(0.0, 400, 50.0))).unwrap_err(),
+            QualityRejection::ImplausibleLandmarks
+        );
+        let none = ImageAnalysis {
+            width: 1,
+            height: 1,
+            faces: vec![],
+        };
+        assert_eq!(p.check(&none).unwrap_err(), QualityRejection::NoFace);
+        let two = ImageAnalysis {
+            width: 1,
+            height: 1,
+            faces: vec![face(0.0, 100, 50.0), face(0.0, 100, 50.0)],
+        };
+        assert_eq!(p.check(&two).unwrap_err(), QualityRejection::SeveralFaces);
+    }
+}

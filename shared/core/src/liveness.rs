@@ -1,0 +1,221 @@
+//! Challenge–response liveness: the head must turn the asked ways, in the asked order.
+//!
+//! A photo held to the camera (even tilted or bent, or warped in perspective) keeps the
+//! nose where it is relative to the eyes; a real head turning does not. This is what the
+//! check measures, through the yaw estimated from the 5 landmarks. It does not stop a
+//! replayed video of the right person making the right turns, or a 3-D mask (README).
+
+use crate::domain::Turn;
+use crate::face::FaceObservation;
+use serde::Serialize;
+
+/// Thresholds of the liveness decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LivenessPolicy {
+    /// |yaw| above which a frame counts as turned (see [`FaceObservation::yaw`]).
+    pub turn_yaw: f64,
+    /// Largest descriptor distance between any frame and the first one.
+    pub same_person_distance: f32,
+    /// Below this landmark motion (pixels, summed over the sequence) the frames are a still image.
+    pub min_motion_px: f64,
+    pub min_frames: usize,
+    pub max_frames: usize,
+}
+
+impl Default for LivenessPolicy {
+    fn default() -> Self {
+        Self {
+            turn_yaw: 0.12,
+            same_person_distance: 0.5,
+            min_motion_px: 2.0,
+            min_frames: 3,
+            max_frames: 16,
+        }
+    }
+}
+
+/// Why a frame sequence is not accepted as live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LivenessFailure {
+    TooFewFrames,
+    TooManyFrames,
+    /// Some frame had no face or several faces.
+    FaceCountInFrame,
+    DifferentPeople,
+    /// The frames are (nearly) identical: a still image.
+    NoMotion,
+    /// The face moved but the head never turned as asked (e.g. a photo warped or tilted).
+    NoHeadTurn,
+    WrongTurnOrder,
+}
+
+impl LivenessFailure {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::TooFewFrames => "Not enough frames were sent for the liveness check.",
+            Self::TooManyFrames => "Too many frames were sent.",
+            Self::FaceCountInFrame => "Exactly one face must be visible in every frame.",
+            Self::DifferentPeople => "The frames show different people.",
+            Self::NoMotion => "The face did not move; turn your head as asked.",
+            Self::NoHeadTurn => "The head did not turn as asked.",
+            Self::WrongTurnOrder => "The head turns did not follow the order asked.",
+        }
+    }
+}
+
+/// What the check saw, for the response and the audit log (no biometrics).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LivenessReport {
+    pub passed: bool,
+    pub frames: usize,
+    /// Turns seen, in order, after collapsing repeats.
+    pub turns_seen: Vec<Turn>,
+    pub max_yaw: f64,
+    pub min_yaw: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<LivenessFailure>,
+}
+
+impl LivenessPolicy {
+    /// Checks one face per frame against the asked steps. `frames[i]` are the faces found
+    /// in frame `i`.
+    pub fn evaluate(&self, steps: &[Turn], frames: &[Vec<FaceObservation>]) -> LivenessReport {
+        let mut report = LivenessReport {
+            passed: false,
+            frames: frames.len(),
+            turns_seen: vec![],
+            max_yaw: 0.0,
+            min_yaw: 0.0,
+            failure: None,
+        };
+        let fail = |mut r: LivenessReport, f| {
+            r.failure = Some(f);
+            r
+        };
+        if frames.len() < self.min_frames.max(steps.len()) {
+            return fail(report, LivenessFailure::TooFewFrames);
+        }
+        if frames.len() > self.max_frames {
+            return fail(report, LivenessFailure::TooManyFrames);
+        }
+        let mut faces = Vec::with_capacity(frames.len());
+        for f in frames {
+            match f.as_slice() {
+                [one] => faces.push(one),
+                _ => return fail(report, LivenessFailure::FaceCountInFrame),
+            }
+        }
+        let first = faces[0];
+        if faces
+            .iter()
+            .any(|f| f.descriptor.distance(&first.descriptor) > self.same_person_distance)
+        {
+            return fail(report, LivenessFailure::DifferentPeople);
+        }
+        let yaws: Vec<f64> = faces.iter().map(|f| f.yaw()).collect();
+        report.max_yaw = yaws.iter().cloned().fold(f64::MIN, f64::max);
+        report.min_yaw = yaws.iter().cloned().fold(f64::MAX, f64::min);
+        for w in yaws.iter().map(|&y| self.classify(y)) {
+            if let Some(t) = w {
+                if report.turns_seen.last() != Some(&t) {
+                    report.turns_seen.push(t);
+                }
+            }
+        }
+        let motion: f64 = faces
+            .windows(2)
+            .map(|w| {
+                w[0].landmarks
+                    .iter()
+                    .zip(&w[1].landmarks)
+                    .map(|(a, b)| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt())
+                    .sum::<f64>()
+            })
+            .sum();
+        if report.turns_seen.is_empty() {
+            let failure = if motion < self.min_motion_px {
+                LivenessFailure::NoMotion
+            } else {
+                LivenessFailure::NoHeadTurn
+            };
+            return fail(report, failure);
+        }
+        if report.turns_seen != steps {
+            let all_seen = steps.iter().all(|s| report.turns_seen.contains(s));
+            let failure = if all_seen {
+                LivenessFailure::WrongTurnOrder
+            } else {
+                LivenessFailure::NoHeadTurn
+            };
+            return fail(report, failure);
+        }
+        report.passed = true;
+        report
+    }
+
+    fn classify(&self, yaw: f64) -> Option<Turn> {
+        if yaw >= self.turn_yaw {
+            Some(Turn::Left)
+        } else if yaw <= -self.turn_yaw {
+            Some(Turn::Right)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::face::tests::face;
+
+    fn seq(yaws: &[f64]) -> Vec<Vec<FaceObservation>> {
+        yaws.iter().map(|&y| vec![face(y, 120, 50.0)]).collect()
+    }
+
+    #[test]
+    fn genuine_turns_in_order_pass() {
+        let p = LivenessPolicy::default();
+        let r = p.evaluate(
+            &[Turn::Left, Turn::Right],
+            &seq(&[0.0, 0.2, 0.25, 0.0, -0.2, 0.0]),
+        );
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.turns_seen, vec![Turn::Left, Turn::Right]);
+    }
+
+    #[test]
+    fn each_failure_has_its_reason() {
+        let p = LivenessPolicy::default();
+        let lr = [Turn::Left, Turn::Right];
+        let reason = |frames: &[Vec<FaceObservation>]| p.evaluate(&lr, frames).failure;
+        assert_eq!(
+            reason(&seq(&[0.0, 0.0])),
+            Some(LivenessFailure::TooFewFrames)
+        );
+        assert_eq!(reason(&seq(&[0.01; 5])), Some(LivenessFailure::NoMotion));
+        assert_eq!(
+            reason(&seq(&[0.0, 0.05, -0.05, 0.05, 0.0])),
+            Some(LivenessFailure::NoHeadTurn)
+        );
+        assert_eq!(
+            reason(&seq(&[0.0, -0.2, 0.0, 0.2, 0.0])),
+            Some(LivenessFailure::WrongTurnOrder)
+        );
+        assert_eq!(
+            reason(&seq(&[0.0, 0.2, 0.0, 0.0])),
+            Some(LivenessFailure::NoHeadTurn)
+        );
+        let mut mixed = seq(&[0.0, 0.2, 0.0, -0.2]);
+        mixed[2][0].descriptor.0[0] = 1.0;
+        assert_eq!(reason(&mixed), Some(LivenessFailure::DifferentPeople));
+        let mut two = seq(&[0.0, 0.2, 0.0, -0.2]);
+        two[1].push(face(0.0, 120, 50.0));
+        assert_eq!(reason(&two), Some(LivenessFailure::FaceCountInFrame));
+        assert_eq!(
+            reason(&seq(&[0.0; 17])),
+            Some(LivenessFailure::TooManyFrames)
+        );
+    }
+}
