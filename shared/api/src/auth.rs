@@ -1,0 +1,105 @@
+//! Who is calling: the admin (bearer token compared in constant time) or a user holding
+//! a valid session token.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use faceid_core::token::secrets_equal;
+use faceid_core::UserId;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Caller {
+    Admin,
+    User(UserId),
+}
+
+impl Caller {
+    /// Admin, or the user themself.
+    pub fn may_act_for(&self, user: &UserId) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::User(u) if u == user => Ok(()),
+            Caller::User(_) => Err(ApiError::Forbidden(
+                "a session may only act on its own account".into(),
+            )),
+        }
+    }
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::User(_) => Err(ApiError::Forbidden(
+                "this route needs the admin token".into(),
+            )),
+        }
+    }
+}
+
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_token",
+                "send Authorization: Bearer <admin or session token>",
+            )
+        })?;
+        if let Some(admin) = &state.config.admin_token {
+            if secrets_equal(token.as_bytes(), admin.as_bytes()) {
+                return Ok(Caller::Admin);
+            }
+        }
+        let claims = state
+            .config
+            .tokens
+            .verify(token, OffsetDateTime::now_utc())
+            .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
+        let user = UserId::parse(&claims.sub)
+            .map_err(|_| ApiError::unauthorized("invalid_token", "bad subject"))?;
+        Ok(Caller::User(user))
+    }
+}
+
+/// The client's address for lockout counting.
+pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        if let Some(last) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            return last.to_owned();
+        }
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Extractor for the client address.
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(ClientAddr(client_addr(
+            parts,
+            state.config.trust_forwarded_for,
+        )))
+    }
+}

@@ -1,0 +1,366 @@
+//! Enrollment: `POST /v1/users/{user_id}/faces`, `POST /v1/uploads`, and photos that
+//! arrive in the bucket (S3 `ObjectCreated` events, or the local server's upload route).
+
+use crate::audit::{record, Timer};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{decode_image_b64, ApiJson, UserPath};
+use crate::pipeline::analyze_each;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use faceid_core::audit::AuditEvent;
+use faceid_core::face::{FaceObservation, ImageAnalysis};
+use faceid_core::{FaceId, Source, Template, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddFacesRequest {
+    pub images: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Quality {
+    pub face_px: i64,
+    pub sharpness: f32,
+    pub yaw: f64,
+    pub detector_score: f64,
+}
+
+impl Quality {
+    fn of(f: &FaceObservation) -> Self {
+        Self {
+            face_px: f.width(),
+            sharpness: f.sharpness,
+            yaw: f.yaw(),
+            detector_score: f.score,
+        }
+    }
+}
+
+/// Photo key in the bucket for a face.
+pub fn photo_key(user: &UserId, face: &FaceId) -> String {
+    format!("enroll/{user}/{face}.jpg")
+}
+
+/// Outcome of checking one photo.
+enum Checked<'a> {
+    Accepted(&'a FaceObservation),
+    Rejected { code: &'static str, message: String },
+}
+
+fn check_photo<'a>(
+    state: &AppState,
+    analysis: &'a Result<ImageAnalysis, faceid_core::face::AnalyzeError>,
+) -> Checked<'a> {
+    match analysis {
+        Err(e) => Checked::Rejected {
+            code: "bad_image",
+            message: e.to_string(),
+        },
+        Ok(a) => match state.config.quality.check(a) {
+            Ok(face) => Checked::Accepted(face),
+            Err(r) => Checked::Rejected {
+                code: serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| {
+                        v.as_str().map(|s| match s {
+                            "no_face" => "no_face",
+                            "several_faces" => "several_faces",
+                            "face_too_small" => "face_too_small",
+                            "face_too_blurred" => "face_too_blurred",
+                            "face_turned_too_far" => "face_turned_too_far",
+                            _ => "implausible_landmarks",
+                        })
+                    })
+                    .unwrap_or("rejected"),
+                message: r.message().to_owned(),
+            },
+        },
+    }
+}
+
+pub async fn add_faces(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserPath(user): UserPath,
+    ApiJson(req): ApiJson<AddFacesRequest>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let timer = Timer::start();
+    caller.may_act_for(&user)?;
+    let limits = state.config.limits;
+    if req.images.is_empty() {
+        return Err(ApiError::bad_request(
+            "no_images",
+            "send at least one image",
+        ));
+    }
+    if req.images.len() > limits.max_enroll_images {
+        return Err(ApiError::bad_request(
+            "too_many_images",
+            format!("send at most {} images", limits.max_enroll_images),
+        ));
+    }
+    let images = req
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, s)| decode_image_b64(s, i, limits.max_image_bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let analyses = analyze_each(&state, images.clone(), state.config.detector).await?;
+    let mut accepted = vec![];
+    let mut rejected = vec![];
+    for (i, (analysis, bytes)) in analyses.iter().zip(images).enumerate() {
+        match check_photo(&state, analysis) {
+            Checked::Rejected { code, message } => {
+                rejected.push(json!({"index": i, "reason": code, "message": message}))
+            }
+            Checked::Accepted(face) => {
+                let face_id = FaceId::random();
+                let template = Template {
+                    user_id: user.clone(),
+                    face_id,
+                    descriptor: face.descriptor.clone(),
+                    model_id: state.analyzer.model_id().to_owned(),
+                    source: Source::Api,
+                    created_at: OffsetDateTime::now_utc(),
+                };
+                // Photo first: a template never points at a photo that does not exist.
+                state
+                    .stores
+                    .images
+                    .put_image(&photo_key(&user, &face_id), bytes, "image/jpeg")
+                    .await?;
+                state.stores.templates.put_template(&template).await?;
+                accepted
+                    .push(json!({"index": i, "face_id": face_id, "quality": Quality::of(face)}));
+            }
+        }
+    }
+    let mut ev = AuditEvent::new(
+        "enroll",
+        if accepted.is_empty() {
+            "rejected"
+        } else {
+            "success"
+        },
+    );
+    ev.user_id = Some(user.to_string());
+    if !rejected.is_empty() {
+        ev.reason = Some(format!(
+            "{} of {} photos rejected",
+            rejected.len(),
+            rejected.len() + accepted.len()
+        ));
+    }
+    record(&state, ev, &timer).await;
+    if accepted.is_empty() {
+        return Err(ApiError::Unprocessable {
+            code: "no_usable_photo",
+            message: "none of the photos can be enrolled".into(),
+            details: json!({"rejected": rejected}),
+        });
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user_id": user, "faces": accepted, "rejected": rejected})),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    pub user_id: String,
+}
+
+/// `POST /v1/uploads`: a presigned PUT for `enroll/{user}/{uuid}.jpg`; the upload then
+/// enrolls through the bucket notification.
+pub async fn create_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<UploadRequest>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let user =
+        UserId::parse(&req.user_id).map_err(|e| ApiError::bad_request("bad_user_id", e.0))?;
+    caller.may_act_for(&user)?;
+    let key = format!("enroll/{user}/{}.jpg", uuid::Uuid::new_v4());
+    let ttl = state.config.upload_ttl;
+    let url = state.stores.images.presign_put(&key, ttl).await?;
+    let expires_at = OffsetDateTime::now_utc() + ttl;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"upload_url": url, "method": "PUT", "key": key, "content_type": "image/jpeg",
+                    "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
+        ),
+    ))
+}
+
+/// The user an `enroll/{user}/{file}` key belongs to.
+pub fn user_of_key(key: &str) -> Result<UserId, String> {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("enroll"), Some(user), Some(file), None) if !file.is_empty() => {
+            UserId::parse(user).map_err(|e| format!("bad user in key: {}", e.0))
+        }
+        _ => Err("key is not of the form enroll/{user_id}/{file}".into()),
+    }
+}
+
+/// What became of one uploaded photo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UploadOutcome {
+    pub key: String,
+    pub outcome: &'static str,
+    pub reason: Option<String>,
+    pub face_id: Option<FaceId>,
+}
+
+/// Enrolls a photo already in the bucket. Idempotent: the face id derives from
+/// bucket + key + etag, so a re-delivered event writes nothing new.
+pub async fn enroll_stored_photo(
+    state: &AppState,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+) -> Result<UploadOutcome, ApiError> {
+    let timer = Timer::start();
+    let mut ev = AuditEvent::new("enroll_s3", "rejected");
+    let mut outcome = UploadOutcome {
+        key: key.to_owned(),
+        outcome: "rejected",
+        reason: None,
+        face_id: None,
+    };
+    let user = match user_of_key(key) {
+        Ok(u) => u,
+        Err(reason) => {
+            ev.reason = Some(reason.clone());
+            record(state, ev, &timer).await;
+            outcome.reason = Some(reason);
+            return Ok(outcome);
+        }
+    };
+    ev.user_id = Some(user.to_string());
+    let Some(bytes) = state.stores.images.get_image(key).await? else {
+        ev.reason = Some("object not found".into());
+        record(state, ev, &timer).await;
+        outcome.reason = Some("object not found".into());
+        return Ok(outcome);
+    };
+    if bytes.len() > state.config.limits.max_image_bytes {
+        outcome.reason = Some("photo is too large".into());
+    } else {
+        let analyses = analyze_each(state, vec![bytes], state.config.detector).await?;
+        match check_photo(state, &analyses[0]) {
+            Checked::Rejected { code, message } => {
+                outcome.reason = Some(format!("{code}: {message}"))
+            }
+            Checked::Accepted(face) => {
+                let face_id = FaceId::derived_from(&format!("{bucket}/{key}/{etag}"));
+                let template = Template {
+                    user_id: user.clone(),
+                    face_id,
+                    descriptor: face.descriptor.clone(),
+                    model_id: state.analyzer.model_id().to_owned(),
+                    source: Source::S3 {
+                        bucket: bucket.into(),
+                        key: key.into(),
+                        etag: etag.into(),
+                    },
+                    created_at: OffsetDateTime::now_utc(),
+                };
+                let created = state.stores.templates.put_template(&template).await?;
+                outcome.outcome = if created { "success" } else { "duplicate" };
+                outcome.face_id = Some(face_id);
+            }
+        }
+    }
+    ev.outcome = outcome.outcome.into();
+    ev.reason = outcome.reason.clone();
+    record(state, ev, &timer).await;
+    Ok(outcome)
+}
+
+/// Handles an S3 notification (typed `aws_lambda_events` event): every `enroll/` object.
+pub async fn handle_s3_event(
+    state: &AppState,
+    event: aws_lambda_events::event::s3::S3Event,
+) -> Result<Vec<UploadOutcome>, ApiError> {
+    let mut outcomes = vec![];
+    for record in event.records {
+        let (Some(bucket), Some(raw_key)) = (
+            record.s3.bucket.name.as_deref(),
+            record.s3.object.key.as_deref(),
+        ) else {
+            continue;
+        };
+        // S3 event keys are URL-encoded with '+' for spaces.
+        let key = url_decode(raw_key);
+        if !key.starts_with("enroll/") {
+            continue;
+        }
+        let etag = record.s3.object.e_tag.as_deref().unwrap_or("");
+        outcomes.push(enroll_stored_photo(state, bucket, &key, etag).await?);
+    }
+    Ok(outcomes)
+}
+
+fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_user() {
+        assert_eq!(user_of_key("enroll/alice/x.jpg").unwrap().as_str(), "alice");
+        for bad in [
+            "enroll/alice",
+            "other/alice/x.jpg",
+            "enroll/../x.jpg",
+            "enroll/a/b/c.jpg",
+            "enroll/alice/",
+        ] {
+            assert!(user_of_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn s3_keys_are_url_decoded() {
+        assert_eq!(
+            url_decode("enroll/a%40b.com/x+y.jpg"),
+            "enroll/a@b.com/x y.jpg"
+        );
+        assert_eq!(url_decode("100%"), "100%");
+        assert_eq!(url_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,111 @@
+//! Shared state: the face analyzer, the stores, the policy; built once at start-up.
+
+use crate::error::ApiError;
+use faceid_core::face::{DetectorKind, FaceAnalyzer, QualityPolicy};
+use faceid_core::liveness::LivenessPolicy;
+use faceid_core::lockout::LockoutPolicy;
+use faceid_core::matching::Gallery;
+use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
+use faceid_core::token::TokenSigner;
+use std::sync::Arc;
+use tokio::sync::RwLock;
+
+/// The five storage ports.
+#[derive(Clone)]
+pub struct Stores {
+    pub templates: Arc<dyn TemplateStore>,
+    pub challenges: Arc<dyn ChallengeStore>,
+    pub counters: Arc<dyn CounterStore>,
+    pub images: Arc<dyn ImageStore>,
+    pub audit: Arc<dyn AuditLog>,
+}
+
+/// Request limits (bad input gets a 4xx long before it costs CPU).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_image_bytes: usize,
+    pub max_frames: usize,
+    pub max_enroll_images: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 24 << 20,
+            max_image_bytes: 10 << 20,
+            max_frames: 16,
+            max_enroll_images: 10,
+        }
+    }
+}
+
+/// Policy and secrets, parsed once from the environment by the binaries.
+#[derive(Clone)]
+pub struct ApiConfig {
+    pub threshold: f32,
+    /// Admin bearer token (`FACEID_ADMIN_TOKEN`); `None` disables admin routes.
+    pub admin_token: Option<String>,
+    pub tokens: TokenSigner,
+    pub limits: Limits,
+    pub challenge_ttl: time::Duration,
+    /// When false, `/v1/authenticate` accepts a single frame without a challenge
+    /// (the original app's behaviour; not recommended).
+    pub require_liveness: bool,
+    pub detector: DetectorKind,
+    pub quality: QualityPolicy,
+    pub liveness: LivenessPolicy,
+    pub lockout: LockoutPolicy,
+    /// Trust the last `X-Forwarded-For` entry as the client address (behind API Gateway).
+    pub trust_forwarded_for: bool,
+    /// Origin allowed by CORS (the web page's), e.g. `https://login.example.com`.
+    pub cors_origin: Option<String>,
+    /// S3 bucket name used in S3-sourced templates (informational).
+    pub upload_ttl: std::time::Duration,
+}
+
+/// Cached 1:N gallery, rebuilt when the store's gallery version changes, so a deleted
+/// user can never be matched from a stale cache.
+#[derive(Default)]
+pub struct GalleryCache {
+    inner: RwLock<Option<(u64, Arc<Gallery>)>>,
+}
+
+impl GalleryCache {
+    pub async fn get(&self, templates: &dyn TemplateStore) -> Result<Arc<Gallery>, ApiError> {
+        let version = templates.gallery_version().await?;
+        if let Some((v, g)) = self.inner.read().await.as_ref() {
+            if *v == version {
+                return Ok(g.clone());
+            }
+        }
+        let all = templates.all_templates().await?;
+        let mut gallery = Gallery::with_capacity(all.len());
+        for t in &all {
+            gallery.push(t.user_id.clone(), t.face_id, &t.descriptor);
+        }
+        let gallery = Arc::new(gallery);
+        *self.inner.write().await = Some((version, gallery.clone()));
+        Ok(gallery)
+    }
+}
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub analyzer: Arc<dyn FaceAnalyzer>,
+    pub stores: Stores,
+    pub config: Arc<ApiConfig>,
+    pub gallery: Arc<GalleryCache>,
+}
+
+impl AppState {
+    pub fn new(analyzer: Arc<dyn FaceAnalyzer>, stores: Stores, config: ApiConfig) -> Self {
+        Self {
+            analyzer,
+            stores,
+            config: Arc::new(config),
+            gallery: Arc::new(GalleryCache::default()),
+        }
+    }
+}
