@@ -2,6 +2,12 @@
 //!
 //! Coordinates follow dlib: `x` right, `y` down, rectangles inclusive on all sides.
 
+pub mod chip;
+pub mod decode;
 mod geometry;
+pub mod hog;
+pub mod pyramid;
+pub mod shape;
+pub mod transform;
 
 pub use geometry::{Detection, Point, Rect};

@@ -1,0 +1,231 @@
+//! Typed configuration, parsed once at start-up from the environment. A bad value stops
+//! the process with a message naming the variable.
+
+use faceid_api::Limits;
+use faceid_core::face::DetectorKind;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {problem}")]
+    Invalid { var: &'static str, problem: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A secret given directly or as the name of an SSM SecureString parameter.
+#[derive(Clone, PartialEq)]
+pub enum SecretSource {
+    Value(String),
+    Ssm(String),
+}
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(_) => f.write_str("Value(<redacted>)"),
+            Self::Ssm(name) => write!(f, "Ssm({name})"),
+        }
+    }
+}
+
+/// Where templates, challenges and counters live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplateBackend {
+    Embedded,
+    DynamoDb { table: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub admin_token: Option<SecretSource>,
+    pub token_secret: Option<SecretSource>,
+    pub threshold: f32,
+    pub detector: DetectorKind,
+    pub require_liveness: bool,
+    pub templates: TemplateBackend,
+    pub bucket: Option<String>,
+    /// Endpoint override for S3 and DynamoDB (moto_server, LocalStack).
+    pub aws_endpoint: Option<String>,
+    pub mongodb_uri: Option<SecretSource>,
+    pub spool_dir: PathBuf,
+    pub cors_origin: Option<String>,
+    pub trust_forwarded_for: bool,
+    /// Base URL of this server, for local presigned uploads.
+    pub public_url: String,
+    pub limits: Limits,
+    pub session_ttl_secs: i64,
+    pub challenge_ttl_secs: i64,
+}
+
+/// Reads variables through a lookup function so tests need not touch the process env.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+    fn parse<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
+                var,
+                problem: format!("{v:?}: {e}"),
+            }),
+        }
+    }
+    fn bool(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self
+            .get(var)
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(v) => Err(ConfigError::Invalid {
+                var,
+                problem: format!("{v:?} is not true/false"),
+            }),
+        }
+    }
+    fn secret(&self, var: &'static str, ssm_var: &'static str) -> Option<SecretSource> {
+        self.get(var)
+            .map(SecretSource::Value)
+            .or_else(|| self.get(ssm_var).map(SecretSource::Ssm))
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(Env(|k| std::env::var(k).ok()))
+    }
+
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
+        let threshold: f32 = env.parse("FACEID_THRESHOLD", 0.6)?;
+        if !(0.05..=1.5).contains(&threshold) {
+            return Err(ConfigError::Invalid {
+                var: "FACEID_THRESHOLD",
+                problem: "must be between 0.05 and 1.5".into(),
+            });
+        }
+        let detector = match env.get("FACEID_DETECTOR").as_deref() {
+            None | Some("hog") => DetectorKind::Hog,
+            Some("cnn") => DetectorKind::Cnn,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    var: "FACEID_DETECTOR",
+                    problem: format!("{v:?}: use hog or cnn"),
+                })
+            }
+        };
+        let data_dir = PathBuf::from(
+            env.get("FACEID_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
+        let templates = match env.get("FACEID_TABLE") {
+            Some(table) => TemplateBackend::DynamoDb { table },
+            None => TemplateBackend::Embedded,
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_body_bytes: env.parse("FACEID_MAX_BODY_BYTES", defaults.max_body_bytes)?,
+            max_image_bytes: env.parse("FACEID_MAX_IMAGE_BYTES", defaults.max_image_bytes)?,
+            max_frames: env.parse("FACEID_MAX_FRAMES", defaults.max_frames)?,
+            max_enroll_images: env.parse("FACEID_MAX_ENROLL_IMAGES", defaults.max_enroll_images)?,
+        };
+        let cors_origin = env.get("FACEID_CORS_ORIGIN");
+        if cors_origin.as_deref() == Some("*") {
+            return Err(ConfigError::Invalid {
+                var: "FACEID_CORS_ORIGIN",
+                problem: "name the web page's origin, not *".into(),
+            });
+        }
+        Ok(Self {
+            spool_dir: env
+                .get("FACEID_SPOOL_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("audit-spool")),
+            data_dir,
+            admin_token: env.secret("FACEID_ADMIN_TOKEN", "FACEID_ADMIN_TOKEN_SSM"),
+            token_secret: env.secret("FACEID_TOKEN_SECRET", "FACEID_TOKEN_SECRET_SSM"),
+            threshold,
+            detector,
+            require_liveness: env.bool("FACEID_REQUIRE_LIVENESS", true)?,
+            templates,
+            bucket: env.get("FACEID_BUCKET"),
+            aws_endpoint: env.get("FACEID_AWS_ENDPOINT"),
+            mongodb_uri: env.secret("FACEID_MONGODB_URI", "FACEID_MONGODB_URI_SSM"),
+            cors_origin,
+            trust_forwarded_for: env.bool("FACEID_TRUST_FORWARDED_FOR", false)?,
+            public_url: env
+                .get("FACEID_PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            limits,
+            session_ttl_secs: env.parse("FACEID_SESSION_TTL_SECS", 900)?,
+            challenge_ttl_secs: env.parse("FACEID_CHALLENGE_TTL_SECS", 60)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(Env(move |k| map.get(k).cloned()))
+    }
+
+    #[test]
+    fn defaults_are_local_and_safe() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.threshold, 0.6);
+        assert_eq!(s.templates, TemplateBackend::Embedded);
+        assert!(s.require_liveness);
+        assert!(!s.trust_forwarded_for);
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, val) in [
+            ("FACEID_THRESHOLD", "abc"),
+            ("FACEID_THRESHOLD", "7"),
+            ("FACEID_DETECTOR", "sift"),
+            ("FACEID_REQUIRE_LIVENESS", "maybe"),
+            ("FACEID_MAX_FRAMES", "-1"),
+            ("FACEID_CORS_ORIGIN", "*"),
+        ] {
+            let err = settings(&[(var, val)]).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_come_from_values_or_ssm_and_are_never_printed() {
+        let s = settings(&[
+            ("FACEID_ADMIN_TOKEN", "hunter2"),
+            ("FACEID_TOKEN_SECRET_SSM", "/faceid/key"),
+        ])
+        .unwrap();
+        assert_eq!(s.admin_token, Some(SecretSource::Value("hunter2".into())));
+        assert_eq!(
+            s.token_secret,
+            Some(SecretSource::Ssm("/faceid/key".into()))
+        );
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,228 @@
+//! Builds the application state from [`Settings`]: secrets, stores, policy.
+
+use crate::settings::{ConfigError, SecretSource, Settings, TemplateBackend};
+use faceid_api::{ApiConfig, AppState, Stores};
+use faceid_core::face::FaceAnalyzer;
+use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
+use faceid_core::token::TokenSigner;
+use faceid_storage::{
+    AwsSettings, DynamoStore, EmbeddedConfig, EmbeddedStores, FlusherHandle, LocalImageStore,
+    MongoAuditConfig, MongoAuditLog, S3ImageStore, SpoolConfig, SpooledAuditLog,
+};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The built service: its state plus what the binary must keep alive or shut down.
+pub struct Service {
+    pub state: AppState,
+    /// Set when photos are stored locally: verifies `/v1/local-uploads` signatures.
+    pub local_images: Option<Arc<LocalImageStore>>,
+    /// Delivers spooled audit events; shut it down (it flushes) before exiting.
+    pub audit_flusher: Option<FlusherHandle>,
+}
+
+async fn resolve(
+    secret: &SecretSource,
+    aws: &Option<aws_config::SdkConfig>,
+) -> Result<String, ConfigError> {
+    match secret {
+        SecretSource::Value(v) => Ok(v.clone()),
+        SecretSource::Ssm(name) => {
+            let config = match aws {
+                Some(c) => c.clone(),
+                None => aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
+            };
+            let out = aws_sdk_ssm::Client::new(&config)
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    ConfigError::Other(format!("cannot read SSM parameter {name}: {e}"))
+                })?;
+            out.parameter
+                .and_then(|p| p.value)
+                .ok_or_else(|| ConfigError::Other(format!("SSM parameter {name} has no value")))
+        }
+    }
+}
+
+/// A signing key kept in the data directory, created on first start (local mode only).
+fn local_token_key(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
+    use base64::Engine;
+    let path = data_dir.join("token-secret");
+    let io = |e: std::io::Error| ConfigError::Other(format!("{}: {e}", path.display()));
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| ConfigError::Other(format!("{}: {e}", path.display())));
+    }
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    let key: [u8; 32] = rand::random();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&path).map_err(io)?;
+    std::io::Write::write_all(
+        &mut f,
+        base64::engine::general_purpose::STANDARD
+            .encode(key)
+            .as_bytes(),
+    )
+    .map_err(io)?;
+    Ok(key.to_vec())
+}
+
+fn store_err(e: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Other(e.to_string())
+}
+
+/// Builds stores and policy. `analyzer` is the loaded face pipeline.
+pub async fn build_service(
+    settings: &Settings,
+    analyzer: Arc<dyn FaceAnalyzer>,
+) -> Result<Service, ConfigError> {
+    let uses_aws =
+        matches!(settings.templates, TemplateBackend::DynamoDb { .. }) || settings.bucket.is_some();
+    let aws = if uses_aws {
+        let aws_settings = AwsSettings {
+            endpoint_url: settings.aws_endpoint.clone(),
+            ..AwsSettings::default()
+        };
+        Some(faceid_storage::load_sdk_config(&aws_settings).await)
+    } else {
+        None
+    };
+
+    let token_key = match &settings.token_secret {
+        Some(s) => resolve(s, &aws).await?.into_bytes(),
+        None if uses_aws => {
+            return Err(ConfigError::Invalid {
+                var: "FACEID_TOKEN_SECRET",
+                problem: "required with AWS storage (or FACEID_TOKEN_SECRET_SSM)".into(),
+            })
+        }
+        None => local_token_key(&settings.data_dir)?,
+    };
+    let admin_token = match &settings.admin_token {
+        Some(s) => Some(resolve(s, &aws).await?),
+        None => None,
+    };
+    if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+        return Err(ConfigError::Invalid {
+            var: "FACEID_ADMIN_TOKEN",
+            problem: "must be at least 16 characters".into(),
+        });
+    }
+    let tokens = TokenSigner::new(
+        &token_key,
+        "faceid",
+        "faceid-web",
+        time::Duration::seconds(settings.session_ttl_secs),
+    )
+    .map_err(|problem| ConfigError::Invalid {
+        var: "FACEID_TOKEN_SECRET",
+        problem,
+    })?;
+
+    let needs_embedded = !uses_aws
+        || matches!(settings.templates, TemplateBackend::Embedded)
+        || settings.bucket.is_none()
+        || settings.mongodb_uri.is_none();
+    let embedded = if needs_embedded {
+        let upload_key = faceid_storage_upload_key(&token_key);
+        Some(
+            EmbeddedStores::open(&EmbeddedConfig {
+                data_dir: settings.data_dir.clone(),
+                public_base_url: settings.public_url.clone(),
+                upload_signing_key: upload_key,
+            })
+            .map_err(store_err)?,
+        )
+    } else {
+        None
+    };
+
+    let (templates, challenges, counters): (
+        Arc<dyn TemplateStore>,
+        Arc<dyn ChallengeStore>,
+        Arc<dyn CounterStore>,
+    ) = match (&settings.templates, &aws, &embedded) {
+        (TemplateBackend::DynamoDb { table }, Some(cfg), _) => {
+            let d = Arc::new(DynamoStore::new(cfg, table.clone()));
+            (d.clone(), d.clone(), d)
+        }
+        (_, _, Some(e)) => (e.store.clone(), e.store.clone(), e.store.clone()),
+        _ => return Err(ConfigError::Other("no template store configured".into())),
+    };
+    let mut local_images = None;
+    let images: Arc<dyn ImageStore> = match (&settings.bucket, &aws, &embedded) {
+        (Some(bucket), Some(cfg), _) => Arc::new(S3ImageStore::new(cfg, bucket.clone())),
+        (_, _, Some(e)) => {
+            local_images = Some(e.images.clone());
+            e.images.clone()
+        }
+        _ => return Err(ConfigError::Other("no image store configured".into())),
+    };
+    let mut audit_flusher = None;
+    let audit: Arc<dyn AuditLog> = match (&settings.mongodb_uri, &embedded) {
+        (Some(uri), _) => {
+            let uri = resolve(uri, &aws).await?;
+            let mongo = MongoAuditLog::connect(&MongoAuditConfig::new(uri))
+                .await
+                .map_err(store_err)?;
+            if let Err(e) = mongo.ensure_indexes().await {
+                // Not fatal: events are spooled until MongoDB answers.
+                tracing::warn!(error = %e, "could not create audit indexes");
+            }
+            let spooled = Arc::new(
+                SpooledAuditLog::new(mongo, SpoolConfig::new(&settings.spool_dir))
+                    .map_err(store_err)?,
+            );
+            audit_flusher = Some(spooled.spawn_flusher(Duration::from_secs(5)));
+            spooled
+        }
+        (None, Some(e)) => e.audit.clone(),
+        (None, None) => return Err(ConfigError::Other("no audit log configured".into())),
+    };
+
+    let config = ApiConfig {
+        threshold: settings.threshold,
+        admin_token,
+        tokens,
+        limits: settings.limits,
+        challenge_ttl: time::Duration::seconds(settings.challenge_ttl_secs),
+        require_liveness: settings.require_liveness,
+        detector: settings.detector,
+        quality: Default::default(),
+        liveness: Default::default(),
+        lockout: Default::default(),
+        trust_forwarded_for: settings.trust_forwarded_for,
+        cors_origin: settings.cors_origin.clone(),
+        upload_ttl: Duration::from_secs(600),
+    };
+    let stores = Stores {
+        templates,
+        challenges,
+        counters,
+        images,
+        audit,
+    };
+    Ok(Service {
+        state: AppState::new(analyzer, stores, config),
+        local_images,
+        audit_flusher,
+    })
+}
+
+/// Key separation: the upload-URL key is derived from the token key, never equal to it.
+fn faceid_storage_upload_key(token_key: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"faceid local upload urls\0");
+    h.update(token_key);
+    h.finalize().to_vec()
+}

@@ -1,0 +1,709 @@
+//! Templates, challenges and failure counters on one DynamoDB table (key `pk`/`sk`, both
+//! strings). Item layout:
+//!
+//! | item | pk | sk | attributes |
+//! |---|---|---|---|
+//! | face | `USER#{user}` | `FACE#{face_id}` | user_id, face_id, descriptor (B, 128×f32 LE), model_id, source (JSON string), created_at (RFC 3339) |
+//! | gallery version | `GALLERY` | `VERSION` | version (N, bumped with ADD) |
+//! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), expires_at, used (BOOL), ttl (N) |
+//! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, version (N), ttl (N) |
+//!
+//! `ttl` is epoch seconds for DynamoDB TTL. TTL deletion is lazy (up to days), so reads
+//! treat an item whose `ttl` has passed as absent.
+
+use super::sdk_err;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType,
+    Put, ReturnValue, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TransactWriteItem,
+    Update, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use faceid_core::ports::{
+    ChallengeStore, CounterStore, FailureCounter, Redeemed, StoreError, StoreResult, TemplateStore,
+    UserSummary,
+};
+use faceid_core::{Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Default table name.
+pub const DEFAULT_TABLE: &str = "FaceEncodings";
+
+type Item = HashMap<String, AttributeValue>;
+
+const GALLERY_PK: &str = "GALLERY";
+const GALLERY_SK: &str = "VERSION";
+const FACE_SK_PREFIX: &str = "FACE#";
+/// Redeemed/expired challenges stay this long so a late redeem says `AlreadyUsed`.
+const CHALLENGE_GRACE_SECS: i64 = 3600;
+
+/// [`TemplateStore`] + [`ChallengeStore`] + [`CounterStore`] on DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn user_pk(user: &UserId) -> String {
+    format!("USER#{}", user.as_str())
+}
+
+/// Counter keys are arbitrary strings; long ones are hashed to stay far below
+/// DynamoDB's 2048-byte key limit.
+fn counter_pk(key: &str) -> String {
+    if key.len() <= 256 {
+        format!("COUNTER#{key}")
+    } else {
+        format!(
+            "COUNTER#sha256:{}",
+            crate::fsutil::hex(&Sha256::digest(key))
+        )
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("DynamoDB item: {what}"))
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> StoreResult<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        _ => Err(corrupt(format!("missing string attribute {name}"))),
+    }
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> StoreResult<Option<T>> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| corrupt(format!("attribute {name} is not a valid number"))),
+        Some(_) => Err(corrupt(format!("attribute {name} is not a number"))),
+    }
+}
+
+fn epoch(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+fn from_epoch(secs: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(secs).map_err(corrupt)
+}
+
+fn rfc3339(t: OffsetDateTime) -> StoreResult<String> {
+    t.format(&Rfc3339)
+        .map_err(|e| StoreError::Other(e.to_string()))
+}
+
+fn template_item(t: &Template) -> StoreResult<Item> {
+    let source = serde_json::to_string(&t.source).map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(HashMap::from([
+        ("pk".into(), s(user_pk(&t.user_id))),
+        ("sk".into(), s(format!("{FACE_SK_PREFIX}{}", t.face_id))),
+        ("user_id".into(), s(t.user_id.as_str())),
+        ("face_id".into(), s(t.face_id.to_string())),
+        (
+            "descriptor".into(),
+            AttributeValue::B(Blob::new(t.descriptor.to_le_bytes())),
+        ),
+        ("model_id".into(), s(&t.model_id)),
+        ("source".into(), s(source)),
+        ("created_at".into(), s(rfc3339(t.created_at)?)),
+    ]))
+}
+
+fn parse_template(item: &Item) -> StoreResult<Template> {
+    let user_id = UserId::parse(get_s(item, "user_id")?).map_err(corrupt)?;
+    let face_id = FaceId::parse(get_s(item, "face_id")?).map_err(corrupt)?;
+    let descriptor = match item.get("descriptor") {
+        Some(AttributeValue::B(b)) => Descriptor::from_le_bytes(b.as_ref()).map_err(corrupt)?,
+        _ => return Err(corrupt("missing binary attribute descriptor")),
+    };
+    // `source` is a JSON string as written here; a map is accepted for items written
+    // by other tools.
+    let source: Source = match item.get("source") {
+        Some(AttributeValue::S(json)) => serde_json::from_str(json).map_err(corrupt)?,
+        Some(AttributeValue::M(m)) => {
+            let kind = m.get("kind").and_then(|v| v.as_s().ok());
+            match kind.map(String::as_str) {
+                Some("s3") => {
+                    let field = |k: &str| {
+                        m.get(k)
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                            .ok_or_else(|| corrupt(format!("source.{k} missing")))
+                    };
+                    Source::S3 {
+                        bucket: field("bucket")?,
+                        key: field("key")?,
+                        etag: field("etag")?,
+                    }
+                }
+                _ => Source::Api,
+            }
+        }
+        _ => Source::Api,
+    };
+    let created_at =
+        OffsetDateTime::parse(get_s(item, "created_at")?, &Rfc3339).map_err(corrupt)?;
+    Ok(Template {
+        user_id,
+        face_id,
+        descriptor,
+        model_id: get_s(item, "model_id")?.to_owned(),
+        source,
+        created_at,
+    })
+}
+
+fn turn_to_str(t: Turn) -> StoreResult<String> {
+    match serde_json::to_value(t) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(StoreError::Other(
+            "turn does not serialise to a string".into(),
+        )),
+    }
+}
+
+fn parse_challenge(item: &Item) -> StoreResult<Challenge> {
+    let id = ChallengeId::parse(get_s(item, "challenge_id")?).map_err(corrupt)?;
+    let steps = match item.get("steps") {
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(s) => {
+                    serde_json::from_value::<Turn>(serde_json::Value::String(s.clone()))
+                        .map_err(corrupt)
+                }
+                _ => Err(corrupt("challenge step is not a string")),
+            })
+            .collect::<StoreResult<Vec<_>>>()?,
+        _ => return Err(corrupt("missing list attribute steps")),
+    };
+    let expires_at =
+        OffsetDateTime::parse(get_s(item, "expires_at")?, &Rfc3339).map_err(corrupt)?;
+    Ok(Challenge {
+        id,
+        steps,
+        expires_at,
+    })
+}
+
+impl DynamoStore {
+    /// A store on `table` with a client built from `config`.
+    pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
+        Self::from_client(Client::new(config), table)
+    }
+
+    pub fn from_client(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Creates the table (PAY_PER_REQUEST, key pk/sk, TTL on `ttl`) unless it exists,
+    /// and waits until it is active. For emulators and tests; production tables come
+    /// from the SAM template.
+    pub async fn create_table_if_missing(&self) -> StoreResult<()> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))
+        };
+        let key = |name: &str, kt: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kt)
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+            Err(e) => return Err(sdk_err("CreateTable", e)),
+        }
+        for _ in 0..120 {
+            let d = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(|e| sdk_err("DescribeTable", e))?;
+            if d.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let ttl = self
+            .client
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| sdk_err("DescribeTimeToLive", e))?;
+        let enabled = ttl
+            .time_to_live_description()
+            .and_then(|d| d.attribute_name())
+            == Some("ttl");
+        if !enabled {
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name("ttl")
+                .enabled(true)
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            self.client
+                .update_time_to_live()
+                .table_name(&self.table)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .map_err(|e| sdk_err("UpdateTimeToLive", e))?;
+        }
+        Ok(())
+    }
+
+    fn version_bump(&self) -> StoreResult<Update> {
+        Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(GALLERY_PK))
+            .key("sk", s(GALLERY_SK))
+            .update_expression("ADD #v :one")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    async fn bump_version(&self) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(GALLERY_PK))
+            .key("sk", s(GALLERY_SK))
+            .update_expression("ADD #v :one")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| sdk_err("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Every item matching a Query on `pk` (all pages).
+    async fn query_pk(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        projection: Option<&str>,
+    ) -> StoreResult<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":p", s(sk_prefix))
+                .set_projection_expression(projection.map(str::to_owned))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err("Query", e))?;
+            out.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Every face item (all pages of a Scan), optionally projected.
+    async fn scan_faces(&self, projection: Option<&str>) -> StoreResult<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(sk, :p)")
+                .expression_attribute_values(":p", s(FACE_SK_PREFIX))
+                .set_projection_expression(projection.map(str::to_owned))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err("Scan", e))?;
+            out.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Deletes keys with BatchWriteItem (25 per call), resubmitting unprocessed ones.
+    async fn batch_delete(&self, keys: Vec<Item>) -> StoreResult<()> {
+        for chunk in keys.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    DeleteRequest::builder()
+                        .set_key(Some(k.clone()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(|e| StoreError::Other(e.to_string()))
+                })
+                .collect::<StoreResult<_>>()?;
+            let mut backoff = Duration::from_millis(50);
+            for attempt in 0.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(StoreError::Unavailable(
+                        "BatchWriteItem: items left unprocessed".into(),
+                    ));
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("BatchWriteItem", e))?;
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|m| m.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl TemplateStore for DynamoStore {
+    async fn put_template(&self, template: &Template) -> StoreResult<bool> {
+        // Put-if-absent and the gallery version bump in one transaction: a crash can
+        // never leave a new face behind an unchanged version.
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(template_item(template)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(self.version_bump()?)
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let exists = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        c.cancellation_reasons().first().and_then(|r| r.code())
+                            == Some("ConditionalCheckFailed")
+                    }
+                    _ => false,
+                };
+                if exists {
+                    Ok(false)
+                } else {
+                    Err(sdk_err("TransactWriteItems", e))
+                }
+            }
+        }
+    }
+
+    async fn user_templates(&self, user: &UserId) -> StoreResult<Vec<Template>> {
+        let items = self.query_pk(&user_pk(user), FACE_SK_PREFIX, None).await?;
+        let mut out = items
+            .iter()
+            .map(parse_template)
+            .collect::<StoreResult<Vec<_>>>()?;
+        out.sort_by(|a, b| (a.created_at, a.face_id).cmp(&(b.created_at, b.face_id)));
+        Ok(out)
+    }
+
+    async fn all_templates(&self) -> StoreResult<Vec<Template>> {
+        let items = self.scan_faces(None).await?;
+        let mut out = items
+            .iter()
+            .map(parse_template)
+            .collect::<StoreResult<Vec<_>>>()?;
+        out.sort_by(|a, b| {
+            (&a.user_id, a.created_at, a.face_id).cmp(&(&b.user_id, b.created_at, b.face_id))
+        });
+        Ok(out)
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<UserSummary>> {
+        let items = self.scan_faces(Some("user_id")).await?;
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for item in &items {
+            *counts
+                .entry(get_s(item, "user_id")?.to_owned())
+                .or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(u, faces)| {
+                Ok(UserSummary {
+                    user_id: UserId::parse(&u).map_err(corrupt)?,
+                    faces,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_user(&self, user: &UserId) -> StoreResult<usize> {
+        let keys = self
+            .query_pk(&user_pk(user), FACE_SK_PREFIX, Some("pk, sk"))
+            .await?;
+        let count = keys.len();
+        self.batch_delete(keys).await?;
+        // Bumped even when nothing was found: a retry after a crash between the deletes
+        // and the bump must still invalidate cached galleries.
+        self.bump_version().await?;
+        Ok(count)
+    }
+
+    async fn gallery_version(&self) -> StoreResult<u64> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(GALLERY_PK))
+            .key("sk", s(GALLERY_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetItem", e))?;
+        Ok(match out.item() {
+            Some(item) => get_n(item, "version")?.unwrap_or(0),
+            None => 0,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl ChallengeStore for DynamoStore {
+    async fn put_challenge(&self, c: &Challenge) -> StoreResult<()> {
+        let steps = c
+            .steps
+            .iter()
+            .map(|&t| turn_to_str(t).map(s))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("CHALLENGE#{}", c.id)))
+            .item("sk", s("CHALLENGE"))
+            .item("challenge_id", s(c.id.to_string()))
+            .item("steps", AttributeValue::L(steps))
+            .item("expires_at", s(rfc3339(c.expires_at)?))
+            .item("used", AttributeValue::Bool(false))
+            .item("ttl", n(epoch(c.expires_at) + CHALLENGE_GRACE_SECS))
+            .send()
+            .await
+            .map_err(|e| sdk_err("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn redeem_challenge(&self, id: &ChallengeId) -> StoreResult<Redeemed> {
+        let pk = s(format!("CHALLENGE#{id}"));
+        // Single use: the conditional update succeeds for exactly one caller.
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk.clone())
+            .key("sk", s("CHALLENGE"))
+            .update_expression("SET #u = :t")
+            .condition_expression("attribute_exists(pk) AND #u = :f")
+            .expression_attribute_names("#u", "used")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match updated {
+            Ok(out) => {
+                let item = out
+                    .attributes()
+                    .ok_or_else(|| corrupt("no attributes returned"))?;
+                Ok(Redeemed::Fresh(parse_challenge(item)?))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let got = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", pk)
+                    .key("sk", s("CHALLENGE"))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("GetItem", e))?;
+                Ok(if got.item().is_some() {
+                    Redeemed::AlreadyUsed
+                } else {
+                    Redeemed::Unknown
+                })
+            }
+            Err(e) => Err(sdk_err("UpdateItem", e)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl CounterStore for DynamoStore {
+    async fn load_counter(&self, key: &str) -> StoreResult<Option<(FailureCounter, u64)>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(counter_pk(key)))
+            .key("sk", s("COUNTER"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetItem", e))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let ttl: i64 = get_n(item, "ttl")?.unwrap_or(0);
+        if ttl <= epoch(OffsetDateTime::now_utc()) {
+            return Ok(None); // expired, awaiting TTL deletion
+        }
+        let counter = FailureCounter {
+            count: get_n(item, "failures")?.unwrap_or(0),
+            window_start: from_epoch(get_n(item, "window_start")?.unwrap_or(0))?,
+            locked_until: get_n::<i64>(item, "locked_until")?
+                .map(from_epoch)
+                .transpose()?,
+        };
+        let version = get_n(item, "version")?.ok_or_else(|| corrupt("counter without version"))?;
+        Ok(Some((counter, version)))
+    }
+
+    async fn store_counter(
+        &self,
+        key: &str,
+        counter: &FailureCounter,
+        expected: Option<u64>,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        // A fresh random version on every write (see the embedded store for why).
+        let version = loop {
+            let v = rand::random::<u64>() >> 11;
+            if Some(v) != expected {
+                break v;
+            }
+        };
+        let now = epoch(OffsetDateTime::now_utc());
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(counter_pk(key)))
+            .item("sk", s("COUNTER"))
+            .item("failures", n(counter.count))
+            .item("window_start", n(epoch(counter.window_start)))
+            .item("version", n(version))
+            .item("ttl", n(epoch(expires_at)))
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(now));
+        if let Some(t) = counter.locked_until {
+            req = req.item("locked_until", n(epoch(t)));
+        }
+        req = match expected {
+            // Absent, or present but expired (TTL deletion lags).
+            None => req.condition_expression("attribute_not_exists(pk) OR #ttl <= :now"),
+            Some(v) => req
+                .condition_expression("#ver = :v AND #ttl > :now")
+                .expression_attribute_names("#ver", "version")
+                .expression_attribute_values(":v", n(v)),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_err("PutItem", e)),
+        }
+    }
+
+    async fn delete_counter(&self, key: &str) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(counter_pk(key)))
+            .key("sk", s("COUNTER"))
+            .send()
+            .await
+            .map_err(|e| sdk_err("DeleteItem", e))?;
+        Ok(())
+    }
+}

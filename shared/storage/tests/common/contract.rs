@@ -1,0 +1,422 @@
+//! The contract every adapter meets, written once against the ports and run against the
+//! embedded adapters and the AWS/MongoDB adapters on real emulators.
+
+use super::{event, now_ms, template, unique};
+use faceid_core::audit::{AuditEvent, AuditQuery};
+use faceid_core::lockout::LockoutPolicy;
+use faceid_core::ports::{
+    AuditLog, ChallengeStore, CounterStore, FailureCounter, ImageStore, Redeemed, TemplateStore,
+    UserSummary,
+};
+use faceid_core::{Challenge, ChallengeId, UserId};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+fn uid(s: &str) -> UserId {
+    UserId::parse(s).expect("valid user id")
+}
+
+/// Idempotent put, per-user and full listings, delete, gallery version.
+pub async fn templates(store: &dyn TemplateStore) {
+    let alice = unique("alice");
+    let bob = unique("bob");
+    let t0 = now_ms();
+    let a1 = template(&alice, 1, t0);
+    let a2 = template(&alice, 2, t0 + Duration::seconds(1));
+    let b1 = template(&bob, 3, t0);
+
+    let v0 = store.gallery_version().await.unwrap();
+    assert!(store.put_template(&a1).await.unwrap(), "first put stores");
+    let v1 = store.gallery_version().await.unwrap();
+    assert_ne!(v1, v0, "a put changes the gallery version");
+
+    // A redelivered template (same user + face id) changes nothing, even with other data.
+    let mut again = a1.clone();
+    again.model_id = "something-else".into();
+    assert!(
+        !store.put_template(&again).await.unwrap(),
+        "second put is a no-op"
+    );
+    assert_eq!(store.gallery_version().await.unwrap(), v1);
+
+    assert!(store.put_template(&a2).await.unwrap());
+    assert!(store.put_template(&b1).await.unwrap());
+
+    // Round trip is exact (descriptor bits, source, created_at), ordered by created_at.
+    assert_eq!(
+        store.user_templates(&uid(&alice)).await.unwrap(),
+        vec![a1.clone(), a2.clone()]
+    );
+    assert_eq!(
+        store.user_templates(&uid(&bob)).await.unwrap(),
+        vec![b1.clone()]
+    );
+    assert!(store
+        .user_templates(&uid(&unique("nobody")))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let mut all = store.all_templates().await.unwrap();
+    all.sort_by_key(|t| t.face_id);
+    let mut want = vec![a1.clone(), a2.clone(), b1.clone()];
+    want.sort_by_key(|t| t.face_id);
+    assert_eq!(all, want);
+
+    let mut users = store.list_users().await.unwrap();
+    users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    assert_eq!(
+        users,
+        vec![
+            UserSummary {
+                user_id: uid(&alice),
+                faces: 2
+            },
+            UserSummary {
+                user_id: uid(&bob),
+                faces: 1
+            },
+        ]
+    );
+
+    let before_delete = store.gallery_version().await.unwrap();
+    assert_eq!(store.delete_user(&uid(&alice)).await.unwrap(), 2);
+    assert_ne!(
+        store.gallery_version().await.unwrap(),
+        before_delete,
+        "a delete changes the version"
+    );
+    assert!(store.user_templates(&uid(&alice)).await.unwrap().is_empty());
+    assert_eq!(store.all_templates().await.unwrap(), vec![b1.clone()]);
+    assert_eq!(
+        store.list_users().await.unwrap(),
+        vec![UserSummary {
+            user_id: uid(&bob),
+            faces: 1
+        }]
+    );
+    assert_eq!(store.delete_user(&uid(&alice)).await.unwrap(), 0);
+
+    // A deleted face can be enrolled again.
+    assert!(store.put_template(&a1).await.unwrap());
+    assert_eq!(store.user_templates(&uid(&alice)).await.unwrap(), vec![a1]);
+}
+
+/// Many faces: listings must follow pagination.
+pub async fn many_templates(store: &dyn TemplateStore, n: u32) {
+    let user = unique("many");
+    let t0 = now_ms();
+    for i in 0..n {
+        assert!(store
+            .put_template(&template(
+                &user,
+                i,
+                t0 + Duration::milliseconds(i64::from(i))
+            ))
+            .await
+            .unwrap());
+    }
+    assert_eq!(
+        store.user_templates(&uid(&user)).await.unwrap().len(),
+        n as usize
+    );
+    assert_eq!(store.all_templates().await.unwrap().len(), n as usize);
+    assert_eq!(store.delete_user(&uid(&user)).await.unwrap(), n as usize);
+    assert!(store.all_templates().await.unwrap().is_empty());
+}
+
+/// Single use: Fresh once, then AlreadyUsed; Unknown for ids never stored; exactly one
+/// winner among concurrent redeemers.
+pub async fn challenges(store: Arc<dyn ChallengeStore>) {
+    let now = OffsetDateTime::now_utc();
+    let c = Challenge::new(now, Duration::seconds(60));
+    store.put_challenge(&c).await.unwrap();
+    assert_eq!(
+        store.redeem_challenge(&c.id).await.unwrap(),
+        Redeemed::Fresh(c.clone())
+    );
+    assert_eq!(
+        store.redeem_challenge(&c.id).await.unwrap(),
+        Redeemed::AlreadyUsed
+    );
+    assert_eq!(
+        store
+            .redeem_challenge(&ChallengeId::random())
+            .await
+            .unwrap(),
+        Redeemed::Unknown
+    );
+
+    // Expired challenges are still returned: the caller checks expiry.
+    let old = Challenge::new(now - Duration::minutes(5), Duration::seconds(60));
+    store.put_challenge(&old).await.unwrap();
+    assert_eq!(
+        store.redeem_challenge(&old.id).await.unwrap(),
+        Redeemed::Fresh(old.clone())
+    );
+
+    let raced = Challenge::new(now, Duration::seconds(60));
+    store.put_challenge(&raced).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let id = raced.id;
+            tokio::spawn(async move { store.redeem_challenge(&id).await.unwrap() })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Redeemed::Fresh(got) => {
+                assert_eq!(got, raced);
+                fresh += 1;
+            }
+            Redeemed::AlreadyUsed => {}
+            Redeemed::Unknown => panic!("a stored challenge was reported unknown"),
+        }
+    }
+    assert_eq!(fresh, 1, "exactly one concurrent redeem wins");
+}
+
+fn counter(count: u32, now: OffsetDateTime) -> FailureCounter {
+    FailureCounter {
+        count,
+        window_start: now.replace_nanosecond(0).unwrap(),
+        locked_until: (count >= 5)
+            .then(|| (now + Duration::minutes(3)).replace_nanosecond(0).unwrap()),
+    }
+}
+
+/// Compare-and-set with versions, expiry, delete, and a real race.
+pub async fn counters(store: Arc<dyn CounterStore>) {
+    let now = OffsetDateTime::now_utc();
+    let exp = now + Duration::minutes(5);
+    let key = unique("user:alice");
+    assert_eq!(store.load_counter(&key).await.unwrap(), None);
+
+    let c1 = counter(1, now);
+    assert!(store.store_counter(&key, &c1, None, exp).await.unwrap());
+    assert!(
+        !store.store_counter(&key, &c1, None, exp).await.unwrap(),
+        "must-not-exist fails when it exists"
+    );
+    let (got, v1) = store.load_counter(&key).await.unwrap().expect("stored");
+    assert_eq!(got, c1);
+
+    let c5 = counter(5, now);
+    assert!(store.store_counter(&key, &c5, Some(v1), exp).await.unwrap());
+    assert!(
+        !store.store_counter(&key, &c1, Some(v1), exp).await.unwrap(),
+        "a stale version loses"
+    );
+    let (got, v2) = store.load_counter(&key).await.unwrap().expect("stored");
+    assert_eq!(got, c5);
+    assert_ne!(v1, v2);
+
+    // Two concurrent writers with the same expected version: exactly one wins.
+    let tasks: Vec<_> = (0..2u32)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let key = key.clone();
+            tokio::spawn(async move {
+                store
+                    .store_counter(&key, &counter(6 + i, now), Some(v2), exp)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1, "exactly one concurrent compare-and-set wins");
+    let (got, _) = store.load_counter(&key).await.unwrap().unwrap();
+    assert!(got.count == 6 || got.count == 7);
+
+    store.delete_counter(&key).await.unwrap();
+    assert_eq!(store.load_counter(&key).await.unwrap(), None);
+    store.delete_counter(&key).await.unwrap(); // deleting twice is fine
+
+    // An expired counter reads as absent and can be re-created with `None`.
+    let gone = unique("ip:10.0.0.1");
+    assert!(store
+        .store_counter(&gone, &c1, None, now - Duration::seconds(5))
+        .await
+        .unwrap());
+    assert_eq!(store.load_counter(&gone).await.unwrap(), None);
+    assert!(store.store_counter(&gone, &c1, None, exp).await.unwrap());
+    assert!(store.load_counter(&gone).await.unwrap().is_some());
+
+    // The lockout policy's retry loop over CAS counts every concurrent failure.
+    let policy = LockoutPolicy::default();
+    let hot = unique("hot");
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let hot = hot.clone();
+            tokio::spawn(async move { policy.record_failure(store.as_ref(), &hot, now).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("record_failure");
+    }
+    let (c, _) = store.load_counter(&hot).await.unwrap().unwrap();
+    assert_eq!(c.count, 4, "no lost updates");
+}
+
+/// Put/get/delete-by-prefix with S3 prefix semantics; keys that could escape rejected.
+pub async fn images(store: &dyn ImageStore) {
+    let u = unique("u");
+    let keys = [
+        format!("enroll/{u}/a.jpg"),
+        format!("enroll/{u}/b.jpg"),
+        format!("enroll/{u}x/c.jpg"),
+        format!("other/{u}/d.jpg"),
+    ];
+    for (i, k) in keys.iter().enumerate() {
+        store
+            .put_image(k, vec![i as u8; 100 + i], "image/jpeg")
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.get_image(&keys[1]).await.unwrap(),
+        Some(vec![1u8; 101])
+    );
+    // Overwrite replaces.
+    store
+        .put_image(&keys[1], b"new".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_image(&keys[1]).await.unwrap(),
+        Some(b"new".to_vec())
+    );
+    assert_eq!(
+        store
+            .get_image(&format!("enroll/{u}/missing.jpg"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    assert_eq!(
+        store.delete_prefix(&format!("enroll/{u}/")).await.unwrap(),
+        2
+    );
+    assert_eq!(store.get_image(&keys[0]).await.unwrap(), None);
+    assert_eq!(store.get_image(&keys[1]).await.unwrap(), None);
+    assert!(
+        store.get_image(&keys[2]).await.unwrap().is_some(),
+        "a sibling prefix survives"
+    );
+    assert!(store.get_image(&keys[3]).await.unwrap().is_some());
+    assert_eq!(
+        store.delete_prefix(&format!("enroll/{u}/")).await.unwrap(),
+        0
+    );
+    // A partial last segment is a string prefix, as in S3.
+    assert_eq!(
+        store.delete_prefix(&format!("enroll/{u}")).await.unwrap(),
+        1
+    );
+    assert_eq!(store.get_image(&keys[2]).await.unwrap(), None);
+
+    for bad in ["../escape.jpg", "enroll/../../x", "/abs.jpg", "a//b", ""] {
+        assert!(
+            store.put_image(bad, vec![1], "image/jpeg").await.is_err(),
+            "{bad:?}"
+        );
+        assert!(store.get_image(bad).await.is_err(), "{bad:?}");
+    }
+    assert!(
+        store.delete_prefix("").await.is_err(),
+        "an empty prefix would delete everything"
+    );
+    assert!(store.delete_prefix("../").await.is_err());
+}
+
+/// The events of `users` only (other tests may share the log).
+async fn mine(log: &dyn AuditLog, q: AuditQuery, users: &[&str]) -> Vec<AuditEvent> {
+    log.query(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.user_id.as_deref().is_some_and(|u| users.contains(&u)))
+        .collect()
+}
+
+/// Idempotent append; filters, newest first, `before` paging, exact round trip.
+pub async fn audit(log: &dyn AuditLog) {
+    let alice = unique("alice");
+    let bob = unique("bob");
+    let t0 = now_ms();
+    let events: Vec<AuditEvent> = (0..6)
+        .map(|i| {
+            let user = if i % 2 == 0 { &alice } else { &bob };
+            let outcome = if i % 3 == 0 { "rejected" } else { "success" };
+            let kind = if i == 5 { "enroll" } else { "authenticate" };
+            event(kind, Some(user), outcome, t0 - Duration::seconds(10 - i))
+        })
+        .collect();
+    for e in &events {
+        log.append(e).await.unwrap();
+    }
+    // Redelivery of the same event id is a no-op.
+    log.append(&events[2]).await.unwrap();
+    let mut sparse = AuditEvent::new("challenge", "success");
+    sparse.at = t0 - Duration::seconds(20);
+    log.append(&sparse).await.unwrap();
+
+    let all = mine(
+        log,
+        AuditQuery {
+            limit: 500,
+            ..Default::default()
+        },
+        &[&alice, &bob],
+    )
+    .await;
+    let newest_first: Vec<AuditEvent> = events.iter().rev().cloned().collect();
+    assert_eq!(
+        all, newest_first,
+        "exact round trip, newest first, no duplicate"
+    );
+
+    let q = |user: Option<&str>, outcome: Option<&str>, event: Option<&str>| AuditQuery {
+        user_id: user.map(str::to_owned),
+        outcome: outcome.map(str::to_owned),
+        event: event.map(str::to_owned),
+        before: None,
+        limit: 50,
+    };
+    let got = log.query(&q(Some(&alice), None, None)).await.unwrap();
+    let want: Vec<_> = newest_first
+        .iter()
+        .filter(|e| e.user_id.as_deref() == Some(&alice))
+        .cloned()
+        .collect();
+    assert_eq!(got, want);
+    let got = mine(log, q(None, Some("rejected"), None), &[&alice, &bob]).await;
+    assert_eq!(got, vec![events[3].clone(), events[0].clone()]);
+    let got = log
+        .query(&q(Some(&bob), None, Some("enroll")))
+        .await
+        .unwrap();
+    assert_eq!(got, vec![events[5].clone()]);
+    let got = log.query(&q(None, None, Some("challenge"))).await.unwrap();
+    assert!(
+        got.contains(&sparse),
+        "events without optional fields round-trip"
+    );
+
+    // Paging: limit 2, then `before` = the last `at` of the previous page.
+    let mut page_q = q(Some(&alice), None, None);
+    page_q.limit = 2;
+    let p1 = log.query(&page_q).await.unwrap();
+    assert_eq!(p1, want[..2].to_vec());
+    page_q.before = Some(p1[1].at);
+    let p2 = log.query(&page_q).await.unwrap();
+    assert_eq!(p2, want[2..].to_vec());
+}

@@ -1,0 +1,418 @@
+//! dlib's HOG sliding-window detector (`object_detector<scan_fhog_pyramid<pyramid_down<6>>>`),
+//! i.e. `dlib.get_frontal_face_detector()` as face_recognition runs it, with dlib's exact
+//! numbers: same boxes, same scores (bit for bit, barring libm differences in nothing —
+//! only `+ − × ÷ √` are used), same order.
+//!
+//! Pipeline (dlib sources in brackets):
+//! 1. upsample the image `upsample` times with `pyramid_up` (python binding
+//!    `run_detector_with_upscale1`);
+//! 2. build the fHOG pyramid: `pyramid_down<6>` levels while the level rectangle stays at
+//!    least the minimum layer size (`create_fhog_pyramid`), 31-plane fHOG per level
+//!    ([`fhog`]);
+//! 3. per filter, correlate with its SVD-separable filter bank ([`filterbank`], [`filter`]),
+//!    keep windows scoring `>= threshold + adjust` (`detect_from_fhog_pyramid`);
+//! 4. sort all windows by score and greedily drop those overlapping a kept one
+//!    (`object_detector::operator()`, `test_box_overlap`);
+//! 5. map boxes back through the upsampling (`pyramid_down<2>::rect_down`).
+
+mod fhog;
+mod filter;
+mod filterbank;
+mod svd;
+
+use crate::pyramid::{
+    pyramid_down_6, pyramid_up, DRect, PyramidDown2, PyramidDown6, PyramidMapping,
+};
+use crate::{Detection, Rect};
+use faceid_dlib_format::hog_detector::{FhogScannerConfig, HogDetectorModel};
+use fhog::{extract_fhog, Fhog, NUM_PLANES};
+use filter::{filter_full_add, filter_separable_add, Area, Scratch};
+use filterbank::FilterBank;
+use image::RgbImage;
+
+/// dlib's serialized `get_frontal_face_detector()` (Boost licence), extracted from
+/// `dlib/image_processing/frontal_face_detector.h` by
+/// `cargo run -p faceid-dlib-format --example extract_frontal_face_detector`.
+pub const FRONTAL_FACE_DETECTOR_DAT: &[u8] =
+    include_bytes!("../../../../models/frontal_face_detector.dat");
+
+/// Errors building a detector.
+#[derive(Debug, thiserror::Error)]
+pub enum HogError {
+    #[error("invalid detector file: {0}")]
+    Format(#[from] faceid_dlib_format::Error),
+    #[error("filter {0}: SVD did not converge")]
+    Svd(usize),
+}
+
+/// One filter of the detector: its filter bank and detection threshold.
+#[derive(Debug, Clone)]
+struct Filter {
+    bank: FilterBank,
+    thresh: f64,
+}
+
+/// A loaded HOG detector.
+#[derive(Debug, Clone)]
+pub struct HogDetector {
+    config: FhogScannerConfig,
+    iou_thresh: f64,
+    percent_covered_thresh: f64,
+    filters: Vec<Filter>,
+    /// fHOG window (filter) size in cells.
+    fhog_w: usize,
+    fhog_h: usize,
+    /// Upper bound on worker threads (0 = one per available core).
+    max_threads: usize,
+}
+
+impl HogDetector {
+    /// Loads a serialized `object_detector<scan_fhog_pyramid<pyramid_down<6>>>`.
+    pub fn from_bytes(data: &[u8]) -> Result<Self, HogError> {
+        let model = HogDetectorModel::parse(data)?;
+        let (w, h) = model.scanner.fhog_window_size();
+        let (fhog_w, fhog_h) = (w as usize, h as usize);
+        let dims = model.scanner.num_dimensions();
+        let filters = model
+            .weights
+            .iter()
+            .enumerate()
+            .map(|(i, wv)| {
+                let bank =
+                    FilterBank::build(&wv[..dims], fhog_w, fhog_h).ok_or(HogError::Svd(i))?;
+                Ok(Filter {
+                    bank,
+                    thresh: wv[dims],
+                })
+            })
+            .collect::<Result<Vec<_>, HogError>>()?;
+        Ok(Self {
+            config: model.scanner,
+            iou_thresh: model.iou_thresh,
+            percent_covered_thresh: model.percent_covered_thresh,
+            filters,
+            fhog_w,
+            fhog_h,
+            max_threads: 0,
+        })
+    }
+
+    /// Limits the worker threads one detection may use (0, the default, means one per
+    /// available core). A server handling concurrent requests may prefer 1.
+    pub fn with_max_threads(mut self, max_threads: usize) -> Self {
+        self.max_threads = max_threads;
+        self
+    }
+
+    fn threads_for(&self, tasks: usize) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cap = if self.max_threads == 0 {
+            cores
+        } else {
+            self.max_threads
+        };
+        cap.min(cores).min(tasks).max(1)
+    }
+
+    /// dlib's `get_frontal_face_detector()` (5 filters: front, left, right, front rotated
+    /// left, front rotated right).
+    pub fn frontal_face() -> Result<Self, HogError> {
+        Self::from_bytes(FRONTAL_FACE_DETECTOR_DAT)
+    }
+
+    /// Number of filters (`num_detectors()`); [`Detection::filter_index`] indexes them.
+    pub fn num_filters(&self) -> usize {
+        self.filters.len()
+    }
+
+    /// Detection window size in pixels (`detection_window_width/height`).
+    pub fn window_size(&self) -> (u32, u32) {
+        (self.config.window_width, self.config.window_height)
+    }
+
+    /// dlib `detector.run(img, upsample, adjust_threshold)` on an RGB image: boxes in the
+    /// input image's coordinates, scores (`detection_confidence`), filter indices, sorted
+    /// by decreasing score. `adjust_threshold = 0.0` gives `detector(img, upsample)`, i.e.
+    /// face_recognition's `face_locations(img, upsample, "hog")` (before it clips boxes).
+    pub fn detect(&self, img: &RgbImage, upsample: u32, adjust_threshold: f64) -> Vec<Detection> {
+        self.detect_many(img, upsample, &[adjust_threshold])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// [`detect`](Self::detect) for several `adjust_threshold`s at the cost of one: the
+    /// features and filter responses are shared, each threshold gets its own selection
+    /// and non-max suppression (results identical to separate calls).
+    pub fn detect_many(
+        &self,
+        img: &RgbImage,
+        upsample: u32,
+        adjust_thresholds: &[f64],
+    ) -> Vec<Vec<Detection>> {
+        let mut results = if upsample == 0 {
+            self.detect_level0(img, adjust_thresholds)
+        } else {
+            let mut up = pyramid_up(img);
+            for _ in 1..upsample {
+                up = pyramid_up(&up);
+            }
+            self.detect_level0(&up, adjust_thresholds)
+        };
+        if upsample > 0 {
+            for d in results.iter_mut().flatten() {
+                d.rect = PyramidDown2
+                    .rect_down(DRect::from(d.rect), upsample)
+                    .to_rect();
+            }
+        }
+        results
+    }
+
+    /// `object_detector::operator()(img, dets, adjust_threshold)` without upsampling, for
+    /// each threshold adjustment.
+    fn detect_level0(&self, img: &RgbImage, adjusts: &[f64]) -> Vec<Vec<Detection>> {
+        let Some(min_adjust) = adjusts.iter().copied().reduce(f64::min) else {
+            return Vec::new();
+        };
+        let feats = self.fhog_pyramid(img);
+        // One task per (filter, level), biggest levels first for load balance.
+        let levels = feats.len();
+        let tasks: Vec<(usize, usize)> = (0..levels)
+            .flat_map(|l| (0..self.filters.len()).map(move |f| (f, l)))
+            .collect();
+        let results = parallel_map(tasks.len(), self.threads_for(tasks.len()), |t| {
+            let (fi, level) = tasks[t];
+            let f = &self.filters[fi];
+            let mut scratch = Scratch::default();
+            let mut saliency = Vec::new();
+            let mut dets = Vec::new();
+            self.scan_level(
+                f,
+                &feats[level],
+                level as u32,
+                f.thresh + min_adjust,
+                &mut scratch,
+                &mut saliency,
+                &mut dets,
+            );
+            dets
+        });
+        // Per filter: every window scoring >= thresh + min_adjust in dlib's scan order
+        // (level, row, column), then sorted by decreasing score. dlib sorts each filter's
+        // windows, then (several filters) all of them again; std::sort is unstable, so
+        // equal scores may come out in another order in dlib (ties are rare: scores are
+        // sums of float products).
+        let mut windows: Vec<Vec<(f32, Rect)>> = vec![Vec::new(); self.filters.len()];
+        for ((fi, _), dets) in tasks.iter().zip(results) {
+            windows[*fi].extend(dets);
+        }
+        for w in &mut windows {
+            w.sort_by(|a, b| b.0.total_cmp(&a.0));
+        }
+        adjusts
+            .iter()
+            .map(|&adjust| {
+                let mut all: Vec<Detection> = Vec::new();
+                for (index, (f, w)) in self.filters.iter().zip(&windows).enumerate() {
+                    // Same comparison as dlib: float score against the double threshold.
+                    let t = f.thresh + adjust;
+                    all.extend(w.iter().filter(|(s, _)| *s as f64 >= t).map(|&(s, rect)| {
+                        Detection {
+                            rect,
+                            score: s as f64 - f.thresh,
+                            filter_index: index,
+                        }
+                    }));
+                }
+                if self.filters.len() > 1 {
+                    all.sort_by(|a, b| b.score.total_cmp(&a.score));
+                }
+                let mut kept: Vec<Detection> = Vec::new();
+                for d in all {
+                    if kept.iter().all(|k| !self.boxes_overlap(&k.rect, &d.rect)) {
+                        kept.push(d);
+                    }
+                }
+                kept
+            })
+            .collect()
+    }
+
+    /// `create_fhog_pyramid`: number of levels from repeated `rect_down` of the image
+    /// rectangle, features of the image and of each `pyramid_down<6>` level.
+    fn fhog_pyramid(&self, img: &RgbImage) -> Vec<Fhog> {
+        let c = &self.config;
+        let mut rect = Rect::new(0, 0, img.width() as i64 - 1, img.height() as i64 - 1);
+        let mut levels = 0u32;
+        loop {
+            rect = PyramidDown6.rect_down(DRect::from(rect), 1).to_rect();
+            levels += 1;
+            if !(rect.width() >= c.min_pyramid_layer_width as i64
+                && rect.height() >= c.min_pyramid_layer_height as i64
+                && levels < c.max_pyramid_levels)
+            {
+                break;
+            }
+        }
+        let cell = c.cell_size as usize;
+        let mut images: Vec<RgbImage> = Vec::with_capacity(levels as usize);
+        for _ in 1..levels {
+            let next = pyramid_down_6(images.last().unwrap_or(img));
+            images.push(next);
+        }
+        let n = levels as usize;
+        parallel_map(n, self.threads_for(n), |l| {
+            let level_img = if l == 0 { img } else { &images[l - 1] };
+            extract_fhog(level_img, cell, self.fhog_h, self.fhog_w)
+        })
+    }
+
+    /// `detect_from_fhog_pyramid` for one level: windows with score `>= thresh`.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_level(
+        &self,
+        f: &Filter,
+        feats: &Fhog,
+        level: u32,
+        thresh: f64,
+        scratch: &mut Scratch,
+        saliency: &mut Vec<f32>,
+        dets: &mut Vec<(f32, Rect)>,
+    ) {
+        if feats.is_empty() {
+            return;
+        }
+        let (nr, nc) = (feats.nr, feats.nc);
+        let bank = &f.bank;
+        let Some(area) = Area::new(nr, nc, self.fhog_w, self.fhog_h) else {
+            return;
+        };
+        saliency.clear();
+        saliency.resize(nr * nc, 0.0);
+        if bank.use_full_filters() {
+            for p in 0..NUM_PLANES {
+                let filt = &bank.full[p * self.fhog_w * self.fhog_h..][..self.fhog_w * self.fhog_h];
+                filter_full_add(
+                    feats.plane(p),
+                    nc,
+                    area,
+                    filt,
+                    self.fhog_w,
+                    scratch,
+                    saliency,
+                );
+            }
+        } else {
+            if bank.num_separable() == 0 {
+                // dlib: an all-zero saliency image and an empty area.
+                return;
+            }
+            for (p, terms) in bank.separable.iter().enumerate() {
+                for t in terms {
+                    filter_separable_add(
+                        feats.plane(p),
+                        nc,
+                        area,
+                        &t.row,
+                        &t.col,
+                        scratch,
+                        saliency,
+                    );
+                }
+            }
+        }
+        let cell = self.config.cell_size as i64;
+        let (box_w, box_h) = (
+            self.fhog_w as i64 - 2 * self.config.padding as i64,
+            self.fhog_h as i64 - 2 * self.config.padding as i64,
+        );
+        for r in area.first_row..area.last_row {
+            for c in area.first_col..area.last_col {
+                let s = saliency[r * nc + c];
+                if s as f64 >= thresh {
+                    let fhog_rect = centered_rect(c as i64, r as i64, box_w, box_h);
+                    let img_rect =
+                        fhog_to_image(fhog_rect, cell, self.fhog_h as i64, self.fhog_w as i64);
+                    let rect = PyramidDown6.rect_up(DRect::from(img_rect), level).to_rect();
+                    dets.push((s, rect));
+                }
+            }
+        }
+    }
+
+    /// dlib `test_box_overlap::operator()`: overlap relative to the *bounding* box of the
+    /// two (not the union area), or either box covered beyond `percent_covered_thresh`.
+    fn boxes_overlap(&self, a: &Rect, b: &Rect) -> bool {
+        let inner = a.intersect(b).area() as f64;
+        if inner == 0.0 {
+            return false;
+        }
+        let bound = Rect::new(
+            a.left.min(b.left),
+            a.top.min(b.top),
+            a.right.max(b.right),
+            a.bottom.max(b.bottom),
+        );
+        let outer = bound.area() as f64;
+        inner / outer > self.iou_thresh
+            || inner / a.area() as f64 > self.percent_covered_thresh
+            || inner / b.area() as f64 > self.percent_covered_thresh
+    }
+}
+
+/// dlib `centered_rect(point(x, y), w, h)`.
+fn centered_rect(x: i64, y: i64, w: i64, h: i64) -> Rect {
+    let left = x - w / 2;
+    let top = y - h / 2;
+    Rect::new(left, top, left + w - 1, top + h - 1)
+}
+
+/// dlib `fhog_to_image(rect, cell_size, filter_rows_padding, filter_cols_padding)`.
+fn fhog_to_image(r: Rect, cell: i64, rows_pad: i64, cols_pad: i64) -> Rect {
+    let map = |x: i64, pad: i64| {
+        let p = (x + 1 - (pad - 1) / 2) * cell + 1;
+        p + if p >= 0 { cell / 2 } else { -(cell / 2) }
+    };
+    Rect::new(
+        map(r.left, cols_pad),
+        map(r.top, rows_pad),
+        map(r.right, cols_pad),
+        map(r.bottom, rows_pad),
+    )
+}
+
+/// `f(0..n)` on up to `threads` scoped threads (work-stealing by an atomic counter), results
+/// in index order.
+fn parallel_map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    if threads <= 1 || n <= 1 {
+        return (0..n).map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break;
+                        }
+                        out.push((i, f(i)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(v) => v,
+                // A worker only panics if `f` does; re-raise it here.
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, v)| v).collect()
+}

@@ -1,0 +1,552 @@
+//! dlib's point transforms (`geometry/point_transforms.h`), bit-for-bit.
+//!
+//! The landmarks and the chips depend on the *exact* doubles these produce: a pixel
+//! coordinate rounded with `floor(x + 0.5)` or a bilinear weight truncated to `u8` flips
+//! when the last bit of a transform changes. So `find_affine_transform` goes through
+//! dlib's pseudo-inverse (its own SVD, `svd4` in `matrix/matrix_la.h`, as the reference
+//! build has no LAPACK) and every sum keeps dlib's operand order. Rust never contracts
+//! `a * b + c` into an FMA, and the reference build (`-mavx`, no `-mfma`) does not either.
+
+/// A 2-D point in double precision (dlib `dpoint`).
+pub type DPoint = [f64; 2];
+
+/// dlib `point_transform_affine`: `p ↦ m·p + b`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AffineTransform {
+    pub m: [[f64; 2]; 2],
+    pub b: [f64; 2],
+}
+
+impl AffineTransform {
+    pub fn apply(&self, p: DPoint) -> DPoint {
+        [
+            self.m[0][0] * p[0] + self.m[0][1] * p[1] + self.b[0],
+            self.m[1][0] * p[0] + self.m[1][1] * p[1] + self.b[1],
+        ]
+    }
+}
+
+/// Rotates `p` around `center` by `angle` radians (dlib `rotate_point` / `point_rotator`).
+pub fn rotate_point(center: DPoint, p: DPoint, angle: f64) -> DPoint {
+    let (sin, cos) = (angle.sin(), angle.cos());
+    let (x, y) = (p[0] - center[0], p[1] - center[1]);
+    [cos * x - sin * y + center[0], sin * x + cos * y + center[1]]
+}
+
+/// dlib's `vector<double,2>` → `point` conversion, `floor(v + 0.5)`. Values a `long`
+/// cannot hold (and NaN) become `i64::MIN`, as x86's conversion does, which lands
+/// outside any image.
+pub fn round_point(p: DPoint) -> [i64; 2] {
+    let conv = |v: f64| {
+        let r = (v + 0.5).floor();
+        if r.is_nan() || r >= 9.223_372_036_854_775_807e18 || r < -9.223_372_036_854_775_808e18 {
+            i64::MIN
+        } else {
+            r as i64
+        }
+    };
+    [conv(p[0]), conv(p[1])]
+}
+
+/// Least-squares affine map `from → to` (dlib `find_affine_transform`: `Q · pinv(P)`).
+///
+/// Needs at least 3 point pairs; with fewer (or mismatched lengths) returns the identity,
+/// which callers never hit since they pass fixed corner triples.
+pub fn find_affine_transform(from: &[DPoint], to: &[DPoint]) -> AffineTransform {
+    let n = from.len();
+    if n < 3 || to.len() != n {
+        return AffineTransform {
+            m: [[1.0, 0.0], [0.0, 1.0]],
+            b: [0.0, 0.0],
+        };
+    }
+    let mut p = Mat::zeros(3, n);
+    for (i, f) in from.iter().enumerate() {
+        p.set(0, i, f[0]);
+        p.set(1, i, f[1]);
+        p.set(2, i, 1.0);
+    }
+    let pinv = pinv(&p); // n x 3
+    let mut m = [[0.0f64; 3]; 2];
+    for (r, row) in m.iter_mut().enumerate() {
+        for (c, out) in row.iter_mut().enumerate() {
+            let mut acc = to[0][r] * pinv.get(0, c);
+            for (i, t) in to.iter().enumerate().skip(1) {
+                acc += t[r] * pinv.get(i, c);
+            }
+            *out = acc;
+        }
+    }
+    AffineTransform {
+        m: [[m[0][0], m[0][1]], [m[1][0], m[1][1]]],
+        b: [m[0][2], m[1][2]],
+    }
+}
+
+/// Least-squares similarity (rotation, uniform scale, translation) `from → to`, Umeyama's
+/// method exactly as dlib's `find_similarity_transform` computes it.
+pub fn find_similarity_transform(from: &[DPoint], to: &[DPoint]) -> AffineTransform {
+    let n = from.len();
+    if n == 0 || to.len() != n {
+        return AffineTransform {
+            m: [[1.0, 0.0], [0.0, 1.0]],
+            b: [0.0, 0.0],
+        };
+    }
+    let nf = n as f64;
+    let (mut mean_from, mut mean_to) = ([0.0f64; 2], [0.0f64; 2]);
+    for (f, t) in from.iter().zip(to) {
+        mean_from[0] += f[0];
+        mean_from[1] += f[1];
+        mean_to[0] += t[0];
+        mean_to[1] += t[1];
+    }
+    for v in mean_from.iter_mut().chain(mean_to.iter_mut()) {
+        *v /= nf;
+    }
+    let mut sigma_from = 0.0f64;
+    let mut cov = [[0.0f64; 2]; 2];
+    for (f, t) in from.iter().zip(to) {
+        let df = [f[0] - mean_from[0], f[1] - mean_from[1]];
+        let dt = [t[0] - mean_to[0], t[1] - mean_to[1]];
+        sigma_from += df[0] * df[0] + df[1] * df[1];
+        for r in 0..2 {
+            for c in 0..2 {
+                cov[r][c] += dt[r] * df[c];
+            }
+        }
+    }
+    sigma_from /= nf;
+    // dlib divides matrices by a scalar as a multiplication by its reciprocal.
+    let inv_n = 1.0 / nf;
+    for v in cov.iter_mut().flatten() {
+        *v *= inv_n;
+    }
+
+    let mut a = Mat::zeros(2, 2);
+    for r in 0..2 {
+        for c in 0..2 {
+            a.set(r, c, cov[r][c]);
+        }
+    }
+    let (u, d, v) = svd4(&a);
+    let det2 = |m: &Mat| m.get(0, 0) * m.get(1, 1) - m.get(0, 1) * m.get(1, 0);
+    let det_cov = cov[0][0] * cov[1][1] - cov[0][1] * cov[1][0];
+    let mut s = [1.0f64, 1.0];
+    if det_cov < 0.0 || (det_cov == 0.0 && det2(&u) * det2(&v) < 0.0) {
+        if d[1] < d[0] {
+            s[1] = -1.0;
+        } else {
+            s[0] = -1.0;
+        }
+    }
+    // r = u * diag(s) * trans(v); multiplying by exactly 1, -1 and 0 loses nothing, so
+    // (u*s) can be formed directly.
+    let us = [
+        [u.get(0, 0) * s[0], u.get(0, 1) * s[1]],
+        [u.get(1, 0) * s[0], u.get(1, 1) * s[1]],
+    ];
+    let mut r = [[0.0f64; 2]; 2];
+    for (i, row) in r.iter_mut().enumerate() {
+        for (j, out) in row.iter_mut().enumerate() {
+            *out = us[i][0] * v.get(j, 0) + us[i][1] * v.get(j, 1);
+        }
+    }
+    let mut c = 1.0;
+    if sigma_from != 0.0 {
+        // trace(d*s) = 0 + d0*s0 + d1*s1 (dlib's sum starts from zero).
+        c = 1.0 / sigma_from * (0.0 + d[0] * s[0] + d[1] * s[1]);
+    }
+    let cr = [[r[0][0] * c, r[0][1] * c], [r[1][0] * c, r[1][1] * c]];
+    // dlib rewrites `(c*r)*mean_from` as `(r*mean_from)*c` (scalars are pulled out of
+    // matrix products), which rounds differently from scaling r first.
+    let t = [
+        mean_to[0] - (r[0][0] * mean_from[0] + r[0][1] * mean_from[1]) * c,
+        mean_to[1] - (r[1][0] * mean_from[0] + r[1][1] * mean_from[1]) * c,
+    ];
+    AffineTransform { m: cr, b: t }
+}
+
+/// Small dense row-major matrix for the SVD below.
+#[derive(Debug, Clone)]
+struct Mat {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl Mat {
+    fn zeros(rows: usize, cols: usize) -> Self {
+        Self {
+            rows,
+            cols,
+            data: vec![0.0; rows * cols],
+        }
+    }
+    fn get(&self, r: usize, c: usize) -> f64 {
+        self.data[r * self.cols + c]
+    }
+    fn set(&mut self, r: usize, c: usize, v: f64) {
+        self.data[r * self.cols + c] = v;
+    }
+    fn at(&mut self, r: usize, c: usize) -> &mut f64 {
+        &mut self.data[r * self.cols + c]
+    }
+    fn transpose(&self) -> Mat {
+        let mut t = Mat::zeros(self.cols, self.rows);
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                t.set(c, r, self.get(r, c));
+            }
+        }
+        t
+    }
+}
+
+/// dlib `pinv(m)` (tol = 0): the SVD-based pseudo-inverse of `pinv_helper`.
+fn pinv(m: &Mat) -> Mat {
+    if m.cols > m.rows {
+        pinv_helper(&m.transpose()).transpose()
+    } else {
+        pinv_helper(m)
+    }
+}
+
+fn pinv_helper(m: &Mat) -> Mat {
+    if m.cols == 0 || m.rows == 0 {
+        return Mat::zeros(m.cols, m.rows);
+    }
+    let (u, w, v) = svd4(m);
+    // dlib's max() compares magnitudes.
+    let max_w = w
+        .iter()
+        .copied()
+        .fold(w[0], |acc, x| if x.abs() > acc.abs() { x } else { acc });
+    let eps = f64::EPSILON * (m.rows.max(m.cols) as f64) * max_w;
+    let rw: Vec<f64> = w
+        .iter()
+        .map(|&x| {
+            let x = if x >= eps || x <= -eps { x } else { 0.0 };
+            if x != 0.0 {
+                1.0 / x
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    // (v * diag(rw)) * trans(u), the scaled matrix evaluated first as dlib's tmp() does.
+    let n = m.cols;
+    let mut out = Mat::zeros(n, m.rows);
+    for i in 0..n {
+        for j in 0..m.rows {
+            let mut acc = v.get(i, 0) * rw[0] * u.get(j, 0);
+            for k in 1..n {
+                acc += v.get(i, k) * rw[k] * u.get(j, k);
+            }
+            out.set(i, j, acc);
+        }
+    }
+    out
+}
+
+/// dlib's `svd4(SVD_SKINNY_U, true, a, u, q, v)`: Golub–Reinsch from the Handbook for
+/// Automatic Computation, translated line by line (the `goto`s become labelled loops).
+/// Requires `a.rows >= a.cols`; returns `u` (rows x cols), `q` (cols), `v` (cols x cols).
+fn svd4(a: &Mat) -> (Mat, Vec<f64>, Mat) {
+    let m = a.rows;
+    let n = a.cols;
+    let mut eps = f64::EPSILON;
+    let tol = f64::MIN_POSITIVE / eps;
+    let mut u = a.clone();
+    let mut q = vec![0.0f64; n];
+    let mut e = vec![0.0f64; n];
+    let mut v = Mat::zeros(n, n);
+    if n == 0 || m < n {
+        return (u, q, v);
+    }
+    let (mut c, mut f, mut g, mut h, mut s, mut x, mut y, mut z): (
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+    );
+    let mut l: usize = 0;
+
+    // Householder's reduction to bidiagonal form.
+    g = 0.0;
+    x = 0.0;
+    for i in 0..n {
+        e[i] = g;
+        s = 0.0;
+        l = i + 1;
+        for j in i..m {
+            s += u.get(j, i) * u.get(j, i);
+        }
+        if s < tol {
+            g = 0.0;
+        } else {
+            f = u.get(i, i);
+            g = if f < 0.0 { s.sqrt() } else { -s.sqrt() };
+            h = f * g - s;
+            u.set(i, i, f - g);
+            for j in l..n {
+                s = 0.0;
+                for k in i..m {
+                    s += u.get(k, i) * u.get(k, j);
+                }
+                f = s / h;
+                for k in i..m {
+                    *u.at(k, j) += f * u.get(k, i);
+                }
+            }
+        }
+        q[i] = g;
+        s = 0.0;
+        for j in l..n {
+            s += u.get(i, j) * u.get(i, j);
+        }
+        if s < tol {
+            g = 0.0;
+        } else {
+            f = u.get(i, i + 1);
+            g = if f < 0.0 { s.sqrt() } else { -s.sqrt() };
+            h = f * g - s;
+            u.set(i, i + 1, f - g);
+            for j in l..n {
+                e[j] = u.get(i, j) / h;
+            }
+            for j in l..m {
+                s = 0.0;
+                for k in l..n {
+                    s += u.get(j, k) * u.get(i, k);
+                }
+                for k in l..n {
+                    *u.at(j, k) += s * e[k];
+                }
+            }
+        }
+        y = q[i].abs() + e[i].abs();
+        if y > x {
+            x = y;
+        }
+    }
+
+    // Accumulation of right-hand transformations.
+    for i in (0..n).rev() {
+        if g != 0.0 {
+            // g != 0 implies i + 1 < n (the last row has nothing right of the diagonal).
+            h = u.get(i, i + 1) * g;
+            for j in l..n {
+                v.set(j, i, u.get(i, j) / h);
+            }
+            for j in l..n {
+                s = 0.0;
+                for k in l..n {
+                    s += u.get(i, k) * v.get(k, j);
+                }
+                for k in l..n {
+                    *v.at(k, j) += s * v.get(k, i);
+                }
+            }
+        }
+        for j in l..n {
+            v.set(i, j, 0.0);
+            v.set(j, i, 0.0);
+        }
+        v.set(i, i, 1.0);
+        g = e[i];
+        l = i;
+    }
+
+    // Accumulation of left-hand transformations (skinny U: nothing to pad).
+    for i in (0..n).rev() {
+        l = i + 1;
+        g = q[i];
+        for j in l..n {
+            u.set(i, j, 0.0);
+        }
+        if g != 0.0 {
+            h = u.get(i, i) * g;
+            for j in l..n {
+                s = 0.0;
+                for k in l..m {
+                    s += u.get(k, i) * u.get(k, j);
+                }
+                f = s / h;
+                for k in i..m {
+                    *u.at(k, j) += f * u.get(k, i);
+                }
+            }
+            for j in i..m {
+                *u.at(j, i) /= g;
+            }
+        } else {
+            for j in i..m {
+                u.set(j, i, 0.0);
+            }
+        }
+        *u.at(i, i) += 1.0;
+    }
+
+    // Diagonalization of the bidiagonal form.
+    eps *= x;
+    'k_loop: for k in (0..n).rev() {
+        let mut iter = 0;
+        loop {
+            // test_f_splitting: find l such that e[l] is negligible (convergence) or
+            // q[l-1] is (cancellation). e[0] is always 0, so the scan stops at l = 0 at
+            // the latest; a NaN input would make it fall through, treat that as done.
+            let mut cancel = false;
+            let mut found = false;
+            let mut ll = k as isize;
+            while ll >= 0 {
+                let li = ll as usize;
+                if e[li].abs() <= eps {
+                    found = true;
+                    break;
+                }
+                if li == 0 {
+                    break;
+                }
+                if q[li - 1].abs() <= eps {
+                    cancel = true;
+                    found = true;
+                    break;
+                }
+                ll -= 1;
+            }
+            if !found {
+                break 'k_loop;
+            }
+            let l = ll as usize;
+            if cancel {
+                c = 0.0;
+                s = 1.0;
+                let l1 = l - 1;
+                for i in l..=k {
+                    f = s * e[i];
+                    e[i] *= c;
+                    if f.abs() <= eps {
+                        break;
+                    }
+                    g = q[i];
+                    h = (f * f + g * g).sqrt();
+                    q[i] = h;
+                    c = g / h;
+                    s = -f / h;
+                    for j in 0..m {
+                        y = u.get(j, l1);
+                        z = u.get(j, i);
+                        u.set(j, l1, y * c + z * s);
+                        u.set(j, i, -y * s + z * c);
+                    }
+                }
+            }
+            // test_f_convergence
+            z = q[k];
+            if l == k {
+                // convergence
+                if z < 0.0 {
+                    q[k] = -z;
+                    for j in 0..n {
+                        *v.at(j, k) = -v.get(j, k);
+                    }
+                }
+                break;
+            }
+            // Shift from bottom 2x2 minor.
+            iter += 1;
+            if iter > 300 {
+                break 'k_loop;
+            }
+            x = q[l];
+            y = q[k - 1];
+            g = e[k - 1];
+            h = e[k];
+            f = ((y - z) * (y + z) + (g - h) * (g + h)) / (2.0 * h * y);
+            g = (f * f + 1.0).sqrt();
+            f = ((x - z) * (x + z) + h * (y / (if f < 0.0 { f - g } else { f + g }) - h)) / x;
+
+            // Next QR transformation.
+            c = 1.0;
+            s = 1.0;
+            for i in (l + 1)..=k {
+                g = e[i];
+                y = q[i];
+                h = s * g;
+                g *= c;
+                z = (f * f + h * h).sqrt();
+                e[i - 1] = z;
+                c = f / z;
+                s = h / z;
+                f = x * c + g * s;
+                g = -x * s + g * c;
+                h = y * s;
+                y *= c;
+                for j in 0..n {
+                    x = v.get(j, i - 1);
+                    z = v.get(j, i);
+                    v.set(j, i - 1, x * c + z * s);
+                    v.set(j, i, -x * s + z * c);
+                }
+                z = (f * f + h * h).sqrt();
+                q[i - 1] = z;
+                if z != 0.0 {
+                    c = f / z;
+                    s = h / z;
+                }
+                f = c * g + s * y;
+                x = -s * g + c * y;
+                for j in 0..m {
+                    y = u.get(j, i - 1);
+                    z = u.get(j, i);
+                    u.set(j, i - 1, y * c + z * s);
+                    u.set(j, i, -y * s + z * c);
+                }
+            }
+            e[l] = 0.0;
+            e[k] = f;
+            q[k] = x;
+        }
+    }
+    (u, q, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn affine_maps_corners() {
+        let from = [[0.0, 0.0], [149.0, 0.0], [0.0, 149.0]];
+        let to = [[10.0, 20.0], [310.0, 20.0], [10.0, 320.0]];
+        let t = find_affine_transform(&from, &to);
+        for (f, t_) in from.iter().zip(&to) {
+            let p = t.apply(*f);
+            assert!((p[0] - t_[0]).abs() < 1e-9 && (p[1] - t_[1]).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn similarity_recovers_rotation_and_scale() {
+        let (a, sc) = (0.3f64, 2.5f64);
+        let from = [[0.0, 0.0], [10.0, 0.0], [0.0, 7.0], [4.0, 9.0], [3.0, -2.0]];
+        let to: Vec<DPoint> = from
+            .iter()
+            .map(|p| {
+                [
+                    sc * (a.cos() * p[0] - a.sin() * p[1]) + 5.0,
+                    sc * (a.sin() * p[0] + a.cos() * p[1]) - 3.0,
+                ]
+            })
+            .collect();
+        let t = find_similarity_transform(&from, &to);
+        assert!((t.m[0][0] - sc * a.cos()).abs() < 1e-12);
+        assert!((t.m[1][0] - sc * a.sin()).abs() < 1e-12);
+        assert!((t.b[0] - 5.0).abs() < 1e-12 && (t.b[1] + 3.0).abs() < 1e-12);
+    }
+}

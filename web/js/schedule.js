@@ -1,0 +1,61 @@
+// The capture timeline of a login attempt: when each prompt appears and when each frame is
+// taken. Pure data, no DOM, so the end-to-end test can build a matching fake-camera video
+// from the same numbers (tests/e2e imports this file).
+//
+// Times are milliseconds after the camera starts delivering video (t = 0):
+//
+//   0 ........ READY_MS        "Look straight at the camera" (3-2-1 countdown); the
+//                              challenge is fetched meanwhile
+//   READY_MS                   frame: frontal
+//   then for each step i, starting at P = READY_MS + LEAD_MS + i * (TURN_MS + CENTER_MS):
+//     P                        prompt "Turn your head to your left/right"
+//     P + TURN_CAPTURE_MS[k]   frame: turned (2–3 frames, the first after a reaction time)
+//     P + TURN_MS              prompt "Face the camera again"
+//     P + TURN_MS + CENTER_CAPTURE_MS   frame: frontal
+//
+// Two steps: 9 frames over 9.8 s; three steps: 13 frames over 13 s. The server accepts
+// 3..16 frames (min_frames/max_frames of the challenge); with a smaller budget the plan
+// takes fewer turned frames per step, then drops the frontal frames between steps.
+
+export const READY_MS = 3000;
+export const LEAD_MS = 400;
+export const TURN_MS = 2000;
+export const CENTER_MS = 1200;
+export const TURN_CAPTURE_MS = [900, 1300, 1700];
+export const CENTER_CAPTURE_MS = 800;
+
+/**
+ * @param {string[]} steps e.g. ["left", "right"]
+ * @param {{minFrames?: number, maxFrames?: number}} [limits]
+ * @returns {{events: Array<{t: number, kind: "prompt"|"capture", pose: "front"|"left"|"right", step: number}>, totalMs: number, frames: number}}
+ *   `step` is the index of the step (-1 before the first one); a prompt with pose "front"
+ *   asks to face the camera.
+ */
+export function planCapture(steps, limits = {}) {
+  const n = steps.length;
+  const maxFrames = Math.max(1, limits.maxFrames ?? 16);
+  let turnFrames = TURN_CAPTURE_MS.length;
+  let centerFrames = true;
+  const count = () => 1 + n * (turnFrames + (centerFrames ? 1 : 0));
+  while (count() > maxFrames && turnFrames > 1) turnFrames -= 1;
+  if (count() > maxFrames) centerFrames = false;
+
+  const events = [
+    { t: 0, kind: "prompt", pose: "front", step: -1 },
+    { t: READY_MS, kind: "capture", pose: "front", step: -1 },
+  ];
+  // With fewer frames, keep the latest ones: the head is surely turned by then.
+  const turnTimes = TURN_CAPTURE_MS.slice(TURN_CAPTURE_MS.length - turnFrames);
+  steps.forEach((pose, i) => {
+    const p = READY_MS + LEAD_MS + i * (TURN_MS + CENTER_MS);
+    events.push({ t: p, kind: "prompt", pose, step: i });
+    for (const dt of turnTimes) events.push({ t: p + dt, kind: "capture", pose, step: i });
+    events.push({ t: p + TURN_MS, kind: "prompt", pose: "front", step: i });
+    if (centerFrames) {
+      events.push({ t: p + TURN_MS + CENTER_CAPTURE_MS, kind: "capture", pose: "front", step: i });
+    }
+  });
+  const totalMs = READY_MS + LEAD_MS + n * (TURN_MS + CENTER_MS);
+  const frames = events.filter((e) => e.kind === "capture").length;
+  return { events, totalMs, frames };
+}
