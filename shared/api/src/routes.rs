@@ -25,31 +25,33 @@ fn finish(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
 }
 
+fn authenticate_paths() -> Router<AppState> {
+    Router::new()
+        .route("/v1/challenge", post(authenticate::create_challenge))
+        .route("/v1/authenticate", post(authenticate::authenticate))
+        .route("/v1/session", get(authenticate::session))
+}
+
+fn enroll_paths() -> Router<AppState> {
+    Router::new()
+        .route("/v1/users/{user_id}/faces", post(enroll::add_faces))
+        .route("/v1/uploads", post(enroll::create_upload))
+        .route("/v1/users", get(admin::list_users))
+        .route("/v1/users/{user_id}", delete(admin::delete_user))
+        .route("/v1/audit", get(admin::audit))
+}
+
 /// Routes of the authenticate function.
 pub fn authenticate_routes(state: &AppState) -> Router<AppState> {
-    finish(
-        Router::new()
-            .route("/v1/challenge", post(authenticate::create_challenge))
-            .route("/v1/authenticate", post(authenticate::authenticate))
-            .route("/v1/session", get(authenticate::session)),
-        state,
-    )
+    finish(authenticate_paths(), state)
 }
 
 /// Routes of the enroll function (enrollment and administration).
 pub fn enroll_routes(state: &AppState) -> Router<AppState> {
-    finish(
-        Router::new()
-            .route("/v1/users/{user_id}/faces", post(enroll::add_faces))
-            .route("/v1/uploads", post(enroll::create_upload))
-            .route("/v1/users", get(admin::list_users))
-            .route("/v1/users/{user_id}", delete(admin::delete_user))
-            .route("/v1/audit", get(admin::audit)),
-        state,
-    )
+    finish(enroll_paths(), state)
 }
 
 /// Every route (the local server adds the web page and local uploads on top).
 pub fn all_routes(state: &AppState) -> Router<AppState> {
-    authenticate_routes(state).merge(enroll_routes(state))
+    finish(authenticate_paths().merge(enroll_paths()), state)
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{event, now_ms, servers::OwnedMongo, unique};
+use common::{event, now_ms, servers::OwnedMongo};
 use faceid_core::audit::AuditQuery;
 use faceid_core::ports::AuditLog;
 use faceid_storage::mongo::{MongoAuditConfig, MongoAuditLog};
@@ -21,7 +21,7 @@ async fn events_written_while_mongo_is_down_arrive_exactly_once_after_restart() 
     let mut config = MongoAuditConfig::new(server.uri());
     config.server_selection_timeout = Duration::from_millis(800);
     config.connect_timeout = Duration::from_millis(800);
-    config.collection = unique("AuthLogs");
+    config.collection = format!("AuthLogs_{}", uuid::Uuid::new_v4().simple());
     let mongo = Arc::new(MongoAuditLog::connect(&config).await.unwrap());
     let spool_dir = tempfile::tempdir().unwrap();
     let log = SpooledAuditLog::with_shared(

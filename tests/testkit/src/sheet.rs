@@ -53,9 +53,17 @@ impl SheetWarp {
 
     pub fn render(&self, photo: &RgbImage, yaw_deg: f64) -> RgbImage {
         let (w, h) = photo.dimensions();
+        let inside = |p: [f64; 2]| {
+            p[0] >= -0.5 && p[1] >= -0.5 && p[0] <= f64::from(w) - 0.5 && p[1] <= f64::from(h) - 0.5
+        };
         RgbImage::from_fn(w, h, |x, y| {
             let p = self.unproject([f64::from(x), f64::from(y)], yaw_deg);
-            image::Rgb(bilinear(photo, p[0], p[1]))
+            // Around the turned sheet: a plain wall.
+            if inside(p) {
+                image::Rgb(bilinear(photo, p[0], p[1]))
+            } else {
+                image::Rgb([118, 122, 120])
+            }
         })
     }
 }

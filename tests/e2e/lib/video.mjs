@@ -1,0 +1,62 @@
+// Fake-camera videos that follow the page's own capture plan (web/js/schedule.js).
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT, TESTKIT_BIN, requireFile } from "./paths.mjs";
+
+/** The page's schedule module, loaded as-is (it has no imports and no DOM). */
+export async function loadPagePlan() {
+  const src = readFileSync(path.join(ROOT, "web/js/schedule.js"), "utf8");
+  return import(`data:text/javascript;base64,${Buffer.from(src).toString("base64")}`);
+}
+
+/**
+ * A yaw timeline for `steps` whose poses cover the page's captures with a margin.
+ * Video time 0 = the moment the page opens the camera (Chromium starts the file then);
+ * the page's plan is anchored at the same moment. "left" is the person's own left, a
+ * positive yaw for the testkit (the nose moves to the image's right).
+ *
+ * Each turned pose is fully reached `marginMs` before the step's first turned capture
+ * and held until `marginMs` after its last; the head then returns to frontal.
+ * `yawDeg` is one angle, or `{left, right}` for a face that is not quite frontal.
+ */
+export function videoSchedule(plan, steps, { yawDeg = 28, marginMs = 600, rampMs = 300, tailMs = 6000 } = {}) {
+  const yaw = typeof yawDeg === "number" ? { left: yawDeg, right: yawDeg } : yawDeg;
+  const { events, totalMs } = plan.planCapture(steps);
+  const segments = [];
+  let t = 0;
+  const push = (yaw, until) => {
+    if (until - t < 1) throw new Error(`schedule overlap at ${t} ms`);
+    segments.push(`${yaw}:${Math.round(until - t)}ms`);
+    t = until;
+  };
+  steps.forEach((pose, i) => {
+    const caps = events.filter((e) => e.kind === "capture" && e.step === i && e.pose === pose).map((e) => e.t);
+    const start = Math.min(...caps) - marginMs - rampMs;
+    const end = Math.max(...caps) + marginMs;
+    push(0, start);
+    push(pose === "left" ? yaw.left : -yaw.right, end);
+  });
+  push(0, totalMs + tailMs);
+  return { schedule: segments.join(","), ramp: `${rampMs}ms` };
+}
+
+/** Writes a .y4m with the testkit; returns the testkit's JSON summary. */
+export function makeVideo({ image, landmarks, schedule, ramp, out, fps = 10, motion = "head" }) {
+  requireFile(TESTKIT_BIN, "build it first (cargo build -p faceid-testkit) or set FACEID_TESTKIT_BIN");
+  const stdout = execFileSync(
+    TESTKIT_BIN,
+    [
+      "make-video",
+      "--image", image,
+      "--landmarks-from", landmarks,
+      "--schedule", schedule,
+      "--ramp", ramp,
+      "--fps", String(fps),
+      "--motion", motion,
+      "--out", out,
+    ],
+    { encoding: "utf8", maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout);
+}

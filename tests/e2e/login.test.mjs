@@ -1,0 +1,157 @@
+// End to end through the real server and a real browser: the web page logs a person in
+// with a head-turn video on Chromium's fake camera, refuses another person, and reports
+// enrollment photo by photo. Screenshots go to target/e2e/ (FACEID_E2E_OUT).
+//
+// Needs the `faceid` and `faceid-testkit` binaries (FACEID_BIN / FACEID_TESTKIT_BIN, default
+// $CARGO_TARGET_DIR/debug/…) and Debian's chromium. Run with tests/e2e/run.sh.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { FIXTURES, OUT_DIR } from "./lib/paths.mjs";
+import { startServer } from "./lib/server.mjs";
+import { loadPagePlan, makeVideo, videoSchedule } from "./lib/video.mjs";
+import { launchWithCamera, pinChallengeOrder } from "./lib/browser.mjs";
+
+const STEPS = ["left", "right"];
+const TURN_THRESHOLD = 0.12; // faceid-core LivenessPolicy::turn_yaw
+const img = (p) => path.join(FIXTURES, "images", p);
+const ref = (name) => path.join(FIXTURES, "reference", `${name}.json`);
+const b64 = (file) => readFileSync(file).toString("base64");
+
+let server;
+let tmp;
+const videos = {};
+
+function checkTurns(summary, label) {
+  // The testkit reports the server's yaw measure on the projected reference landmarks:
+  // every turned segment must clear the threshold comfortably, or the test is not fair.
+  for (const s of summary.segments.filter((x) => x.yaw_deg !== 0)) {
+    assert.ok(
+      Math.abs(s.yaw_ratio) >= TURN_THRESHOLD + 0.03 && Math.sign(s.yaw_ratio) === Math.sign(s.yaw_deg),
+      `${label}: a ${s.yaw_deg}° turn only reaches yaw ${s.yaw_ratio}`,
+    );
+  }
+}
+
+before(async () => {
+  mkdirSync(OUT_DIR, { recursive: true });
+  tmp = mkdtempSync(path.join(os.tmpdir(), "faceid-e2e-"));
+  const plan = await loadPagePlan();
+
+  // Person A (enrolled): obama.jpg is frontal. Person B (not enrolled): biden.jpg looks
+  // slightly to his left already (yaw +0.09), so his right turn is wider.
+  const a = videoSchedule(plan, STEPS, { yawDeg: 28 });
+  videos.a = path.join(tmp, "a-obama.y4m");
+  checkTurns(makeVideo({ image: img("face_recognition/obama.jpg"), landmarks: ref("obama"), ...a, out: videos.a }), "A");
+  const b = videoSchedule(plan, STEPS, { yawDeg: { left: 26, right: 36 } });
+  videos.b = path.join(tmp, "b-biden.y4m");
+  checkTurns(makeVideo({ image: img("face_recognition/biden.jpg"), landmarks: ref("biden"), ...b, out: videos.b }), "B");
+  writeFileSync(path.join(OUT_DIR, "video-schedules.json"), JSON.stringify({ a, b, steps: STEPS }, null, 2));
+
+  server = await startServer({ logFile: path.join(OUT_DIR, "faceid-serve.log") });
+
+  const res = await fetch(`${server.base}/v1/users/obama/faces`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${server.adminToken}`, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      images: [b64(img("face_recognition/obama.jpg")), b64(img("face_recognition/obama2.jpg"))],
+    }),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  assert.equal(body.faces.length, 2, JSON.stringify(body));
+});
+
+after(async () => {
+  await server?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Runs the login flow on the page; returns the final state, reason and texts. */
+async function loginThroughPage(page, { promptShot } = {}) {
+  const tries = await pinChallengeOrder(page, STEPS);
+  await page.goto(`${server.base}/`);
+  await page.getByRole("button", { name: "Start" }).click();
+  if (promptShot) {
+    await page.getByText("Turn your head to your left").waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(900); // the turned video frames are on screen by now
+    await page.screenshot({ path: path.join(OUT_DIR, promptShot) });
+  }
+  const panel = page.locator('#panel-login:is([data-state="success"], [data-state="failure"])');
+  await panel.waitFor({ timeout: 120_000 });
+  return {
+    state: await panel.getAttribute("data-state"),
+    reason: await panel.getAttribute("data-reason"),
+    title: await page.locator("#login-result-title").innerText(),
+    text: await page.locator("#login-result-text").innerText(),
+    challengeTries: tries.length,
+  };
+}
+
+test("the enrolled person's head turn logs in, and the token is a valid session", async () => {
+  const { page, close } = await launchWithCamera({ video: videos.a });
+  try {
+    const r = await loginThroughPage(page, { promptShot: "login-prompt.png" });
+    await page.screenshot({ path: path.join(OUT_DIR, "login-success.png") });
+    assert.equal(r.state, "success", `refused: ${r.reason} — ${r.title}: ${r.text}`);
+    assert.match(r.text, /logged in as obama/);
+    assert.equal(await page.locator("#whoami-user").innerText(), "obama");
+
+    const saved = await page.evaluate(() => JSON.parse(sessionStorage.getItem("faceid.session")));
+    assert.equal(saved.userId, "obama");
+    const res = await fetch(`${server.base}/v1/session`, { headers: { Authorization: `Bearer ${saved.token}` } });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.valid, true);
+    assert.equal(body.user_id, "obama");
+  } finally {
+    await close();
+  }
+});
+
+test("another person's head turn is refused with a clear message (phone width)", async () => {
+  const { page, close } = await launchWithCamera({ video: videos.b, viewport: { width: 390, height: 844 } });
+  try {
+    const r = await loginThroughPage(page);
+    await page.screenshot({ path: path.join(OUT_DIR, "login-refused-phone.png"), fullPage: true });
+    assert.equal(r.state, "failure");
+    // Liveness passes (a synthetic head turn), the face does not match anyone enrolled.
+    assert.equal(r.reason, "no_match", `${r.title}: ${r.text}`);
+    assert.equal(r.title, "We couldn't recognise you");
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("faceid.session")), null);
+  } finally {
+    await close();
+  }
+});
+
+test("the enroll page reports each photo in words", async () => {
+  const { page, close } = await launchWithCamera({ video: videos.a });
+  try {
+    await page.goto(`${server.base}/`);
+    await page.getByRole("tab", { name: "Enroll" }).click();
+    await page.getByLabel("User name").fill("obama");
+    await page.getByLabel("Admin token", { exact: true }).fill(server.adminToken);
+    await page.locator("#enroll-files").setInputFiles([
+      img("face_recognition/obama3.jpg"),
+      img("face_recognition/two_people.jpg"),
+      img("pypi/coffee.png"),
+    ]);
+    await page.getByRole("button", { name: "Enroll 3 photos" }).click();
+    const panel = page.locator('#panel-enroll:is([data-state="partial"], [data-state="success"], [data-state="failure"])');
+    await panel.waitFor({ timeout: 120_000 });
+    await page.screenshot({ path: path.join(OUT_DIR, "enroll-result.png"), fullPage: true });
+    assert.equal(await panel.getAttribute("data-state"), "partial");
+    const notes = await page.locator("#enroll-shots .shot-note").allInnerTexts();
+    assert.deepEqual(notes, [
+      "Enrolled ✓",
+      "More than one face is in this photo — only the person enrolling may be in it.",
+      "No face was found in this photo.",
+    ]);
+    assert.match(await page.locator("#enroll-result-title").innerText(), /1 photo enrolled for obama/);
+  } finally {
+    await close();
+  }
+});
