@@ -67,7 +67,8 @@ function showSession(s) {
   session = s;
   $("whoami").hidden = !s;
   $("whoami-user").textContent = s?.userId ?? "";
-  $("auth-session-choice").hidden = !s;
+  $("auth-choices").hidden = !s;
+  $("enroll-token-hint").hidden = Boolean(s);
   $("auth-session-user").textContent = s?.userId ?? "";
   if (s && !$("enroll-user").value) $("enroll-user").value = s.userId;
   syncAuthChoice();
@@ -441,7 +442,8 @@ function renderShots() {
   const n = shots.length;
   $("shots-count").textContent = `(${n} of ${MAX_PHOTOS})`;
   $("enroll-empty").hidden = n > 0;
-  const pending = shots.filter((s) => !s.result?.ok).length;
+  // Photos already answered (enrolled, or rejected: retake those) are not sent again.
+  const pending = shots.filter((s) => !s.result).length;
   $("enroll-submit").disabled = busyEnroll || pending === 0;
   $("enroll-submit").textContent = pending ? `Enroll ${pending} photo${pending === 1 ? "" : "s"}` : "Enroll photos";
   $("enroll-snap").disabled = !enrollStream || n >= MAX_PHOTOS || busyEnroll;
@@ -545,7 +547,7 @@ $("enroll-form").addEventListener("submit", async (e) => {
     $("enroll-token").focus();
     return;
   }
-  const pending = shots.filter((s) => !s.result?.ok);
+  const pending = shots.filter((s) => !s.result);
   if (!pending.length) return;
 
   busyEnroll = true;

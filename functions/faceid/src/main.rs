@@ -7,12 +7,10 @@
 //! - `faceid enroll USER IMG…`, `faceid users`, `faceid authenticate IMG`, `faceid delete USER`
 //!   — what the original helper scripts did, on the configured storage.
 
-mod admin;
-mod embed;
-mod serve;
+use faceid::{admin, embed, serve, DetectorArg};
 
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -25,15 +23,6 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum DetectorArg {
-    /// dlib's HOG detector (face_recognition's default, `model="hog"`).
-    #[value(alias = "hog")]
-    Fast,
-    /// dlib's MMOD CNN detector (`model="cnn"`): slower, finds more faces.
-    Cnn,
 }
 
 #[derive(Subcommand)]

@@ -69,6 +69,19 @@ fn sha_of(bytes: &[u8]) -> u128 {
     h
 }
 
+/// Static files for page requests; API-looking requests keep JSON errors.
+async fn web_or_json_404(files: ServeDir, req: axum::extract::Request) -> axum::response::Response {
+    use tower::ServiceExt;
+    let page_request = matches!(*req.method(), Method::GET | Method::HEAD) && !req.uri().path().starts_with("/v1/");
+    if !page_request {
+        return ApiError::NotFound("no such route".into()).into_response();
+    }
+    match files.oneshot(req).await {
+        Ok(resp) => resp.into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
 fn web_dir(arg: Option<PathBuf>) -> PathBuf {
     arg.unwrap_or_else(|| {
         let local = PathBuf::from("web");
@@ -97,7 +110,8 @@ pub fn app(state: AppState, local_images: Option<Arc<LocalImageStore>>, web: Pat
             });
         router = router.merge(uploads);
     }
-    let router = router.fallback_service(ServeDir::new(web).append_index_html_on_directories(true));
+    let files = ServeDir::new(web).append_index_html_on_directories(true);
+    let router = router.fallback(move |req: axum::extract::Request| web_or_json_404(files.clone(), req));
     match state
         .config
         .cors_origin

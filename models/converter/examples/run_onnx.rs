@@ -18,12 +18,13 @@ fn main() -> anyhow::Result<()> {
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     let t0 = std::time::Instant::now();
-    let plan = tract_onnx::onnx()
+    let decoded = tract_onnx::onnx()
         .model_for_path(model)?
-        .with_input_fact(0, f32::fact([1, 3, h, w]).into())?
-        .into_optimized()?
-        .into_runnable()?;
+        .with_input_fact(0, f32::fact([1, 3, h, w]).into())?;
+    let td = std::time::Instant::now();
+    let plan = decoded.into_optimized()?.into_runnable()?;
     let t1 = std::time::Instant::now();
+    eprintln!("decode {:?}, optimise {:?}", td - t0, t1 - td);
     let x = tract_ndarray::Array4::from_shape_vec((1, 3, h, w), data)?;
     let out = plan.run(tvec!(Tensor::from(x).into()))?;
     let t2 = std::time::Instant::now();

@@ -297,7 +297,7 @@ pub fn build_input_skipping(
 
 fn level0_planes(img: &RgbImage, config: &MmodConfig) -> Vec<Vec<f32>> {
     let n = img.width() as usize * img.height() as usize;
-    let mut planes = vec![Vec::with_capacity(n); 3];
+    let mut planes: Vec<Vec<f32>> = (0..3).map(|_| Vec::with_capacity(n)).collect();
     for p in img.pixels() {
         for (ch, plane) in planes.iter_mut().enumerate() {
             // dlib: (unsigned char - float) is float; /256.0 is exact.

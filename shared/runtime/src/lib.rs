@@ -3,7 +3,7 @@
 
 pub mod settings;
 
-pub use settings::{ConfigError, SecretSource, Settings, TemplateBackend};
+pub use settings::{ConfigError, Env, SecretSource, Settings, TemplateBackend};
 pub mod wiring;
 
 pub use wiring::{build_service, Service};

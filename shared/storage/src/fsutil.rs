@@ -150,12 +150,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Parses lower- or upper-case hex; `None` on anything else.
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    let pairs = s.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    pairs
+        .map(|p| {
+            let digit = |b: u8| (b as char).to_digit(16);
+            Some((digit(p[0])? * 16 + digit(p[1])?) as u8)
+        })
         .collect()
 }
 

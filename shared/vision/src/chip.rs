@@ -253,14 +253,17 @@ pub fn extract_image_chips(img: &RgbImage, details: &[ChipDetails]) -> Vec<RgbIm
             } else {
                 levels[level as usize].view()
             };
-            let mut chip = RgbImage::new(d.cols, d.rows);
-            for (x, y, px) in chip.enumerate_pixels_mut() {
-                let p = trns.apply([f64::from(x), f64::from(y)]);
-                if let Some(rgb) = bilinear(&src, p) {
-                    px.0 = rgb;
+            // Pixels that cannot be interpolated stay black (dlib's black_background).
+            let mut buf = vec![0u8; d.cols as usize * d.rows as usize * 3];
+            for (y, row) in buf.chunks_exact_mut(d.cols as usize * 3).enumerate() {
+                for (x, px) in row.chunks_exact_mut(3).enumerate() {
+                    let p = trns.apply([x as f64, y as f64]);
+                    if let Some(rgb) = bilinear(&src, p) {
+                        px.copy_from_slice(&rgb);
+                    }
                 }
             }
-            chip
+            RgbImage::from_raw(d.cols, d.rows, buf).unwrap_or_default()
         })
         .collect()
 }
@@ -275,14 +278,17 @@ fn bilinear(img: &View<'_>, p: DPoint) -> Option<[u8; 3]> {
     let (left, top) = (fx as usize, fy as usize);
     let lr = p[0] - fx;
     let tb = p[1] - fy;
-    let tl = img.pixel(left, top);
-    let tr = img.pixel(left + 1, top);
-    let bl = img.pixel(left, top + 1);
-    let br = img.pixel(left + 1, top + 1);
+    // The 2x2 neighbourhood: two 6-byte runs on consecutive rows.
+    let o = (img.y0 + top) * img.stride + (img.x0 + left) * 3;
+    let (row0, row1) = (
+        &img.data[o..o + 6],
+        &img.data[o + img.stride..o + img.stride + 6],
+    );
     let mut out = [0u8; 3];
     for (ch, o) in out.iter_mut().enumerate() {
-        let v = (1.0 - tb) * ((1.0 - lr) * f64::from(tl[ch]) + lr * f64::from(tr[ch]))
-            + tb * ((1.0 - lr) * f64::from(bl[ch]) + lr * f64::from(br[ch]));
+        let (tl, tr) = (f64::from(row0[ch]), f64::from(row0[ch + 3]));
+        let (bl, br) = (f64::from(row1[ch]), f64::from(row1[ch + 3]));
+        let v = (1.0 - tb) * ((1.0 - lr) * tl + lr * tr) + tb * ((1.0 - lr) * bl + lr * br);
         // static_cast<unsigned char>: truncation (v is within [0, 255] up to rounding).
         *o = v as u8;
     }

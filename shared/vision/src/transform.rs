@@ -37,12 +37,14 @@ pub fn rotate_point(center: DPoint, p: DPoint, angle: f64) -> DPoint {
 /// cannot hold (and NaN) become `i64::MIN`, as x86's conversion does, which lands
 /// outside any image.
 pub fn round_point(p: DPoint) -> [i64; 2] {
+    // [-2^63, 2^63): the doubles that convert to an i64 without overflow.
+    let range = (i64::MIN as f64)..-(i64::MIN as f64);
     let conv = |v: f64| {
         let r = (v + 0.5).floor();
-        if r.is_nan() || r >= 9.223_372_036_854_775_807e18 || r < -9.223_372_036_854_775_808e18 {
-            i64::MIN
-        } else {
+        if range.contains(&r) {
             r as i64
+        } else {
+            i64::MIN
         }
     };
     [conv(p[0]), conv(p[1])]
@@ -85,6 +87,7 @@ pub fn find_affine_transform(from: &[DPoint], to: &[DPoint]) -> AffineTransform 
 
 /// Least-squares similarity (rotation, uniform scale, translation) `from → to`, Umeyama's
 /// method exactly as dlib's `find_similarity_transform` computes it.
+#[allow(clippy::needless_range_loop)] // index loops mirror dlib's code
 pub fn find_similarity_transform(from: &[DPoint], to: &[DPoint]) -> AffineTransform {
     let n = from.len();
     if n == 0 || to.len() != n {
@@ -212,6 +215,7 @@ fn pinv(m: &Mat) -> Mat {
     }
 }
 
+#[allow(clippy::needless_range_loop)] // index loops mirror dlib's code
 fn pinv_helper(m: &Mat) -> Mat {
     if m.cols == 0 || m.rows == 0 {
         return Mat::zeros(m.cols, m.rows);
@@ -252,6 +256,7 @@ fn pinv_helper(m: &Mat) -> Mat {
 /// dlib's `svd4(SVD_SKINNY_U, true, a, u, q, v)`: Golub–Reinsch from the Handbook for
 /// Automatic Computation, translated line by line (the `goto`s become labelled loops).
 /// Requires `a.rows >= a.cols`; returns `u` (rows x cols), `q` (cols), `v` (cols x cols).
+#[allow(clippy::needless_range_loop)] // a line-by-line port keeps dlib's indexing
 fn svd4(a: &Mat) -> (Mat, Vec<f64>, Mat) {
     let m = a.rows;
     let n = a.cols;

@@ -303,16 +303,17 @@ fn tiled_pyramid_layout_by_hand() {
     // total_height = 416 + 14·10 - 20 = 536. The first column stops before level 5
     // (39 ≤ 100 - 47 - 10 and 2·(333 - 80) ≥ 536 - 80), height 333 - 10 = 323, so the
     // tiled image is (100 + 22) × (323 + 22). Levels 5.. go right-aligned, bottom-up,
-    // starting from y = 343 - 10 = 333.
+    // starting from y = 344 - 10 = 334 (the
+    // first column's next y was 297 + 37 + 10).
     let t = TiledPyramid::down6(100, 80, 10, 11);
     assert_eq!((t.width, t.height), (122, 345));
     assert_eq!(t.rects.len(), 14);
     assert_eq!(t.rects[0], Rect::new(11, 11, 110, 90));
     assert_eq!(t.rects[1], Rect::new(11, 101, 93, 166));
     assert_eq!(t.rects[4], Rect::new(11, 297, 57, 333));
-    assert_eq!(t.rects[5], Rect::new(72, 303, 110, 332));
-    assert_eq!(t.rects[6], Rect::new(79, 268, 110, 292));
-    assert_eq!(t.rects[13], Rect::new(104, 120, 110, 124));
+    assert_eq!(t.rects[5], Rect::new(72, 304, 110, 333));
+    assert_eq!(t.rects[6], Rect::new(79, 269, 110, 293));
+    assert_eq!(t.rects[13], Rect::new(104, 121, 110, 125));
     // Empty input: no levels, empty tiled image.
     let e = TiledPyramid::down6(0, 80, 10, 11);
     assert!(e.rects.is_empty() && e.width == 0 && e.height == 0);

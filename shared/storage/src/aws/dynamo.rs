@@ -48,6 +48,8 @@ const CHALLENGE_GRACE_SECS: i64 = 3600;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// `Limit` for Query/Scan pages; `None` = DynamoDB's 1 MB pages.
+    page_limit: Option<i32>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -213,7 +215,15 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            page_limit: None,
         }
+    }
+
+    /// Caps the items per Query/Scan page (tests use a tiny value to exercise
+    /// pagination without megabytes of data).
+    pub fn with_page_limit(mut self, limit: i32) -> Self {
+        self.page_limit = Some(limit.max(1));
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -347,6 +357,7 @@ impl DynamoStore {
                 .expression_attribute_values(":p", s(sk_prefix))
                 .set_projection_expression(projection.map(str::to_owned))
                 .consistent_read(true)
+                .set_limit(self.page_limit)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -372,6 +383,7 @@ impl DynamoStore {
                 .expression_attribute_values(":p", s(FACE_SK_PREFIX))
                 .set_projection_expression(projection.map(str::to_owned))
                 .consistent_read(true)
+                .set_limit(self.page_limit)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -476,7 +488,7 @@ impl TemplateStore for DynamoStore {
             .iter()
             .map(parse_template)
             .collect::<StoreResult<Vec<_>>>()?;
-        out.sort_by(|a, b| (a.created_at, a.face_id).cmp(&(b.created_at, b.face_id)));
+        out.sort_by_key(|t| (t.created_at, t.face_id));
         Ok(out)
     }
 

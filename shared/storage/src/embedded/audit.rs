@@ -147,7 +147,7 @@ pub(crate) fn newest_first<'a>(
 ) -> Vec<AuditEvent> {
     let mut hits: Vec<&AuditEvent> = events.rev().filter(|e| query.matches(e)).collect();
     // Stable sort keeps the reverse append order among equal timestamps.
-    hits.sort_by(|a, b| b.at.cmp(&a.at));
+    hits.sort_by_key(|e| std::cmp::Reverse(e.at));
     hits.into_iter()
         .take(query.capped_limit())
         .cloned()

@@ -125,7 +125,7 @@ fn read_user(user_dir: &Path) -> StoreResult<Vec<Template>> {
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
         out.push(record.into_template(&path)?);
     }
-    out.sort_by(|a, b| (a.created_at, a.face_id).cmp(&(b.created_at, b.face_id)));
+    out.sort_by_key(|t| (t.created_at, t.face_id));
     Ok(out)
 }
 

@@ -43,47 +43,47 @@ impl Fhog {
     }
 }
 
-/// Gradient of the channel with the largest squared magnitude at each interior pixel
-/// `x ∈ [1, n]` of row `y`, for `x < simd_end` with the SIMD tie rule (the *later* channel
-/// wins ties: `rlen > glen ? red : green`, then `tlen > blen ? t : blue`), after it with
-/// the scalar rule (the earlier channel wins).
+/// Gradient of the channel with the largest squared magnitude at interior pixels
+/// `x ∈ [x0 + 1, x0 + gx.len()]` of a row, from planar channel rows (`above`, `here`,
+/// `below`, each `[r, g, b]`). `later_wins` selects dlib's SIMD tie rule (the *later*
+/// channel wins ties: `rlen > glen ? red : green`, then `tlen > blen ? t : blue`), else
+/// its scalar rule (the earlier channel wins). Branch-free so that it vectorises.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn row_gradients(
-    px: &[u8],
-    stride: usize,
-    y: usize,
-    n: usize,
-    simd_end: usize,
+    above: [&[u8]; 3],
+    here: [&[u8]; 3],
+    below: [&[u8]; 3],
+    x0: usize,
+    later_wins: bool,
     gx_out: &mut [f32],
     gy_out: &mut [f32],
     len_out: &mut [f32],
 ) {
-    let above = &px[(y - 1) * stride..y * stride];
-    let here = &px[y * stride..(y + 1) * stride];
-    let below = &px[(y + 1) * stride..(y + 2) * stride];
+    let n = gx_out.len();
+    let grad = |k: usize, x: usize| {
+        let gx = here[k][x + 1] as i32 - here[k][x - 1] as i32;
+        let gy = below[k][x] as i32 - above[k][x] as i32;
+        (gx, gy, gx * gx + gy * gy)
+    };
     for i in 0..n {
-        let x = i + 1;
-        let mut best = [0i32; 3];
-        let mut first = true;
-        let later_wins = x < simd_end;
-        for k in 0..3 {
-            let gx = here[(x + 1) * 3 + k] as i32 - here[(x - 1) * 3 + k] as i32;
-            let gy = below[x * 3 + k] as i32 - above[x * 3 + k] as i32;
-            let len = gx * gx + gy * gy;
-            let take = first
-                || if later_wins {
-                    len >= best[2]
-                } else {
-                    len > best[2]
-                };
-            if take {
-                best = [gx, gy, len];
-            }
-            first = false;
-        }
-        gx_out[i] = best[0] as f32;
-        gy_out[i] = best[1] as f32;
-        len_out[i] = best[2] as f32;
+        let x = x0 + i + 1;
+        let (rx, ry, rl) = grad(0, x);
+        let (gx, gy, gl) = grad(1, x);
+        let (bx, by, bl) = grad(2, x);
+        let (tx, ty, tl, take_b) = if later_wins {
+            let c = rl > gl;
+            let (tx, ty, tl) = if c { (rx, ry, rl) } else { (gx, gy, gl) };
+            (tx, ty, tl, tl <= bl)
+        } else {
+            let c = gl > rl;
+            let (tx, ty, tl) = if c { (gx, gy, gl) } else { (rx, ry, rl) };
+            (tx, ty, tl, bl > tl)
+        };
+        let (x_, y_, l_) = if take_b { (bx, by, bl) } else { (tx, ty, tl) };
+        gx_out[i] = x_ as f32;
+        gy_out[i] = y_ as f32;
+        len_out[i] = l_ as f32;
     }
 }
 
@@ -118,6 +118,35 @@ pub(crate) fn extract_fhog(
     filter_rows_padding: usize,
     filter_cols_padding: usize,
 ) -> Fhog {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe {
+            extract_fhog_avx2(img, cell_size, filter_rows_padding, filter_cols_padding)
+        };
+    }
+    extract_fhog_impl(img, cell_size, filter_rows_padding, filter_cols_padding)
+}
+
+/// [`extract_fhog_impl`] compiled for AVX2; vector width does not change any result.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn extract_fhog_avx2(
+    img: &RgbImage,
+    cell_size: usize,
+    filter_rows_padding: usize,
+    filter_cols_padding: usize,
+) -> Fhog {
+    extract_fhog_impl(img, cell_size, filter_rows_padding, filter_cols_padding)
+}
+
+#[inline(always)]
+fn extract_fhog_impl(
+    img: &RgbImage,
+    cell_size: usize,
+    filter_rows_padding: usize,
+    filter_cols_padding: usize,
+) -> Fhog {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let cs = cell_size as f32;
     let cells_nr = (h as f32 / cs + 0.5) as usize;
@@ -133,8 +162,21 @@ pub(crate) fn extract_fhog(
     let hist_nc = cells_nc + 2;
     let mut hist = vec![0.0f32; (cells_nr + 2) * hist_nc * 18];
 
+    // Planar copies of the channels, so that the gradient loop reads contiguous bytes.
     let px = img.as_raw();
-    let stride = w * 3;
+    let mut planes = [vec![0u8; w * h], vec![0u8; w * h], vec![0u8; w * h]];
+    for (i, p) in px.chunks_exact(3).enumerate() {
+        planes[0][i] = p[0];
+        planes[1][i] = p[1];
+        planes[2][i] = p[2];
+    }
+    let chan_row = |y: usize| -> [&[u8]; 3] {
+        [
+            &planes[0][y * w..(y + 1) * w],
+            &planes[1][y * w..(y + 1) * w],
+            &planes[2][y * w..(y + 1) * w],
+        ]
+    };
     let visible_nr = (cells_nr * cell_size).min(h) - 1;
     let visible_nc = (cells_nc * cell_size).min(w) - 1;
     // Columns [1, simd_end) are dlib's 8-wide SIMD blocks, the rest its scalar loop.
@@ -171,7 +213,28 @@ pub(crate) fn extract_fhog(
         let vy1 = (1.0 - vy0 as f64) as f32;
         let row0 = (iyp + 1) as usize * hist_nc;
         let row1 = row0 + hist_nc;
-        row_gradients(px, stride, y, n, simd_end, &mut gx, &mut gy, &mut len);
+        let (above, here, below) = (chan_row(y - 1), chan_row(y), chan_row(y + 1));
+        let split = (simd_end - 1).min(n);
+        row_gradients(
+            above,
+            here,
+            below,
+            0,
+            true,
+            &mut gx[..split],
+            &mut gy[..split],
+            &mut len[..split],
+        );
+        row_gradients(
+            above,
+            here,
+            below,
+            split,
+            false,
+            &mut gx[split..],
+            &mut gy[split..],
+            &mut len[split..],
+        );
         row_orientations(&gx, &gy, &len, &mut bins, &mut mag);
         for (i, &(ixp, vx0, vx1)) in cols.iter().enumerate() {
             let o = bins[i] as usize;

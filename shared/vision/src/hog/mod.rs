@@ -416,3 +416,65 @@ fn parallel_map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, v)| v).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values printed by a dlib program for `get_frontal_face_detector()`:
+    /// `build_fhog_filterbank(get_w(i))` → `num_separable_filters()`, the threshold
+    /// `get_w(i)(3100)`, and the first row/column filter taps of plane 0 (signs included:
+    /// our SVD is a port of dlib's, so even the arbitrary signs agree).
+    #[test]
+    #[allow(clippy::excessive_precision)] // dlib's printed digits, verbatim
+    fn filter_banks_match_dlib() {
+        let d = HogDetector::frontal_face().unwrap();
+        let want: [(usize, f64, f32, f32); 5] = [
+            (61, 3.2744957766996508, 0.1012206, -0.29568404),
+            (58, 3.9868216360740241, 0.0594052859, 0.0115389945),
+            (54, 3.8959356750348184, 0.00872260332, 0.249933138),
+            (66, 3.5148690352596796, -0.104900979, 0.0813248381),
+            (66, 3.5580290258303688, -0.121149436, 0.0651976392),
+        ];
+        assert_eq!(d.filters.len(), 5);
+        for (f, &(nsep, thresh, r0, c0)) in d.filters.iter().zip(&want) {
+            assert_eq!(f.bank.num_separable(), nsep);
+            assert!(!f.bank.use_full_filters());
+            assert_eq!(f.thresh, thresh);
+            let first = &f.bank.separable[0][0];
+            assert!(
+                (first.row[0] - r0).abs() <= 1e-7,
+                "{} vs {r0}",
+                first.row[0]
+            );
+            assert!(
+                (first.col[0] - c0).abs() <= 1e-7,
+                "{} vs {c0}",
+                first.col[0]
+            );
+        }
+        assert_eq!(d.iou_thresh, 0.33008212188056446);
+        assert_eq!(d.percent_covered_thresh, 0.78857142857142859);
+    }
+
+    #[test]
+    fn tiny_and_empty_images_give_no_detections() {
+        let d = HogDetector::frontal_face().unwrap();
+        for (w, h) in [(0, 0), (1, 1), (7, 300), (30, 30), (79, 79)] {
+            let img = RgbImage::new(w, h);
+            assert!(d.detect(&img, 0, -1.0).is_empty());
+            assert!(d.detect(&img, 1, -1.0).is_empty());
+        }
+    }
+
+    #[test]
+    fn overlap_test_uses_the_bounding_box() {
+        let d = HogDetector::frontal_face().unwrap();
+        let a = Rect::new(0, 0, 99, 99);
+        // Intersection 50x100 = 5000; bounding box 150x100 = 15000 → 1/3 > 0.330.
+        assert!(d.boxes_overlap(&a, &Rect::new(50, 0, 149, 99)));
+        // Intersection 40x100 = 4000; bounding box 160x100 → 0.25, covered 0.4.
+        assert!(!d.boxes_overlap(&a, &Rect::new(60, 0, 159, 99)));
+        assert!(!d.boxes_overlap(&a, &Rect::new(100, 0, 199, 99)));
+    }
+}

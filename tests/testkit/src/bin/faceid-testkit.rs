@@ -75,6 +75,9 @@ struct Source {
     /// turned as a flat sheet (the attack the check must refuse).
     #[arg(long, value_enum, default_value_t = Motion::Head)]
     motion: Motion,
+    /// Head mode: how far the nose landmark stands in front of the eyes, in eye distances.
+    #[arg(long, default_value_t = HeadShape::default().nose_depth)]
+    nose_depth: f64,
     /// Sheet mode: camera distance in pixels of focal length (smaller = stronger perspective).
     #[arg(long, default_value_t = 640.0)]
     sheet_distance: f64,
@@ -120,7 +123,14 @@ impl Scene {
             ..Framing::default()
         };
         let (photo, landmarks) = framing.apply(&photo, &landmarks);
-        let head = HeadModel::new(&landmarks, HeadShape::default())?;
+        if !(0.05..=1.0).contains(&s.nose_depth) {
+            bail!("--nose-depth must be within 0.05..=1.0 eye distances");
+        }
+        let shape = HeadShape {
+            nose_depth: s.nose_depth,
+            ..HeadShape::default()
+        };
+        let head = HeadModel::new(&landmarks, shape)?;
         let sheet = SheetWarp::around_face(&landmarks, s.sheet_distance);
         Ok(Self {
             photo,
