@@ -24,4 +24,4 @@ fi
 cd "$here"
 # playwright-core downloads no browser; the test drives Debian's chromium.
 npm ci --no-audit --no-fund --loglevel=error
-exec node --test --test-concurrency=1 --test-reporter=spec login.test.mjs
+exec node --test --test-concurrency=1 --test-reporter=spec schedule.test.mjs login.test.mjs

@@ -377,7 +377,13 @@ async function runLogin(userId) {
 
 $("login-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  if (loginRun || Date.now() < lockedUntil) return;
+  if (loginRun) return;
+  if (Date.now() < lockedUntil) {
+    const wait = (lockedUntil - Date.now()) / 1000;
+    showLoginResult({ ok: false, ...words.apiError(429, null, { retryAfter: wait }), reason: "too_many_attempts" });
+    showLockout(wait);
+    return;
+  }
   const user = validateUser($("login-user"), $("login-user-error"), false);
   if (user === null) return;
   runLogin(user || null);

@@ -14,5 +14,5 @@ pub mod routes;
 pub mod state;
 
 pub use error::ApiError;
-pub use routes::{all_routes, authenticate_routes, enroll_routes};
+pub use routes::{all_routes, authenticate_routes, enroll_routes, route_table};
 pub use state::{ApiConfig, AppState, Limits, Stores};

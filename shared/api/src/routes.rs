@@ -25,33 +25,63 @@ fn finish(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
 }
 
-fn authenticate_paths() -> Router<AppState> {
-    Router::new()
-        .route("/v1/challenge", post(authenticate::create_challenge))
-        .route("/v1/authenticate", post(authenticate::authenticate))
-        .route("/v1/session", get(authenticate::session))
+/// A router that also records its (method, path) pairs, so the OpenAPI description can
+/// be checked against what is really served.
+struct Routes {
+    router: Router<AppState>,
+    table: Vec<(&'static str, &'static str)>,
 }
 
-fn enroll_paths() -> Router<AppState> {
-    Router::new()
-        .route("/v1/users/{user_id}/faces", post(enroll::add_faces))
-        .route("/v1/uploads", post(enroll::create_upload))
-        .route("/v1/users", get(admin::list_users))
-        .route("/v1/users/{user_id}", delete(admin::delete_user))
-        .route("/v1/audit", get(admin::audit))
+impl Routes {
+    fn new() -> Self {
+        Self { router: Router::new(), table: vec![] }
+    }
+    fn add(mut self, method: &'static str, path: &'static str, handler: axum::routing::MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(path, handler);
+        self.table.push((method, path));
+        self
+    }
+    fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.table.extend(other.table);
+        self
+    }
+}
+
+fn authenticate_paths() -> Routes {
+    Routes::new()
+        .add("POST", "/v1/challenge", post(authenticate::create_challenge))
+        .add("POST", "/v1/authenticate", post(authenticate::authenticate))
+        .add("GET", "/v1/session", get(authenticate::session))
+}
+
+fn enroll_paths() -> Routes {
+    Routes::new()
+        .add("POST", "/v1/users/{user_id}/faces", post(enroll::add_faces))
+        .add("POST", "/v1/uploads", post(enroll::create_upload))
+        .add("GET", "/v1/users", get(admin::list_users))
+        .add("DELETE", "/v1/users/{user_id}", delete(admin::delete_user))
+        .add("GET", "/v1/audit", get(admin::audit))
+}
+
+/// Every (method, path) the API serves (plus `GET /healthz`), for the OpenAPI check.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    let mut t = authenticate_paths().merge(enroll_paths()).table;
+    t.push(("GET", "/healthz"));
+    t
 }
 
 /// Routes of the authenticate function.
 pub fn authenticate_routes(state: &AppState) -> Router<AppState> {
-    finish(authenticate_paths(), state)
+    finish(authenticate_paths().router, state)
 }
 
 /// Routes of the enroll function (enrollment and administration).
 pub fn enroll_routes(state: &AppState) -> Router<AppState> {
-    finish(enroll_paths(), state)
+    finish(enroll_paths().router, state)
 }
 
 /// Every route (the local server adds the web page and local uploads on top).
 pub fn all_routes(state: &AppState) -> Router<AppState> {
-    finish(authenticate_paths().merge(enroll_paths()), state)
+    finish(authenticate_paths().merge(enroll_paths()).router, state)
 }

@@ -10,6 +10,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
+/// Largest image `get_image` reads into memory. Presigned PUTs cannot cap the size, so
+/// the reader does: a huge upload is refused instead of exhausting a Lambda's memory.
+pub const MAX_IMAGE_BYTES: u64 = 32 << 20;
+
 /// Longest accepted key (S3's own limit is 1024 bytes).
 pub const MAX_KEY_LEN: usize = 512;
 

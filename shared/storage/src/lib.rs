@@ -20,7 +20,7 @@ pub mod mongo;
 pub use embedded::{
     EmbeddedConfig, EmbeddedStore, EmbeddedStores, FileAuditLog, LocalImageStore, DEFAULT_DATA_DIR,
 };
-pub use keys::{PresignError, UploadSigner};
+pub use keys::{PresignError, UploadSigner, MAX_IMAGE_BYTES};
 pub use spool::{FlushReport, FlusherHandle, SpoolConfig, SpooledAuditLog};
 
 #[cfg(feature = "aws")]

@@ -341,7 +341,7 @@ async fn mongo_documents_have_bson_dates_and_plain_fields() {
     let live = d
         .get_document("liveness")
         .expect("liveness is a sub-document");
-    assert_eq!(live.get_bool("passed").unwrap(), true);
+    assert!(live.get_bool("passed").unwrap());
     assert_eq!(live.get_array("steps").unwrap().len(), 2);
 
     // Indexes on (user_id, at) and (at) exist after the first append.

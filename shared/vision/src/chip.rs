@@ -7,7 +7,9 @@
 
 use image::RgbImage;
 
-use crate::transform::{find_affine_transform, find_similarity_transform, rotate_point, DPoint};
+use crate::transform::{
+    find_affine_transform, find_similarity_transform, floor, rotate_point, DPoint,
+};
 use crate::Point;
 
 /// Chip size and padding used by face_recognition / dlib's face descriptor.
@@ -270,7 +272,7 @@ pub fn extract_image_chips(img: &RgbImage, details: &[ChipDetails]) -> Vec<RgbIm
 
 /// dlib `interpolate_bilinear` on an RGB image: `None` when a neighbour is outside.
 fn bilinear(img: &View<'_>, p: DPoint) -> Option<[u8; 3]> {
-    let (fx, fy) = (p[0].floor(), p[1].floor());
+    let (fx, fy) = (floor(p[0]), floor(p[1]));
     // NaN and huge coordinates fail the range checks below.
     if !(fx >= 0.0 && fy >= 0.0 && fx + 1.0 < img.width as f64 && fy + 1.0 < img.height as f64) {
         return None;

@@ -7,7 +7,7 @@ mod dynamo;
 mod s3;
 
 pub use dynamo::{DynamoStore, DEFAULT_TABLE};
-pub use s3::{S3ImageStore, MAX_IMAGE_BYTES};
+pub use s3::S3ImageStore;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;

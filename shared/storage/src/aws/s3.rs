@@ -2,7 +2,7 @@
 //! PUT URLs for browser/script uploads.
 
 use super::sdk_err;
-use crate::keys::{validate_key, validate_prefix};
+use crate::keys::{validate_key, validate_prefix, MAX_IMAGE_BYTES};
 use aws_config::SdkConfig;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -13,10 +13,6 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 use faceid_core::ports::{ImageStore, StoreError, StoreResult};
-
-/// Largest object `get_image` reads into memory. Presigned PUTs cannot cap the size, so
-/// the reader does: a huge upload is refused instead of exhausting the Lambda's memory.
-pub const MAX_IMAGE_BYTES: i64 = 32 << 20;
 
 /// [`ImageStore`] on S3.
 #[derive(Debug, Clone)]
@@ -153,7 +149,10 @@ impl ImageStore for S3ImageStore {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(sdk_err("GetObject", e)),
         };
-        if out.content_length().is_some_and(|n| n > MAX_IMAGE_BYTES) {
+        if out
+            .content_length()
+            .is_some_and(|n| u64::try_from(n).unwrap_or(0) > MAX_IMAGE_BYTES)
+        {
             return Err(StoreError::Other(format!(
                 "object {key} is larger than {MAX_IMAGE_BYTES} bytes"
             )));

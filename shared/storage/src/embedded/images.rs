@@ -4,7 +4,7 @@
 
 use super::area::blocking;
 use crate::fsutil::{atomic_write, ensure_dir, io_err, read_optional, remove_optional};
-use crate::keys::{validate_key, validate_prefix, PresignError, UploadSigner};
+use crate::keys::{validate_key, validate_prefix, PresignError, UploadSigner, MAX_IMAGE_BYTES};
 use faceid_core::ports::{ImageStore, StoreError, StoreResult};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
@@ -113,8 +113,14 @@ impl ImageStore for LocalImageStore {
     async fn get_image(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let path = self.path_of(key)?;
         blocking(move || {
-            if path.is_dir() {
-                return Ok(None);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => return Ok(None),
+                Ok(m) if m.len() > MAX_IMAGE_BYTES => {
+                    return Err(StoreError::Other(format!(
+                        "image is larger than {MAX_IMAGE_BYTES} bytes"
+                    )))
+                }
+                _ => {}
             }
             read_optional(&path)
         })

@@ -226,10 +226,10 @@ impl Templates {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(io_err(&dir, e)),
                 }
-                if removed > 0 {
-                    sync_dir(&users_dir(root))?;
-                    bump_version(root)?;
-                }
+                sync_dir(&users_dir(root))?;
+                // Bumped even when nothing was found: a retry after a crash between the
+                // deletes and the bump must still invalidate other processes' caches.
+                bump_version(root)?;
                 Ok(removed)
             })
             .await

@@ -34,7 +34,7 @@ pub fn template(user: &str, seed: u32, created_at: OffsetDateTime) -> Template {
         face_id: FaceId::random(),
         descriptor: Descriptor(d),
         model_id: "dlib_face_recognition_resnet_model_v1".into(),
-        source: if seed % 2 == 0 {
+        source: if seed & 1 == 0 {
             Source::Api
         } else {
             Source::S3 {
