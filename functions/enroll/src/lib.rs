@@ -9,13 +9,26 @@ use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use tower::Service;
 
-/// Everything the enroll function is invoked with. S3 events are tried first: an HTTP
-/// event never has `Records`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// Everything the enroll function is invoked with: an S3 notification (it has
+/// `Records`) or an API Gateway request.
+#[derive(Debug)]
 pub enum EnrollEvent {
     S3(S3Event),
     Http(Box<LambdaRequest>),
+}
+
+impl<'de> Deserialize<'de> for EnrollEvent {
+    // Not `#[serde(untagged)]`: `LambdaRequest` does not deserialize from serde's
+    // buffered content, only from a real value.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        if v.get("Records").is_some() {
+            serde_json::from_value(v).map(EnrollEvent::S3).map_err(D::Error::custom)
+        } else {
+            serde_json::from_value(v).map(|r| EnrollEvent::Http(Box::new(r))).map_err(D::Error::custom)
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -1,1 +1,10 @@
-//! Benchmarks of the face pipeline and of 1:N search, and the figures made from them.
+//! Benchmarks of the face pipeline (against face_recognition, via
+//! `reference_timing.py`), of 1:N search, the ROC of the labelled pairs, and the figures
+//! in `docs/figures`. Run everything with `scripts/bench.sh`.
+
+pub mod plots;
+pub mod report;
+pub mod roc;
+pub mod search;
+pub mod stages;
+pub mod timing;

@@ -1,1 +1,275 @@
-fn main() {}
+//! `faceid-bench`: timings of the face pipeline and of 1:N search, the ROC of the
+//! labelled pairs, and the figures. `scripts/bench.sh` runs it with face_recognition's
+//! timings beside it; see `--help`.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use faceid_bench::report::{self, PairSet, Record, Side};
+use faceid_bench::stages::{self, Models, Runs};
+use faceid_bench::{roc, search};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(about = "FaceID benchmarks and figures (build with --release)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct StageArgs {
+    /// Directory with the model files.
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Timed runs of the fast stages.
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// Timed runs of model loads and the CNN detector.
+    #[arg(long, default_value_t = 5)]
+    slow_runs: usize,
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Images (the first is the headline 640×480 one-face frame). Default: a fixed set
+    /// of committed fixtures.
+    images: Vec<PathBuf>,
+}
+
+#[derive(clap::Args, Clone)]
+struct SearchArgs {
+    /// Gallery sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+    sizes: Vec<usize>,
+    /// Seconds of probing per size (at least --min-probes probes).
+    #[arg(long, default_value_t = 2.0)]
+    budget_s: f64,
+    #[arg(long, default_value_t = 20)]
+    min_probes: usize,
+    /// Probes per size also answered by the naive loop and compared.
+    #[arg(long, default_value_t = 10)]
+    check: usize,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Model load and per-stage timings; JSON on stdout.
+    Stages(StageArgs),
+    /// Peak RSS of a fresh process after loading the models and one frame; JSON.
+    Rss {
+        #[arg(long)]
+        models: Option<PathBuf>,
+        image: Option<PathBuf>,
+    },
+    /// 1:N search timings; JSON on stdout.
+    Search(SearchArgs),
+    /// Our distances on the labelled pairs; summary JSON on stdout.
+    Roc,
+    /// Everything: stages, RSS (child process), search, ROC; merges face_recognition's
+    /// timings, prints the tables, writes bench.json and the SVG figures.
+    All {
+        #[command(flatten)]
+        stages: StageArgs,
+        #[command(flatten)]
+        search: SearchArgs,
+        /// JSON written by tests/bench/reference_timing.py in the same run.
+        #[arg(long)]
+        reference: Option<PathBuf>,
+        /// Output folder for bench.json and the figures.
+        #[arg(long, default_value = "docs/figures")]
+        out: PathBuf,
+        /// Free-text notes stored with the numbers (e.g. machine load).
+        #[arg(long)]
+        note: Vec<String>,
+    },
+    /// Redraws the figures and reprints the tables from a bench.json.
+    Figures {
+        #[arg(long, default_value = "docs/figures/bench.json")]
+        from: PathBuf,
+        #[arg(long, default_value = "docs/figures")]
+        out: PathBuf,
+    },
+}
+
+const DEFAULT_IMAGES: [&str; 5] = [
+    "tests/fixtures/images/face_recognition/obama-640x480.jpg",
+    "tests/fixtures/images/face_recognition/obama_small.jpg",
+    "tests/fixtures/images/face_recognition/two_people.jpg",
+    "tests/fixtures/images/face_recognition/obama-720p.jpg",
+    "tests/fixtures/images/dlib/Tom_Cruise_avp_2014_4.jpg",
+];
+
+fn models_dir(m: &Option<PathBuf>) -> PathBuf {
+    m.clone()
+        .unwrap_or_else(|| stages::workspace_root().join("models"))
+}
+
+/// Image paths and their labels (path relative to the workspace root when inside it, so
+/// the reference script's labels match).
+fn images(args: &StageArgs) -> Vec<(PathBuf, String)> {
+    let root = stages::workspace_root();
+    let list: Vec<PathBuf> = if args.images.is_empty() {
+        DEFAULT_IMAGES.iter().map(|p| root.join(p)).collect()
+    } else {
+        args.images.clone()
+    };
+    let root_abs = root.canonicalize().unwrap_or(root);
+    list.into_iter()
+        .map(|p| {
+            let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
+            let label = abs
+                .strip_prefix(&root_abs)
+                .map(|r| r.display().to_string())
+                .unwrap_or_else(|_| p.display().to_string());
+            (p, label)
+        })
+        .collect()
+}
+
+fn run_stages(args: &StageArgs) -> Result<Side> {
+    let models = models_dir(&args.models);
+    let runs = Runs {
+        warmup: args.warmup,
+        fast: args.runs,
+        slow: args.slow_runs,
+    };
+    eprintln!("model load …");
+    let model_load = stages::bench_model_load(&models, runs)?;
+    let m = Models::load(&models)?;
+    let mut out = Vec::new();
+    for (path, label) in images(args) {
+        eprintln!("stages: {label} …");
+        out.push(stages::bench_image(&m, &path, &label, runs)?);
+    }
+    Ok(Side {
+        model_load,
+        images: out,
+        rss: None,
+        versions: [("faceid-bench".to_string(), env!("CARGO_PKG_VERSION").to_string())].into(),
+    })
+}
+
+/// Peak RSS measured in a child process, so the search benchmark's big galleries and the
+/// many model loads of this one do not count.
+fn rss_in_child(models: &Path, image: &Path) -> Result<stages::RssResult> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("rss")
+        .arg("--models")
+        .arg(models)
+        .arg(image)
+        .output()
+        .context("running `faceid-bench rss`")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "rss child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn run_search(args: &SearchArgs) -> Vec<search::SearchResult> {
+    args.sizes
+        .iter()
+        .map(|&n| {
+            eprintln!("search: {n} templates …");
+            let r = search::bench_size(n, args.min_probes, args.budget_s, args.check);
+            eprintln!(
+                "  {:.3} ms median per probe, {} mismatches in {} checks",
+                r.per_probe.median_ms, r.mismatches, r.checked
+            );
+            r
+        })
+        .collect()
+}
+
+/// The committed pairs, and the team's full set when `../shared/testdata` is present.
+fn run_roc(models: &Path) -> Result<Vec<PairSet>> {
+    let p = faceid_embedding::FacePipeline::load_dir(models)?;
+    let root = stages::workspace_root();
+    let mut sets = Vec::new();
+    for (name, dir) in [
+        ("fixtures", root.join("tests/fixtures")),
+        ("shared testdata", root.join("../shared/testdata")),
+    ] {
+        let tsv = dir.join("pairs.tsv");
+        let Ok(text) = std::fs::read_to_string(&tsv) else {
+            eprintln!("roc: {} absent, skipped", tsv.display());
+            continue;
+        };
+        eprintln!("roc: {} …", tsv.display());
+        let mut pairs = roc::read_pairs(&text)?;
+        roc::compute_ours(&p, &dir, &mut pairs)?;
+        sets.push(PairSet {
+            summary: roc::summarize(name, &pairs),
+            pairs,
+        });
+    }
+    Ok(sets)
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Stages(args) => println!("{}", serde_json::to_string_pretty(&run_stages(&args)?)?),
+        Cmd::Rss { models, image } => {
+            let image = image.unwrap_or_else(|| stages::workspace_root().join(DEFAULT_IMAGES[0]));
+            let r = stages::rss_one_frame(&models_dir(&models), &image)?;
+            println!("{}", serde_json::to_string(&r)?);
+        }
+        Cmd::Search(args) => println!("{}", serde_json::to_string_pretty(&run_search(&args))?),
+        Cmd::Roc => {
+            let sets = run_roc(&models_dir(&None))?;
+            let s: Vec<_> = sets.iter().map(|s| &s.summary).collect();
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        }
+        Cmd::All {
+            stages: sargs,
+            search: qargs,
+            reference,
+            out,
+            note,
+        } => {
+            let load_start = report::loadavg();
+            let models = models_dir(&sargs.models);
+            let mut faceid = run_stages(&sargs)?;
+            let first = images(&sargs)
+                .first()
+                .map(|x| x.0.clone())
+                .context("no images")?;
+            faceid.rss = Some(rss_in_child(&models, &first)?);
+            let search = run_search(&qargs);
+            let roc = run_roc(&models)?;
+            let reference = match &reference {
+                Some(p) => match std::fs::read(p) {
+                    Ok(bytes) => Some(serde_json::from_slice::<Side>(&bytes).with_context(
+                        || format!("parsing {}", p.display()),
+                    )?),
+                    Err(e) => {
+                        eprintln!("reference timings {}: {e}; tables without them", p.display());
+                        None
+                    }
+                },
+                None => None,
+            };
+            let record = Record {
+                machine: report::machine(load_start),
+                notes: note,
+                faceid,
+                reference,
+                search,
+                roc,
+            };
+            std::fs::create_dir_all(&out)?;
+            std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&record)?)?;
+            report::figures(&record, &out)?;
+            println!("{}", report::table(&record));
+            eprintln!("wrote {}/bench.json and the figures", out.display());
+        }
+        Cmd::Figures { from, out } => {
+            let record: Record = serde_json::from_slice(
+                &std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?,
+            )?;
+            report::figures(&record, &out)?;
+            println!("{}", report::table(&record));
+        }
+    }
+    Ok(())
+}

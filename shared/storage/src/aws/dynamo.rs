@@ -587,7 +587,7 @@ impl ChallengeStore for DynamoStore {
             .key("pk", pk.clone())
             .key("sk", s("CHALLENGE"))
             .update_expression("SET #u = :t")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND #u = :f")
             .expression_attribute_names("#u", "used")
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .expression_attribute_values(":f", AttributeValue::Bool(false))
@@ -691,7 +691,7 @@ impl CounterStore for DynamoStore {
             // Absent, or present but expired (TTL deletion lags).
             None => req.condition_expression("attribute_not_exists(pk) OR #ttl <= :now"),
             Some(v) => req
-                .condition_expression("#ttl > :now OR #ver = :v")
+                .condition_expression("#ver = :v AND #ttl > :now")
                 .expression_attribute_names("#ver", "version")
                 .expression_attribute_values(":v", n(v)),
         };

@@ -1,7 +1,8 @@
 //! dlib's HOG sliding-window detector (`object_detector<scan_fhog_pyramid<pyramid_down<6>>>`),
 //! i.e. `dlib.get_frontal_face_detector()` as face_recognition runs it, with dlib's exact
-//! numbers: same boxes, same scores (bit for bit, barring libm differences in nothing —
-//! only `+ − × ÷ √` are used), same order.
+//! numbers: same boxes, same scores bit for bit (every float operation is done in dlib's
+//! order, including the different orders of its SIMD and scalar code paths), same order.
+//! Verified on 115 images × upsample 0/1 with Pillow-decoded pixels: no difference.
 //!
 //! Pipeline (dlib sources in brackets):
 //! 1. upsample the image `upsample` times with `pyramid_up` (python binding

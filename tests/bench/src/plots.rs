@@ -1,0 +1,253 @@
+//! The figures in `docs/figures`, drawn with plotters' SVG backend (no font files: the
+//! viewer renders the text, plotters only estimates its size).
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use std::path::Path;
+
+const OURS: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+const REFERENCE: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+const TARGET: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+
+fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("plotting: {e}")
+}
+
+/// One row of the latency chart: a label and the two medians in ms (`None`: not measured).
+pub struct LatencyRow {
+    pub label: String,
+    pub ours: Option<f64>,
+    pub reference: Option<f64>,
+}
+
+/// Horizontal bars, log-scale milliseconds, ours above the reference for each row.
+pub fn latency(path: &Path, title: &str, rows: &[LatencyRow]) -> Result<()> {
+    let height = 120 + 44 * rows.len() as u32;
+    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let values = rows.iter().flat_map(|r| [r.ours, r.reference]).flatten();
+    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo > hi { (0.1, 10.0) } else { (lo / 2.0, hi * 3.0) };
+    let n = rows.len() as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(230)
+        .build_cartesian_2d((lo..hi).log_scale(), 0f64..n)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows.len() * 2 + 1)
+        .y_label_formatter(&|y| {
+            // Label at each row's centre only.
+            let i = y.floor();
+            if (y - i - 0.5).abs() < 1e-6 && i >= 0.0 && (i as usize) < rows.len() {
+                rows[rows.len() - 1 - i as usize].label.clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("median milliseconds (log scale)")
+        .draw()
+        .map_err(err)?;
+    // Row 0 at the top: plotters' y grows upwards.
+    let y_of = |i: usize| n - 1.0 - i as f64;
+    let bar = |i: usize, v: f64, lo_off: f64, color: RGBColor| {
+        Rectangle::new(
+            [(lo, y_of(i) + lo_off), (v, y_of(i) + lo_off + 0.38)],
+            color.filled(),
+        )
+    };
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.ours.map(|v| bar(i, v, 0.52, OURS))),
+        )
+        .map_err(err)?
+        .label("faceid (Rust)")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], OURS.filled()));
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.reference.map(|v| bar(i, v, 0.1, REFERENCE))),
+        )
+        .map_err(err)?
+        .label("face_recognition 1.3 / dlib 20.0.1")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], REFERENCE.filled()));
+    let text = |i: usize, v: f64, off: f64| {
+        Text::new(
+            format!("{} ms", fmt_ms(v)),
+            (v * 1.08, y_of(i) + off),
+            ("sans-serif", 12),
+        )
+    };
+    chart
+        .draw_series(rows.iter().enumerate().flat_map(|(i, r)| {
+            r.ours
+                .map(|v| text(i, v, 0.82))
+                .into_iter()
+                .chain(r.reference.map(|v| text(i, v, 0.40)))
+        }))
+        .map_err(err)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+fn fmt_ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// 1:N search time per probe against gallery size, log-log, with the 20 ms target.
+pub fn search(path: &Path, points: &[(usize, f64, f64)], target_ms: f64) -> Result<()> {
+    let root = SVGBackend::new(path, (800, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let xmax = points.iter().map(|p| p.0).max().unwrap_or(1_000_000) as f64 * 2.0;
+    let ymax = points
+        .iter()
+        .map(|p| p.2)
+        .fold(target_ms, f64::max)
+        .max(1.0)
+        * 3.0;
+    let ymin = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).min(target_ms) / 3.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "1:N search, exact (Gallery::nearest), per probe",
+            ("sans-serif", 20),
+        )
+        .margin(14)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d((500f64..xmax).log_scale(), (ymin..ymax).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("templates in the gallery (log scale)")
+        .y_desc("ms per probe (log scale)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| fmt_ms(*y))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(500.0, target_ms), (xmax, target_ms)],
+            TARGET.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label(format!("target {target_ms} ms at 100k"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], TARGET.stroke_width(2)));
+    let med: Vec<(f64, f64)> = points.iter().map(|p| (p.0 as f64, p.1)).collect();
+    let p90: Vec<(f64, f64)> = points.iter().map(|p| (p.0 as f64, p.2)).collect();
+    chart
+        .draw_series(LineSeries::new(med.clone(), OURS.stroke_width(2)))
+        .map_err(err)?
+        .label("median")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], OURS.stroke_width(2)));
+    chart
+        .draw_series(med.iter().map(|p| Circle::new(*p, 4, OURS.filled())))
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(p90, REFERENCE.stroke_width(1)))
+        .map_err(err)?
+        .label("p90")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], REFERENCE));
+    chart
+        .draw_series(
+            med.iter()
+                .map(|p| Text::new(format!("{} ms", fmt_ms(p.1)), (p.0 * 1.1, p.1 * 0.7), ("sans-serif", 13))),
+        )
+        .map_err(err)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// One ROC curve with its operating point at the threshold.
+pub struct RocCurve {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    /// (FAR, TAR) at the threshold.
+    pub at_threshold: (f64, f64),
+    pub dashed: bool,
+    pub color: usize,
+}
+
+/// ROC curves (true accept rate against false accept rate), threshold 0.6 marked.
+pub fn roc(path: &Path, title: &str, curves: &[RocCurve]) -> Result<()> {
+    let palette = [OURS, REFERENCE, TARGET, RGBColor(0x94, 0x67, 0xbd)];
+    let root = SVGBackend::new(path, (760, 620)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.01f64..1.01, -0.01f64..1.01)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("false accept rate (different people accepted)")
+        .y_desc("true accept rate")
+        .draw()
+        .map_err(err)?;
+    for c in curves {
+        let color = palette[c.color % palette.len()];
+        let style = color.stroke_width(if c.dashed { 1 } else { 2 });
+        if c.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(c.points.clone(), 6, 4, style))
+                .map_err(err)?
+                .label(c.label.clone())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+        } else {
+            chart
+                .draw_series(LineSeries::new(c.points.clone(), style))
+                .map_err(err)?
+                .label(c.label.clone())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+        }
+        chart
+            .draw_series([
+                Circle::new(c.at_threshold, 6, color.stroke_width(2)),
+            ])
+            .map_err(err)?;
+    }
+    chart
+        .draw_series([Text::new(
+            "circles: threshold 0.6",
+            (0.55, 0.08),
+            ("sans-serif", 14),
+        )])
+        .map_err(err)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! The Lambda handlers, driven by API Gateway v2 and S3 event fixtures (JSON files),
+//! against real moto_server (DynamoDB + S3) and nx-27017 (MongoDB wire protocol) through
+//! the real AWS SDK and mongodb driver.
+
+#[path = "../../../shared/storage/tests/common/servers.rs"]
+mod servers;
+
+use faceid_core::ports::{ImageStore, TemplateStore};
+use faceid_core::UserId;
+use faceid_service_tests::{b64, crop_png, fixture, pipeline, settings, ADMIN_TOKEN};
+use faceid_storage::{AwsSettings, DynamoStore, S3ImageStore};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::Service;
+use lambda_http::{Adapter, Context, LambdaEvent};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn fixture_json(name: &str) -> Value {
+    let p = faceid_service_tests::repo().join("tests/service/fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("fixture JSON")
+}
+
+/// An API Gateway v2 (HTTP API) event from the fixture, for one request.
+fn apigw(method: &str, path: &str, body: Option<Value>, bearer: Option<&str>) -> Value {
+    let mut ev = fixture_json("apigw_v2_request.json");
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    ev["rawPath"] = json!(raw_path);
+    ev["rawQueryString"] = json!(query);
+    ev["requestContext"]["http"]["method"] = json!(method);
+    ev["requestContext"]["http"]["path"] = json!(raw_path);
+    ev["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
+    if let Some(t) = bearer {
+        ev["headers"]["authorization"] = json!(format!("Bearer {t}"));
+    }
+    ev
+}
+
+fn s3_event(bucket: &str, key: &str, etag: &str) -> Value {
+    let mut ev = fixture_json("s3_object_created.json");
+    let obj = &mut ev["Records"][0]["s3"];
+    obj["bucket"]["name"] = json!(bucket);
+    obj["bucket"]["arn"] = json!(format!("arn:aws:s3:::{bucket}"));
+    obj["object"]["key"] = json!(key);
+    obj["object"]["eTag"] = json!(etag);
+    ev
+}
+
+struct Functions {
+    state: faceid_api::AppState,
+    enroll_router: axum::Router,
+    auth_router: axum::Router,
+}
+
+impl Functions {
+    /// Invokes the enroll function with a raw event; returns (status, body) for HTTP
+    /// events, (0, outcomes) for S3 events.
+    async fn enroll(&self, event: Value) -> (u16, Value) {
+        let ev: enroll::EnrollEvent = serde_json::from_value(event).expect("event deserializes");
+        let out = enroll::handle(&self.state, &self.enroll_router, LambdaEvent::new(ev, Context::default()))
+            .await
+            .expect("handler");
+        let v = serde_json::to_value(out).unwrap();
+        http_parts(v)
+    }
+
+    async fn authenticate(&self, event: Value) -> (u16, Value) {
+        let req: LambdaRequest = serde_json::from_value(event).expect("event deserializes");
+        let mut adapter = Adapter::from(self.auth_router.clone());
+        let resp = adapter.call(LambdaEvent::new(req, Context::default())).await.expect("handler");
+        http_parts(serde_json::to_value(resp).unwrap())
+    }
+}
+
+fn http_parts(v: Value) -> (u16, Value) {
+    match v.get("statusCode").and_then(Value::as_u64) {
+        Some(status) => {
+            let body = v["body"].as_str().map(|b| serde_json::from_str(b).unwrap_or(json!(b))).unwrap_or(Value::Null);
+            (status as u16, body)
+        }
+        None => (0, v),
+    }
+}
+
+fn login(frame: &[u8], user: Option<&str>) -> Value {
+    let mut body = json!({"frames": [b64(frame)]});
+    if let Some(u) = user {
+        body["user_id"] = json!(u);
+    }
+    apigw("POST", "/v1/authenticate", Some(body), None)
+}
+
+async fn audit_count(coll: &mongodb::Collection<mongodb::bson::Document>) -> u64 {
+    coll.count_documents(mongodb::bson::doc! {}).await.unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_handlers_on_moto_and_mongodb() {
+    // Static test credentials for the SDK's default chain (moto accepts any).
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_REGION", "us-east-1");
+    let endpoint = servers::moto_endpoint().to_owned();
+    let mut mongo = servers::OwnedMongo::start();
+    let uri = mongo.uri();
+    let suffix = &uuid_like()[..10];
+    let (table, bucket) = (format!("faces-{suffix}"), format!("photos-{suffix}"));
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let data = dir.path().to_string_lossy().to_string();
+
+    let sdk = faceid_storage::load_sdk_config(&AwsSettings { endpoint_url: Some(endpoint.clone()), ..Default::default() }).await;
+    let dynamo = DynamoStore::new(&sdk, table.clone());
+    dynamo.create_table_if_missing().await.expect("table");
+    let s3 = S3ImageStore::new(&sdk, bucket.clone());
+    s3.create_bucket_if_missing().await.expect("bucket");
+
+    let s = settings(&[
+        ("FACEID_TABLE", &table),
+        ("FACEID_BUCKET", &bucket),
+        ("FACEID_AWS_ENDPOINT", &endpoint),
+        ("FACEID_MONGODB_URI", &uri),
+        ("FACEID_SPOOL_DIR", &spool.to_string_lossy()),
+        ("FACEID_DATA_DIR", &data),
+        ("FACEID_TOKEN_SECRET", "0123456789abcdef0123456789abcdef-test"),
+        ("FACEID_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("FACEID_REQUIRE_LIVENESS", "false"),
+        ("FACEID_TRUST_FORWARDED_FOR", "true"),
+    ]);
+    let service = faceid_runtime::build_service(&s, pipeline()).await.expect("service builds");
+    assert!(service.local_images.is_none(), "photos must go to S3");
+    let state = service.state.clone();
+    let f = Functions {
+        enroll_router: faceid_api::enroll_routes(&state).with_state(state.clone()),
+        auth_router: faceid_api::authenticate_routes(&state).with_state(state.clone()),
+        state,
+    };
+
+    // Person 1 through the API.
+    let body = json!({"images": [b64(&fixture("face_recognition/obama.jpg")), b64(&fixture("face_recognition/obama2.jpg"))]});
+    let (st, resp) = f.enroll(apigw("POST", "/v1/users/alice/faces", Some(body), Some(ADMIN_TOKEN))).await;
+    assert_eq!(st, 201, "{resp}");
+
+    // Person 2 through S3: the object, then its ObjectCreated event, delivered twice.
+    let key = "enroll/bob/first.jpg";
+    s3.put_image(key, fixture("face_recognition/biden.jpg"), "image/jpeg").await.unwrap();
+    let (_, out) = f.enroll(s3_event(&bucket, key, "\"etag-1\"")).await;
+    assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
+    let (_, out) = f.enroll(s3_event(&bucket, key, "\"etag-1\"")).await;
+    assert_eq!(out["outcomes"][0]["outcome"], "duplicate", "{out}");
+    let bob = UserId::parse("bob").unwrap();
+    assert_eq!(dynamo.user_templates(&bob).await.unwrap().len(), 1, "a re-delivered event must not add a template");
+
+    // A presigned upload (the web/admin path), then its event.
+    let (st, up) = f.enroll(apigw("POST", "/v1/uploads", Some(json!({"user_id": "bob"})), Some(ADMIN_TOKEN))).await;
+    assert_eq!(st, 201, "{up}");
+    let put = reqwest::Client::new()
+        .put(up["upload_url"].as_str().unwrap())
+        .header("content-type", "image/jpeg")
+        .body(crop_png("face_recognition/two_people.jpg", 563, 0, 563, 661))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "presigned PUT: {}", put.status());
+    let (_, out) = f.enroll(s3_event(&bucket, up["key"].as_str().unwrap(), "\"etag-2\"")).await;
+    assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
+    assert_eq!(dynamo.user_templates(&bob).await.unwrap().len(), 2);
+
+    // Authenticate: 1:N, 1:1, and a third person.
+    let (st, r) = f.authenticate(login(&fixture("face_recognition/obama3.jpg"), None)).await;
+    assert_eq!((st, r["user_id"].clone()), (200, json!("alice")), "{r}");
+    let (st, r) = f.authenticate(login(&fixture("face_recognition/biden.jpg"), Some("bob"))).await;
+    assert_eq!((st, r["user_id"].clone()), (200, json!("bob")), "{r}");
+    let (st, r) = f.authenticate(login(&fixture("face_recognition/obama3.jpg"), Some("bob"))).await;
+    assert_eq!((st, r["reason"].clone()), (401, json!("no_match")), "{r}");
+    let (st, r) = f.authenticate(login(&fixture("dlib/Tom_Cruise_avp_2014_4.jpg"), None)).await;
+    assert_eq!((st, r["reason"].clone()), (401, json!("no_match")), "{r}");
+
+    // Audit documents in MongoDB, with BSON dates and the documented fields.
+    let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+    let coll = client.database("FaceAuthDB").collection::<mongodb::bson::Document>("AuthLogs");
+    let expected_so_far = 8; // enroll, 2× enroll_s3, enroll_s3, 4× authenticate
+    wait_until(|| async { audit_count(&coll).await >= expected_so_far }).await;
+    assert_eq!(audit_count(&coll).await, expected_so_far);
+    let ok = coll
+        .find_one(mongodb::bson::doc! {"event": "authenticate", "outcome": "success", "user_id": "alice"})
+        .await
+        .unwrap()
+        .expect("authenticate event");
+    assert!(matches!(ok.get("at"), Some(mongodb::bson::Bson::DateTime(_))), "{ok:?}");
+    for field in ["distance", "threshold", "latency_ms", "client"] {
+        assert!(ok.get(field).is_some(), "{field} missing in {ok:?}");
+    }
+    assert_eq!(ok.get_str("client").unwrap(), "198.51.100.7");
+    assert!(!format!("{ok:?}").contains("descriptor"));
+
+    // MongoDB goes down: requests still answer; events are spooled, then delivered once.
+    mongo.stop();
+    for _ in 0..3 {
+        let (st, r) = f.authenticate(login(&fixture("face_recognition/obama3.jpg"), None)).await;
+        assert_eq!(st, 200, "login must not depend on the audit log: {r}");
+    }
+    let (st, _) = f.authenticate(login(&fixture("dlib/Tom_Cruise_avp_2014_4.jpg"), None)).await;
+    assert_eq!(st, 401);
+    mongo.restart(); // an in-memory server: it comes back empty
+    let client = mongodb::Client::with_uri_str(&mongo.uri()).await.unwrap();
+    let coll = client.database("FaceAuthDB").collection::<mongodb::bson::Document>("AuthLogs");
+    wait_until(|| async { audit_count(&coll).await >= 4 }).await;
+    tokio::time::sleep(Duration::from_secs(6)).await; // one more flush period: no duplicates
+    assert_eq!(audit_count(&coll).await, 4, "each spooled event delivered exactly once");
+
+    // Delete: gone from DynamoDB and S3.
+    let (st, r) = f.enroll(apigw("DELETE", "/v1/users/bob", None, Some(ADMIN_TOKEN))).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["deleted_faces"], 2);
+    assert!(dynamo.user_templates(&bob).await.unwrap().is_empty());
+    let left = s3.client().list_objects_v2().bucket(&bucket).prefix("enroll/bob/").send().await.unwrap();
+    assert_eq!(left.key_count().unwrap_or(0), 0);
+    let (st, r) = f.authenticate(login(&fixture("face_recognition/biden.jpg"), None)).await;
+    assert_eq!(st, 401, "deleted user must not match: {r}");
+    if let Some(flusher) = service.audit_flusher {
+        flusher.shutdown().await;
+    }
+}
+
+async fn wait_until<F, Fut>(mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..150 {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn uuid_like() -> String {
+    format!("{:032x}", rand_u128())
+}
+
+fn rand_u128() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        ^ u128::from(std::process::id())
+}
+
