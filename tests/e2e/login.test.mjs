@@ -122,6 +122,20 @@ test("the enrolled person's head turn logs in, and the token is a valid session"
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.valid, true);
     assert.equal(body.user_id, "obama");
+
+    // The session survives a reload (checked again with the server)...
+    await page.reload();
+    await page.locator('#panel-login[data-state="success"]').waitFor();
+    assert.equal(await page.locator("#whoami-user").innerText(), "obama");
+    // ...and lets the person add a photo to their own profile, without the admin token.
+    await page.getByRole("button", { name: "Add photos to my profile" }).click();
+    const enroll = page.locator("#panel-enroll");
+    assert.equal(await enroll.getByLabel("User name").inputValue(), "obama");
+    assert.equal(await enroll.getByRole("radio", { name: /My session \(obama\)/ }).isChecked(), true);
+    await page.locator("#enroll-files").setInputFiles([img("face_recognition/obama3.jpg")]);
+    await page.getByRole("button", { name: "Enroll 1 photo" }).click();
+    await page.locator('#panel-enroll[data-state="success"]').waitFor({ timeout: 60_000 });
+    assert.match(await page.locator("#enroll-result-title").innerText(), /1 photo enrolled for obama/);
   } finally {
     await close();
   }
