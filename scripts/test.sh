@@ -17,6 +17,8 @@ echo "== cargo clippy"; cargo clippy --workspace --all-targets --quiet -- -D war
 echo "== cargo test"; cargo test --workspace --no-fail-fast
 echo "== cfn-lint"; cfn-lint infra/template.yaml
 if [ -f tests/e2e/run.sh ]; then
-  echo "== browser end-to-end"; bash tests/e2e/run.sh
+  echo "== browser end-to-end"
+  cargo build -p faceid -p faceid-testkit
+  bash tests/e2e/run.sh
 fi
 echo "all test stages passed"

@@ -136,6 +136,7 @@ test("the enrolled person's head turn logs in, and the token is a valid session"
     await page.getByRole("button", { name: "Enroll 1 photo" }).click();
     await page.locator('#panel-enroll[data-state="success"]').waitFor({ timeout: 60_000 });
     assert.match(await page.locator("#enroll-result-title").innerText(), /1 photo enrolled for obama/);
+    await page.screenshot({ path: path.join(OUT_DIR, "enroll-with-session.png"), fullPage: true });
   } finally {
     await close();
   }

@@ -204,11 +204,8 @@ fn mmod_shared_testdata_match_dlib() {
     }
     let det = detector();
     let s = run_reference_dir(&det, &dir, &[0, 1]);
-    // The `image` crate's JPEG decoder differs from Pillow's libjpeg-turbo by up to 4 levels
-    // on many pixels; run on Pillow's pixels, the detector reproduces dlib to ~1e-7, but on
-    // our decode a few marginal boxes move or change confidence (seen: 4 of 130 boxes, in 2 images). The count
-    // must still match everywhere.
-    report("shared testdata", &s, 0.05);
+    // JPEGs decode with libjpeg-turbo as in Pillow, so every box must match.
+    report("shared testdata", &s, 0.0);
 }
 
 #[test]

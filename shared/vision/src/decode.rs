@@ -14,8 +14,11 @@
 //!   We take the high byte like every other 16-bit type.
 //! - EXIF orientation: `load_image_file` ignores it; we apply it by default (phone photos),
 //!   see [`DecodeLimits::apply_exif_orientation`]. Set it to `false` for reference parity.
-//! - CMYK JPEGs are converted by the `image` crate's JPEG decoder (zune-jpeg), whose
-//!   formula differs from Pillow's (see the `decode_formats` tests).
+//! - JPEGs are decoded by libjpeg-turbo (through `mozjpeg`, default settings: integer
+//!   IDCT, fancy upsampling), the decoder inside Pillow: the pixels are bit-identical to
+//!   the reference's, so detectors, landmarks and chips see exactly what dlib saw.
+//!   CMYK/YCCK JPEGs, which libjpeg cannot turn into RGB, go through the `image` crate's
+//!   decoder (zune-jpeg), whose formula differs slightly from Pillow's.
 
 use std::io::Cursor;
 
@@ -94,10 +97,10 @@ fn decode_checked(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Decod
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-    match reader.format() {
-        Some(ImageFormat::Jpeg | ImageFormat::Png) => {}
+    let format = match reader.format() {
+        Some(f @ (ImageFormat::Jpeg | ImageFormat::Png)) => f,
         _ => return Err(DecodeError::UnsupportedFormat),
-    }
+    };
     // Only the header is parsed here.
     let mut decoder = reader.into_decoder().map_err(map_image_error)?;
     let (width, height) = decoder.dimensions();
@@ -124,8 +127,11 @@ fn decode_checked(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Decod
     } else {
         None
     };
-    let image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
-    let rgb = to_rgb8_like_pillow(image);
+    let libjpeg = if format == ImageFormat::Jpeg { decode_jpeg_libjpeg(bytes, width, height)? } else { None };
+    let rgb = match libjpeg {
+        Some(rgb) => rgb,
+        None => to_rgb8_like_pillow(DynamicImage::from_decoder(decoder).map_err(map_image_error)?),
+    };
     Ok(match orientation {
         Some(o) => {
             let mut d = DynamicImage::ImageRgb8(rgb);
@@ -134,6 +140,28 @@ fn decode_checked(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Decod
         }
         None => rgb,
     })
+}
+
+/// libjpeg-turbo decode to RGB; `Ok(None)` for colour spaces it cannot convert (CMYK).
+/// The header was already checked against the pixel limit.
+fn decode_jpeg_libjpeg(bytes: &[u8], width: u32, height: u32) -> Result<Option<RgbImage>, DecodeError> {
+    use mozjpeg::ColorSpace;
+    let corrupt = |e: std::io::Error| DecodeError::Corrupt(e.to_string());
+    let d = mozjpeg::Decompress::new_mem(bytes).map_err(corrupt)?;
+    if matches!(d.color_space(), ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK) {
+        return Ok(None);
+    }
+    let mut started = d.rgb().map_err(corrupt)?;
+    if (started.width() as u64, started.height() as u64) != (u64::from(width), u64::from(height)) {
+        return Err(DecodeError::Corrupt("JPEG size differs between decoders".into()));
+    }
+    let rows: Vec<[u8; 3]> = started.read_scanlines().map_err(corrupt)?;
+    // A truncated file still yields rows (libjpeg pads with grey); `finish` reports it.
+    started.finish().map_err(corrupt)?;
+    let buf: Vec<u8> = rows.into_iter().flatten().collect();
+    RgbImage::from_raw(width, height, buf)
+        .map(Some)
+        .ok_or_else(|| DecodeError::Corrupt("JPEG ended early".into()))
 }
 
 fn map_image_error(e: image::ImageError) -> DecodeError {
