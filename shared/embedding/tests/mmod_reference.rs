@@ -136,9 +136,7 @@ fn run_reference_dir(det: &MmodDetector, dir: &Path, ups: &[u32]) -> Stats {
                 stats.skipped.push(format!("{name} ({mpx:.1} Mpx)"));
                 continue;
             }
-            let img = image::open(dir.join(&r.image))
-                .unwrap_or_else(|e| panic!("{}: {e}", r.image))
-                .to_rgb8();
+            let img = decode(&dir.join(&r.image));
             let t = std::time::Instant::now();
             let got = det.detect(&img, up).expect("detect");
             eprintln!(
@@ -241,7 +239,7 @@ fn mmod_fast_path_finds_large_faces() {
     assert_eq!(want.len(), 1);
     let w = want[0].ltrb;
     let side = (w[2] - w[0] + 1) as u32;
-    let img = image::open(dir.join(&r.image)).expect("image").to_rgb8();
+    let img = decode(&dir.join(&r.image));
     let opts = DetectOptions::for_min_face(side * 9 / 10);
     assert!(opts.skip_levels > 0);
     let got = det.detect_with(&img, opts).expect("detect");
@@ -254,4 +252,13 @@ fn mmod_fast_path_finds_large_faces() {
 fn mmod_detector_is_send_sync() {
     fn check<T: Send + Sync>() {}
     check::<MmodDetector>();
+}
+
+/// The product's decoder (libjpeg-turbo for JPEG, as Pillow), without EXIF rotation like
+/// the reference.
+fn decode(path: &std::path::Path) -> image::RgbImage {
+    use faceid_vision::decode::{decode_image, DecodeLimits};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let limits = DecodeLimits { max_bytes: 100 << 20, max_pixels: 100_000_000, apply_exif_orientation: false };
+    decode_image(&bytes, &limits).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
