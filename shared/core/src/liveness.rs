@@ -12,8 +12,13 @@ use serde::Serialize;
 /// Thresholds of the liveness decision.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LivenessPolicy {
-    /// |yaw| above which a frame counts as turned (see [`FaceObservation::yaw`]).
+    /// How far the yaw (see [`FaceObservation::yaw`]) must move from the sequence's
+    /// straight-ahead value (the median over the frames) for a frame to count as turned.
+    /// Relative, because people's neutral pose and landmark asymmetry give a frontal face
+    /// a yaw of up to ±0.1.
     pub turn_yaw: f64,
+    /// Frames without a face (a turn too far for the detector) tolerated, as a fraction.
+    pub max_faceless_fraction: f64,
     /// Largest descriptor distance between any frame and the first one.
     pub same_person_distance: f32,
     /// Below this landmark motion (pixels, summed over the sequence) the frames are a still image.
@@ -26,6 +31,7 @@ impl Default for LivenessPolicy {
     fn default() -> Self {
         Self {
             turn_yaw: 0.12,
+            max_faceless_fraction: 0.34,
             same_person_distance: 0.5,
             min_motion_px: 2.0,
             min_frames: 3,
@@ -40,7 +46,7 @@ impl Default for LivenessPolicy {
 pub enum LivenessFailure {
     TooFewFrames,
     TooManyFrames,
-    /// Some frame had no face or several faces.
+    /// A frame had several faces, or too many frames had none.
     FaceCountInFrame,
     DifferentPeople,
     /// The frames are (nearly) identical: a still image.
@@ -71,6 +77,7 @@ pub struct LivenessReport {
     pub frames: usize,
     /// Turns seen, in order, after collapsing repeats.
     pub turns_seen: Vec<Turn>,
+    /// Largest and smallest yaw relative to the straight-ahead (median) value.
     pub max_yaw: f64,
     pub min_yaw: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,9 +109,16 @@ impl LivenessPolicy {
         let mut faces = Vec::with_capacity(frames.len());
         for f in frames {
             match f.as_slice() {
+                [] => {}
                 [one] => faces.push(one),
                 _ => return fail(report, LivenessFailure::FaceCountInFrame),
             }
+        }
+        let faceless = frames.len() - faces.len();
+        if faces.len() < self.min_frames.max(steps.len())
+            || faceless as f64 > self.max_faceless_fraction * frames.len() as f64
+        {
+            return fail(report, LivenessFailure::FaceCountInFrame);
         }
         let first = faces[0];
         if faces
@@ -113,7 +127,13 @@ impl LivenessPolicy {
         {
             return fail(report, LivenessFailure::DifferentPeople);
         }
-        let yaws: Vec<f64> = faces.iter().map(|f| f.yaw()).collect();
+        let mut yaws: Vec<f64> = faces.iter().map(|f| f.yaw()).collect();
+        let mut sorted = yaws.clone();
+        sorted.sort_by(f64::total_cmp);
+        let straight = sorted[sorted.len() / 2];
+        for y in &mut yaws {
+            *y -= straight;
+        }
         report.max_yaw = yaws.iter().cloned().fold(f64::MIN, f64::max);
         report.min_yaw = yaws.iter().cloned().fold(f64::MAX, f64::min);
         for w in yaws.iter().map(|&y| self.classify(y)) {
@@ -186,6 +206,18 @@ mod tests {
     }
 
     #[test]
+    fn turns_are_measured_from_the_straight_ahead_pose() {
+        // A person whose frontal yaw reads +0.1: turning right to 0.0 is a right turn.
+        let p = LivenessPolicy::default();
+        let r = p.evaluate(&[Turn::Left, Turn::Right], &seq(&[0.1, 0.25, 0.1, -0.05, 0.1]));
+        assert!(r.passed, "{r:?}");
+        // One faceless frame (turned too far for the detector) is tolerated.
+        let mut frames = seq(&[0.0, 0.2, 0.25, 0.0, -0.2, 0.0]);
+        frames[2].clear();
+        assert!(p.evaluate(&[Turn::Left, Turn::Right], &frames).passed);
+    }
+
+    #[test]
     fn each_failure_has_its_reason() {
         let p = LivenessPolicy::default();
         let lr = [Turn::Left, Turn::Right];
@@ -213,6 +245,11 @@ mod tests {
         let mut two = seq(&[0.0, 0.2, 0.0, -0.2]);
         two[1].push(face(0.0, 120, 50.0));
         assert_eq!(reason(&two), Some(LivenessFailure::FaceCountInFrame));
+        let mut empty = seq(&[0.0, 0.2, 0.0, -0.2, 0.0, 0.0]);
+        empty[0].clear();
+        empty[2].clear();
+        empty[4].clear();
+        assert_eq!(reason(&empty), Some(LivenessFailure::FaceCountInFrame));
         assert_eq!(
             reason(&seq(&[0.0; 17])),
             Some(LivenessFailure::TooManyFrames)
