@@ -24,9 +24,13 @@ impl<'de> Deserialize<'de> for EnrollEvent {
         use serde::de::Error;
         let v = serde_json::Value::deserialize(d)?;
         if v.get("Records").is_some() {
-            serde_json::from_value(v).map(EnrollEvent::S3).map_err(D::Error::custom)
+            serde_json::from_value(v)
+                .map(EnrollEvent::S3)
+                .map_err(D::Error::custom)
         } else {
-            serde_json::from_value(v).map(|r| EnrollEvent::Http(Box::new(r))).map_err(D::Error::custom)
+            serde_json::from_value(v)
+                .map(|r| EnrollEvent::Http(Box::new(r)))
+                .map_err(D::Error::custom)
         }
     }
 }

@@ -72,7 +72,8 @@ fn sha_of(bytes: &[u8]) -> u128 {
 /// Static files for page requests; API-looking requests keep JSON errors.
 async fn web_or_json_404(files: ServeDir, req: axum::extract::Request) -> axum::response::Response {
     use tower::ServiceExt;
-    let page_request = matches!(*req.method(), Method::GET | Method::HEAD) && !req.uri().path().starts_with("/v1/");
+    let page_request = matches!(*req.method(), Method::GET | Method::HEAD)
+        && !req.uri().path().starts_with("/v1/");
     if !page_request {
         return ApiError::NotFound("no such route".into()).into_response();
     }
@@ -111,7 +112,8 @@ pub fn app(state: AppState, local_images: Option<Arc<LocalImageStore>>, web: Pat
         router = router.merge(uploads);
     }
     let files = ServeDir::new(web).append_index_html_on_directories(true);
-    let router = router.fallback(move |req: axum::extract::Request| web_or_json_404(files.clone(), req));
+    let router =
+        router.fallback(move |req: axum::extract::Request| web_or_json_404(files.clone(), req));
     match state
         .config
         .cors_origin

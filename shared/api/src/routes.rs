@@ -34,9 +34,17 @@ struct Routes {
 
 impl Routes {
     fn new() -> Self {
-        Self { router: Router::new(), table: vec![] }
+        Self {
+            router: Router::new(),
+            table: vec![],
+        }
     }
-    fn add(mut self, method: &'static str, path: &'static str, handler: axum::routing::MethodRouter<AppState>) -> Self {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        handler: axum::routing::MethodRouter<AppState>,
+    ) -> Self {
         self.router = self.router.route(path, handler);
         self.table.push((method, path));
         self
@@ -50,7 +58,11 @@ impl Routes {
 
 fn authenticate_paths() -> Routes {
     Routes::new()
-        .add("POST", "/v1/challenge", post(authenticate::create_challenge))
+        .add(
+            "POST",
+            "/v1/challenge",
+            post(authenticate::create_challenge),
+        )
         .add("POST", "/v1/authenticate", post(authenticate::authenticate))
         .add("GET", "/v1/session", get(authenticate::session))
 }

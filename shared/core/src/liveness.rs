@@ -136,11 +136,9 @@ impl LivenessPolicy {
         }
         report.max_yaw = yaws.iter().cloned().fold(f64::MIN, f64::max);
         report.min_yaw = yaws.iter().cloned().fold(f64::MAX, f64::min);
-        for w in yaws.iter().map(|&y| self.classify(y)) {
-            if let Some(t) = w {
-                if report.turns_seen.last() != Some(&t) {
-                    report.turns_seen.push(t);
-                }
+        for t in yaws.iter().filter_map(|&y| self.classify(y)) {
+            if report.turns_seen.last() != Some(&t) {
+                report.turns_seen.push(t);
             }
         }
         let motion: f64 = faces
@@ -209,7 +207,10 @@ mod tests {
     fn turns_are_measured_from_the_straight_ahead_pose() {
         // A person whose frontal yaw reads +0.1: turning right to 0.0 is a right turn.
         let p = LivenessPolicy::default();
-        let r = p.evaluate(&[Turn::Left, Turn::Right], &seq(&[0.1, 0.25, 0.1, -0.05, 0.1]));
+        let r = p.evaluate(
+            &[Turn::Left, Turn::Right],
+            &seq(&[0.1, 0.25, 0.1, -0.05, 0.1]),
+        );
         assert!(r.passed, "{r:?}");
         // One faceless frame (turned too far for the detector) is tolerated.
         let mut frames = seq(&[0.0, 0.2, 0.25, 0.0, -0.2, 0.0]);

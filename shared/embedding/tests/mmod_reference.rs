@@ -259,6 +259,10 @@ fn mmod_detector_is_send_sync() {
 fn decode(path: &std::path::Path) -> image::RgbImage {
     use faceid_vision::decode::{decode_image, DecodeLimits};
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let limits = DecodeLimits { max_bytes: 100 << 20, max_pixels: 100_000_000, apply_exif_orientation: false };
+    let limits = DecodeLimits {
+        max_bytes: 100 << 20,
+        max_pixels: 100_000_000,
+        apply_exif_orientation: false,
+    };
     decode_image(&bytes, &limits).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

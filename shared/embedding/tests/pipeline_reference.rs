@@ -45,7 +45,11 @@ fn analyze(path: &Path) -> Option<Faces> {
             .map(|d| {
                 let f = p.describe(&img, d).expect("describe");
                 let r = f.detection.rect;
-                ([r.left, r.top, r.right, r.bottom], f.landmarks.iter().map(|p| [p.x, p.y]).collect(), f.descriptor)
+                (
+                    [r.left, r.top, r.right, r.bottom],
+                    f.landmarks.iter().map(|p| [p.x, p.y]).collect(),
+                    f.descriptor,
+                )
             })
             .collect(),
     )
@@ -63,9 +67,16 @@ fn descriptor(v: &Value) -> [f32; 128] {
 fn bytes_to_descriptors_match_dlib() {
     for set in sets() {
         let (mut images, mut faces, mut max_l2, mut skipped) = (0, 0, 0f32, vec![]);
-        let mut refs: Vec<_> = std::fs::read_dir(set.join("reference")).unwrap().flatten().map(|e| e.path()).collect();
+        let mut refs: Vec<_> = std::fs::read_dir(set.join("reference"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         refs.sort();
-        for json in refs.iter().filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("manifest.json")) {
+        for json in refs
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("manifest.json"))
+        {
             let r: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
             let image = set.join(r["image"].as_str().unwrap());
             let Some(ours) = analyze(&image) else {
@@ -77,7 +88,12 @@ fn bytes_to_descriptors_match_dlib() {
             let want = r["faces"].as_array().unwrap();
             assert_eq!(ours.len(), want.len(), "{}: face count", image.display());
             for (i, (got, w)) in ours.iter().zip(want).enumerate() {
-                let rect: Vec<i64> = w["rect_ltrb"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+                let rect: Vec<i64> = w["rect_ltrb"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .collect();
                 assert_eq!(got.0.to_vec(), rect, "{} face {i}: box", image.display());
                 let lm: Vec<[i64; 2]> = w["landmarks_5"]
                     .as_array()
@@ -87,14 +103,21 @@ fn bytes_to_descriptors_match_dlib() {
                     .collect();
                 assert_eq!(got.1, lm, "{} face {i}: landmarks", image.display());
                 let l2 = distance(&got.2, &descriptor(&w["descriptor"]));
-                assert!(l2 <= MAX_L2, "{} face {i}: descriptor L2 {l2}", image.display());
+                assert!(
+                    l2 <= MAX_L2,
+                    "{} face {i}: descriptor L2 {l2}",
+                    image.display()
+                );
                 max_l2 = max_l2.max(l2);
                 faces += 1;
             }
         }
         eprintln!("{}: {images} images, {faces} faces, max descriptor L2 {max_l2:e}; undecodable: {skipped:?}", set.display());
         assert!(images > 0 && faces > 0);
-        assert!(skipped.len() <= 1, "unexpected decode failures: {skipped:?}");
+        assert!(
+            skipped.len() <= 1,
+            "unexpected decode failures: {skipped:?}"
+        );
     }
 }
 
@@ -103,10 +126,13 @@ fn labelled_pairs_get_the_reference_decisions() {
     for set in sets() {
         let tsv = std::fs::read_to_string(set.join("pairs.tsv")).expect("pairs.tsv");
         let mut cache: HashMap<String, Option<[f32; 128]>> = HashMap::new();
-        let (mut pairs, mut same_decisions, mut correct, mut max_dd, mut skipped) = (0, 0, 0, 0f32, 0);
+        let (mut pairs, mut same_decisions, mut correct, mut max_dd, mut skipped) =
+            (0, 0, 0, 0f32, 0);
         for line in tsv.lines().skip(1) {
             let cols: Vec<&str> = line.split('\t').collect();
-            let [a, b, same, anchor] = cols[..] else { panic!("bad row {line}") };
+            let [a, b, same, anchor] = cols[..] else {
+                panic!("bad row {line}")
+            };
             let mut first = |rel: &str| {
                 *cache
                     .entry(rel.to_owned())
@@ -115,7 +141,9 @@ fn labelled_pairs_get_the_reference_decisions() {
             let (Some(da), Some(db)) = (first(a), first(b)) else {
                 // The service takes JPEG and PNG only; the shared set has one WebP file
                 // named .jpg (img47). Anything else without a face is a failure.
-                let is_webp = |rel: &str| std::fs::read(set.join(rel)).is_ok_and(|b| b.len() > 12 && &b[8..12] == b"WEBP");
+                let is_webp = |rel: &str| {
+                    std::fs::read(set.join(rel)).is_ok_and(|b| b.len() > 12 && &b[8..12] == b"WEBP")
+                };
                 assert!(is_webp(a) || is_webp(b), "no face in {a} or {b}");
                 skipped += 1;
                 continue;

@@ -127,7 +127,11 @@ fn decode_checked(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Decod
     } else {
         None
     };
-    let libjpeg = if format == ImageFormat::Jpeg { decode_jpeg_libjpeg(bytes, width, height)? } else { None };
+    let libjpeg = if format == ImageFormat::Jpeg {
+        decode_jpeg_libjpeg(bytes, width, height)?
+    } else {
+        None
+    };
     let rgb = match libjpeg {
         Some(rgb) => rgb,
         None => to_rgb8_like_pillow(DynamicImage::from_decoder(decoder).map_err(map_image_error)?),
@@ -144,7 +148,11 @@ fn decode_checked(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Decod
 
 /// libjpeg-turbo decode to RGB; `Ok(None)` for colour spaces it cannot convert (CMYK).
 /// The header was already checked against the pixel limit.
-fn decode_jpeg_libjpeg(bytes: &[u8], width: u32, height: u32) -> Result<Option<RgbImage>, DecodeError> {
+fn decode_jpeg_libjpeg(
+    bytes: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<Option<RgbImage>, DecodeError> {
     use mozjpeg::ColorSpace;
     let corrupt = |e: std::io::Error| DecodeError::Corrupt(e.to_string());
     let d = mozjpeg::Decompress::new_mem(bytes).map_err(corrupt)?;
@@ -153,7 +161,9 @@ fn decode_jpeg_libjpeg(bytes: &[u8], width: u32, height: u32) -> Result<Option<R
     }
     let mut started = d.rgb().map_err(corrupt)?;
     if (started.width() as u64, started.height() as u64) != (u64::from(width), u64::from(height)) {
-        return Err(DecodeError::Corrupt("JPEG size differs between decoders".into()));
+        return Err(DecodeError::Corrupt(
+            "JPEG size differs between decoders".into(),
+        ));
     }
     let rows: Vec<[u8; 3]> = started.read_scanlines().map_err(corrupt)?;
     // A truncated file still yields rows (libjpeg pads with grey); `finish` reports it.

@@ -273,6 +273,14 @@ fn hog_matches_dlib_reference() {
     );
     // JPEGs decode with libjpeg-turbo as in Pillow: the same pixels, so the same boxes
     // and the same scores.
-    assert!(stats.lossy_mismatches.is_empty(), "mismatches on JPEGs: {}", stats.lossy_mismatches.len());
-    assert!(stats.lossy.max_diff < 1e-9, "JPEG score difference {}", stats.lossy.max_diff);
+    assert!(
+        stats.lossy_mismatches.is_empty(),
+        "mismatches on JPEGs: {}",
+        stats.lossy_mismatches.len()
+    );
+    assert!(
+        stats.lossy.max_diff < 1e-9,
+        "JPEG score difference {}",
+        stats.lossy.max_diff
+    );
 }

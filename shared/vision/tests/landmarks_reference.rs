@@ -33,7 +33,11 @@ fn landmarks_match_dlib() {
                 exact += usize::from(err == 0);
                 histogram[(err as usize).min(7)] += 1;
                 png_faces += usize::from(r.is_png());
-                assert_eq!(got, want, "{} face {i}: landmarks must equal dlib's", r.stem);
+                assert_eq!(
+                    got, want,
+                    "{} face {i}: landmarks must equal dlib's",
+                    r.stem
+                );
                 if err > max_err {
                     max_err = err;
                     worst = format!("{} face {i} (box width {})", r.stem, rect.width());

@@ -37,7 +37,11 @@ struct StageArgs {
 #[derive(clap::Args, Clone)]
 struct SearchArgs {
     /// Gallery sizes.
-    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000,10000,100000,1000000"
+    )]
     sizes: Vec<usize>,
     /// Seconds of probing per size (at least --min-probes probes).
     #[arg(long, default_value_t = 2.0)]
@@ -143,7 +147,11 @@ fn run_stages(args: &StageArgs) -> Result<Side> {
         model_load,
         images: out,
         rss: None,
-        versions: [("faceid-bench".to_string(), env!("CARGO_PKG_VERSION").to_string())].into(),
+        versions: [(
+            "faceid-bench".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        )]
+        .into(),
     })
 }
 
@@ -239,11 +247,15 @@ fn main() -> Result<()> {
             let roc = run_roc(&models)?;
             let reference = match &reference {
                 Some(p) => match std::fs::read(p) {
-                    Ok(bytes) => Some(serde_json::from_slice::<Side>(&bytes).with_context(
-                        || format!("parsing {}", p.display()),
-                    )?),
+                    Ok(bytes) => Some(
+                        serde_json::from_slice::<Side>(&bytes)
+                            .with_context(|| format!("parsing {}", p.display()))?,
+                    ),
                     Err(e) => {
-                        eprintln!("reference timings {}: {e}; tables without them", p.display());
+                        eprintln!(
+                            "reference timings {}: {e}; tables without them",
+                            p.display()
+                        );
                         None
                     }
                 },
@@ -258,7 +270,10 @@ fn main() -> Result<()> {
                 roc,
             };
             std::fs::create_dir_all(&out)?;
-            std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&record)?)?;
+            std::fs::write(
+                out.join("bench.json"),
+                serde_json::to_string_pretty(&record)?,
+            )?;
             report::figures(&record, &out)?;
             println!("{}", report::table(&record));
             eprintln!("wrote {}/bench.json and the figures", out.display());

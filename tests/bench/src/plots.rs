@@ -27,7 +27,11 @@ pub fn latency(path: &Path, title: &str, rows: &[LatencyRow]) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let values = rows.iter().flat_map(|r| [r.ours, r.reference]).flatten();
     let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo > hi { (0.1, 10.0) } else { (lo / 2.0, hi * 3.0) };
+    let (lo, hi) = if lo > hi {
+        (0.1, 10.0)
+    } else {
+        (lo / 2.0, hi * 3.0)
+    };
     let n = rows.len() as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -125,7 +129,12 @@ pub fn search(path: &Path, points: &[(usize, f64, f64)], target_ms: f64) -> Resu
         .fold(target_ms, f64::max)
         .max(1.0)
         * 3.0;
-    let ymin = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).min(target_ms) / 3.0;
+    let ymin = points
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::MAX, f64::min)
+        .min(target_ms)
+        / 3.0;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "1:N search, exact (Gallery::nearest), per probe",
@@ -168,10 +177,13 @@ pub fn search(path: &Path, points: &[(usize, f64, f64)], target_ms: f64) -> Resu
         .label("p90")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], REFERENCE));
     chart
-        .draw_series(
-            med.iter()
-                .map(|p| Text::new(format!("{} ms", fmt_ms(p.1)), (p.0 * 1.1, p.1 * 0.7), ("sans-serif", 13))),
-        )
+        .draw_series(med.iter().map(|p| {
+            Text::new(
+                format!("{} ms", fmt_ms(p.1)),
+                (p.0 * 1.1, p.1 * 0.7),
+                ("sans-serif", 13),
+            )
+        }))
         .map_err(err)?;
     chart
         .configure_series_labels()
@@ -229,9 +241,7 @@ pub fn roc(path: &Path, title: &str, curves: &[RocCurve]) -> Result<()> {
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
         }
         chart
-            .draw_series([
-                Circle::new(c.at_threshold, 6, color.stroke_width(2)),
-            ])
+            .draw_series([Circle::new(c.at_threshold, 6, color.stroke_width(2))])
             .map_err(err)?;
     }
     chart

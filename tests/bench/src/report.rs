@@ -139,7 +139,10 @@ pub fn table(r: &Record) -> String {
             img.width,
             img.height,
             img.faces,
-            theirs.map_or(String::new(), |t| format!("; face_recognition: {}", t.faces))
+            theirs.map_or(String::new(), |t| format!(
+                "; face_recognition: {}",
+                t.faces
+            ))
         );
         let _ = writeln!(o, "| stage | faceid ms | face_recognition ms | ratio |");
         let _ = writeln!(o, "|---|---|---|---|");
@@ -149,7 +152,13 @@ pub fn table(r: &Record) -> String {
             if ours.is_none() && th.is_none() {
                 continue;
             }
-            let _ = writeln!(o, "| {label} | {} | {} | {} |", cell(ours), cell(th), ratio(ours, th));
+            let _ = writeln!(
+                o,
+                "| {label} | {} | {} | {} |",
+                cell(ours),
+                cell(th),
+                ratio(ours, th)
+            );
         }
     }
     let _ = writeln!(o, "\n### model load\n");
@@ -158,7 +167,13 @@ pub fn table(r: &Record) -> String {
     for (key, label) in LOADS {
         let ours = r.faceid.model_load.get(key);
         let th = refside.and_then(|s| s.model_load.get(key));
-        let _ = writeln!(o, "| {label} | {} | {} | {} |", cell(ours), cell(th), ratio(ours, th));
+        let _ = writeln!(
+            o,
+            "| {label} | {} | {} | {} |",
+            cell(ours),
+            cell(th),
+            ratio(ours, th)
+        );
     }
     if let Some(th) = refside.and_then(|s| s.model_load.get("import_face_recognition")) {
         let _ = writeln!(
@@ -204,9 +219,15 @@ pub fn table(r: &Record) -> String {
             "\n### labelled pairs: {} ({} pairs; no face: ours {}, reference {})\n",
             s.source, s.pairs, s.missing_ours, s.missing_reference
         );
-        let _ = writeln!(o, "| | threshold | FAR | FRR | false accepts | false rejects | AUC |");
+        let _ = writeln!(
+            o,
+            "| | threshold | FAR | FRR | false accepts | false rejects | AUC |"
+        );
         let _ = writeln!(o, "|---|---|---|---|---|---|---|");
-        for (who, rates, auc) in [("faceid", &s.ours, s.auc_ours), ("reference", &s.reference, s.auc_reference)] {
+        for (who, rates, auc) in [
+            ("faceid", &s.ours, s.auc_ours),
+            ("reference", &s.reference, s.auc_reference),
+        ] {
             for x in rates {
                 let _ = writeln!(
                     o,
@@ -254,7 +275,9 @@ pub fn figures(r: &Record, dir: &Path) -> Result<()> {
             rows.push(LatencyRow {
                 label: format!("end to end, {}×{}", img.width, img.height),
                 ours: img.stages.get("end_to_end").map(|s| s.median_ms),
-                reference: th.and_then(|t| t.stages.get("end_to_end")).map(|s| s.median_ms),
+                reference: th
+                    .and_then(|t| t.stages.get("end_to_end"))
+                    .map(|s| s.median_ms),
             });
         }
         let name = Path::new(&main.image)
@@ -281,7 +304,11 @@ pub fn figures(r: &Record, dir: &Path) -> Result<()> {
         let mut curves = Vec::new();
         for (k, set) in r.roc.iter().enumerate() {
             for (who, dashed, pick) in [
-                ("faceid", false, (|p: &Pair| p.ours) as fn(&Pair) -> Option<f64>),
+                (
+                    "faceid",
+                    false,
+                    (|p: &Pair| p.ours) as fn(&Pair) -> Option<f64>,
+                ),
                 ("face_recognition", true, |p: &Pair| p.reference),
             ] {
                 let scored: Vec<(bool, f64)> = set

@@ -210,7 +210,13 @@ mod tests {
 
     #[test]
     fn rates_and_auc_of_a_small_set() {
-        let s = [(true, 0.3), (true, 0.55), (true, 0.7), (false, 0.5), (false, 0.8)];
+        let s = [
+            (true, 0.3),
+            (true, 0.55),
+            (true, 0.7),
+            (false, 0.5),
+            (false, 0.8),
+        ];
         let r = rates(&s, 0.6);
         assert_eq!((r.false_accepts, r.false_rejects), (1, 1));
         assert_eq!((r.genuine, r.impostor), (3, 2));

@@ -32,7 +32,12 @@ impl SplitMix64 {
 /// A random descriptor scaled to unit length, like dlib's (whose norms are close to 1).
 pub fn random_descriptor(rng: &mut SplitMix64) -> Descriptor {
     let mut d: [f32; DESCRIPTOR_LEN] = std::array::from_fn(|_| rng.next_f32());
-    let norm = d.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+    let norm = d
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::MIN_POSITIVE);
     d.iter_mut().for_each(|x| *x /= norm);
     Descriptor(d)
 }
@@ -185,7 +190,10 @@ mod tests {
         let mut a = SplitMix64::new(7);
         let mut b = SplitMix64::new(7);
         let xs: Vec<f32> = (0..10_000).map(|_| a.next_f32()).collect();
-        assert!(xs.iter().zip((0..10_000).map(|_| b.next_f32())).all(|(x, y)| *x == y));
+        assert!(xs
+            .iter()
+            .zip((0..10_000).map(|_| b.next_f32()))
+            .all(|(x, y)| *x == y));
         assert!(xs.iter().all(|x| (-0.5..0.5).contains(x)));
         let mean = xs.iter().sum::<f32>() / xs.len() as f32;
         assert!(mean.abs() < 0.02, "{mean}");

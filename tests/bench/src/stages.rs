@@ -132,8 +132,14 @@ pub fn bench_image(m: &Models, path: &Path, label: &str, runs: Runs) -> Result<I
         "decode".to_string(),
         try_measure(warm, fast, || m.pipeline.decode(&bytes))?,
     );
-    st.insert("hog_up0".into(), measure(warm, fast, || m.hog.detect(&img, 0, 0.0)));
-    st.insert("hog_up1".into(), measure(warm, fast, || m.hog.detect(&img, 1, 0.0)));
+    st.insert(
+        "hog_up0".into(),
+        measure(warm, fast, || m.hog.detect(&img, 0, 0.0)),
+    );
+    st.insert(
+        "hog_up1".into(),
+        measure(warm, fast, || m.hog.detect(&img, 1, 0.0)),
+    );
     st.insert(
         "hog_up1_1thread".into(),
         measure(warm, fast, || m.hog_1thread.detect(&img, 1, 0.0)),

@@ -28,22 +28,29 @@ pub fn b64(bytes: &[u8]) -> String {
 
 /// Crops a fixture to a rectangle and re-encodes it as PNG (e.g. one face of two_people.jpg).
 pub fn crop_png(rel: &str, x: u32, y: u32, w: u32, h: u32) -> Vec<u8> {
-    let img = image::load_from_memory(&fixture(rel)).expect("fixture decodes").to_rgb8();
+    let img = image::load_from_memory(&fixture(rel))
+        .expect("fixture decodes")
+        .to_rgb8();
     let part = image::imageops::crop_imm(&img, x, y, w, h).to_image();
     let mut out = std::io::Cursor::new(Vec::new());
-    part.write_to(&mut out, image::ImageFormat::Png).expect("png encodes");
+    part.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png encodes");
     out.into_inner()
 }
 
 /// The face pipeline, loaded once per test binary.
 pub fn pipeline() -> Arc<FacePipeline> {
     static P: OnceLock<Arc<FacePipeline>> = OnceLock::new();
-    P.get_or_init(|| Arc::new(FacePipeline::bundled().expect("models load"))).clone()
+    P.get_or_init(|| Arc::new(FacePipeline::bundled().expect("models load")))
+        .clone()
 }
 
 /// Settings from a variable map (no process environment involved).
 pub fn settings(vars: &[(&str, &str)]) -> Settings {
-    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Settings::from_lookup(Env(move |k| map.get(k).cloned())).expect("valid test settings")
 }
 
@@ -58,11 +65,17 @@ pub struct LocalServer {
 impl LocalServer {
     pub async fn start(extra: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let url = format!("http://{addr}");
         let dir = data.path().to_string_lossy().to_string();
-        let mut vars = vec![("FACEID_DATA_DIR", dir.as_str()), ("FACEID_ADMIN_TOKEN", ADMIN_TOKEN), ("FACEID_PUBLIC_URL", url.as_str())];
+        let mut vars = vec![
+            ("FACEID_DATA_DIR", dir.as_str()),
+            ("FACEID_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("FACEID_PUBLIC_URL", url.as_str()),
+        ];
         vars.extend_from_slice(extra);
         let s = settings(&vars);
         let service = build_service(&s, pipeline()).await.expect("service builds");
@@ -71,7 +84,12 @@ impl LocalServer {
         tokio::spawn(async move {
             axum_serve(listener, app).await;
         });
-        Self { url, http: reqwest::Client::new(), data, state }
+        Self {
+            url,
+            http: reqwest::Client::new(),
+            data,
+            state,
+        }
     }
 
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
@@ -87,11 +105,23 @@ impl LocalServer {
     /// Enrolls images for a user with the admin token; returns (status, body).
     pub async fn enroll(&self, user: &str, images: &[Vec<u8>]) -> (u16, serde_json::Value) {
         let body = serde_json::json!({"images": images.iter().map(|i| b64(i)).collect::<Vec<_>>()});
-        let r = self.admin(self.post(&format!("/v1/users/{user}/faces"))).json(&body).send().await.expect("request");
-        (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+        let r = self
+            .admin(self.post(&format!("/v1/users/{user}/faces")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        (
+            r.status().as_u16(),
+            r.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
-    let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+    let _ = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await;
 }

@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 fn fixture_json(name: &str) -> Value {
-    let p = faceid_service_tests::repo().join("tests/service/fixtures").join(name);
+    let p = faceid_service_tests::repo()
+        .join("tests/service/fixtures")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("fixture JSON")
 }
 
@@ -56,9 +58,13 @@ impl Functions {
     /// events, (0, outcomes) for S3 events.
     async fn enroll(&self, event: Value) -> (u16, Value) {
         let ev: enroll::EnrollEvent = serde_json::from_value(event).expect("event deserializes");
-        let out = enroll::handle(&self.state, &self.enroll_router, LambdaEvent::new(ev, Context::default()))
-            .await
-            .expect("handler");
+        let out = enroll::handle(
+            &self.state,
+            &self.enroll_router,
+            LambdaEvent::new(ev, Context::default()),
+        )
+        .await
+        .expect("handler");
         let v = serde_json::to_value(out).unwrap();
         http_parts(v)
     }
@@ -66,7 +72,10 @@ impl Functions {
     async fn authenticate(&self, event: Value) -> (u16, Value) {
         let req: LambdaRequest = serde_json::from_value(event).expect("event deserializes");
         let mut adapter = Adapter::from(self.auth_router.clone());
-        let resp = adapter.call(LambdaEvent::new(req, Context::default())).await.expect("handler");
+        let resp = adapter
+            .call(LambdaEvent::new(req, Context::default()))
+            .await
+            .expect("handler");
         http_parts(serde_json::to_value(resp).unwrap())
     }
 }
@@ -74,7 +83,10 @@ impl Functions {
 fn http_parts(v: Value) -> (u16, Value) {
     match v.get("statusCode").and_then(Value::as_u64) {
         Some(status) => {
-            let body = v["body"].as_str().map(|b| serde_json::from_str(b).unwrap_or(json!(b))).unwrap_or(Value::Null);
+            let body = v["body"]
+                .as_str()
+                .map(|b| serde_json::from_str(b).unwrap_or(json!(b)))
+                .unwrap_or(Value::Null);
             (status as u16, body)
         }
         None => (0, v),
@@ -90,7 +102,9 @@ fn login(frame: &[u8], user: Option<&str>) -> Value {
 }
 
 async fn audit_count(coll: &mongodb::Collection<mongodb::bson::Document>) -> u64 {
-    coll.count_documents(mongodb::bson::doc! {}).await.unwrap_or(0)
+    coll.count_documents(mongodb::bson::doc! {})
+        .await
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +122,11 @@ async fn lambda_handlers_on_moto_and_mongodb() {
     let spool = dir.path().join("spool");
     let data = dir.path().to_string_lossy().to_string();
 
-    let sdk = faceid_storage::load_sdk_config(&AwsSettings { endpoint_url: Some(endpoint.clone()), ..Default::default() }).await;
+    let sdk = faceid_storage::load_sdk_config(&AwsSettings {
+        endpoint_url: Some(endpoint.clone()),
+        ..Default::default()
+    })
+    .await;
     let dynamo = DynamoStore::new(&sdk, table.clone());
     dynamo.create_table_if_missing().await.expect("table");
     let s3 = S3ImageStore::new(&sdk, bucket.clone());
@@ -121,12 +139,17 @@ async fn lambda_handlers_on_moto_and_mongodb() {
         ("FACEID_MONGODB_URI", &uri),
         ("FACEID_SPOOL_DIR", &spool.to_string_lossy()),
         ("FACEID_DATA_DIR", &data),
-        ("FACEID_TOKEN_SECRET", "0123456789abcdef0123456789abcdef-test"),
+        (
+            "FACEID_TOKEN_SECRET",
+            "0123456789abcdef0123456789abcdef-test",
+        ),
         ("FACEID_ADMIN_TOKEN", ADMIN_TOKEN),
         ("FACEID_REQUIRE_LIVENESS", "false"),
         ("FACEID_TRUST_FORWARDED_FOR", "true"),
     ]);
-    let service = faceid_runtime::build_service(&s, pipeline()).await.expect("service builds");
+    let service = faceid_runtime::build_service(&s, pipeline())
+        .await
+        .expect("service builds");
     assert!(service.local_images.is_none(), "photos must go to S3");
     let state = service.state.clone();
     let f = Functions {
@@ -137,56 +160,99 @@ async fn lambda_handlers_on_moto_and_mongodb() {
 
     // Person 1 through the API.
     let body = json!({"images": [b64(&fixture("face_recognition/obama.jpg")), b64(&fixture("face_recognition/obama2.jpg"))]});
-    let (st, resp) = f.enroll(apigw("POST", "/v1/users/alice/faces", Some(body), Some(ADMIN_TOKEN))).await;
+    let (st, resp) = f
+        .enroll(apigw(
+            "POST",
+            "/v1/users/alice/faces",
+            Some(body),
+            Some(ADMIN_TOKEN),
+        ))
+        .await;
     assert_eq!(st, 201, "{resp}");
 
     // Person 2 through S3: the object, then its ObjectCreated event, delivered twice.
     let key = "enroll/bob/first.jpg";
-    s3.put_image(key, fixture("face_recognition/biden.jpg"), "image/jpeg").await.unwrap();
+    s3.put_image(key, fixture("face_recognition/biden.jpg"), "image/jpeg")
+        .await
+        .unwrap();
     let (_, out) = f.enroll(s3_event(&bucket, key, "\"etag-1\"")).await;
     assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
     let (_, out) = f.enroll(s3_event(&bucket, key, "\"etag-1\"")).await;
     assert_eq!(out["outcomes"][0]["outcome"], "duplicate", "{out}");
     let bob = UserId::parse("bob").unwrap();
-    assert_eq!(dynamo.user_templates(&bob).await.unwrap().len(), 1, "a re-delivered event must not add a template");
+    assert_eq!(
+        dynamo.user_templates(&bob).await.unwrap().len(),
+        1,
+        "a re-delivered event must not add a template"
+    );
 
     // A presigned upload (the web/admin path), then its event.
-    let (st, up) = f.enroll(apigw("POST", "/v1/uploads", Some(json!({"user_id": "bob"})), Some(ADMIN_TOKEN))).await;
+    let (st, up) = f
+        .enroll(apigw(
+            "POST",
+            "/v1/uploads",
+            Some(json!({"user_id": "bob"})),
+            Some(ADMIN_TOKEN),
+        ))
+        .await;
     assert_eq!(st, 201, "{up}");
     let put = reqwest::Client::new()
         .put(up["upload_url"].as_str().unwrap())
         .header("content-type", "image/jpeg")
-        .body(crop_png("face_recognition/two_people.jpg", 563, 0, 563, 661))
+        .body(crop_png(
+            "face_recognition/two_people.jpg",
+            563,
+            0,
+            563,
+            661,
+        ))
         .send()
         .await
         .unwrap();
     assert!(put.status().is_success(), "presigned PUT: {}", put.status());
-    let (_, out) = f.enroll(s3_event(&bucket, up["key"].as_str().unwrap(), "\"etag-2\"")).await;
+    let (_, out) = f
+        .enroll(s3_event(&bucket, up["key"].as_str().unwrap(), "\"etag-2\""))
+        .await;
     assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
     assert_eq!(dynamo.user_templates(&bob).await.unwrap().len(), 2);
 
     // Authenticate: 1:N, 1:1, and a third person.
-    let (st, r) = f.authenticate(login(&fixture("face_recognition/obama3.jpg"), None)).await;
+    let (st, r) = f
+        .authenticate(login(&fixture("face_recognition/obama3.jpg"), None))
+        .await;
     assert_eq!((st, r["user_id"].clone()), (200, json!("alice")), "{r}");
-    let (st, r) = f.authenticate(login(&fixture("face_recognition/biden.jpg"), Some("bob"))).await;
+    let (st, r) = f
+        .authenticate(login(&fixture("face_recognition/biden.jpg"), Some("bob")))
+        .await;
     assert_eq!((st, r["user_id"].clone()), (200, json!("bob")), "{r}");
-    let (st, r) = f.authenticate(login(&fixture("face_recognition/obama3.jpg"), Some("bob"))).await;
+    let (st, r) = f
+        .authenticate(login(&fixture("face_recognition/obama3.jpg"), Some("bob")))
+        .await;
     assert_eq!((st, r["reason"].clone()), (401, json!("no_match")), "{r}");
-    let (st, r) = f.authenticate(login(&fixture("dlib/Tom_Cruise_avp_2014_4.jpg"), None)).await;
+    let (st, r) = f
+        .authenticate(login(&fixture("dlib/Tom_Cruise_avp_2014_4.jpg"), None))
+        .await;
     assert_eq!((st, r["reason"].clone()), (401, json!("no_match")), "{r}");
 
     // Audit documents in MongoDB, with BSON dates and the documented fields.
     let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
-    let coll = client.database("FaceAuthDB").collection::<mongodb::bson::Document>("AuthLogs");
+    let coll = client
+        .database("FaceAuthDB")
+        .collection::<mongodb::bson::Document>("AuthLogs");
     let expected_so_far = 8; // enroll, 2× enroll_s3, enroll_s3, 4× authenticate
     wait_until(|| async { audit_count(&coll).await >= expected_so_far }).await;
     assert_eq!(audit_count(&coll).await, expected_so_far);
     let ok = coll
-        .find_one(mongodb::bson::doc! {"event": "authenticate", "outcome": "success", "user_id": "alice"})
+        .find_one(
+            mongodb::bson::doc! {"event": "authenticate", "outcome": "success", "user_id": "alice"},
+        )
         .await
         .unwrap()
         .expect("authenticate event");
-    assert!(matches!(ok.get("at"), Some(mongodb::bson::Bson::DateTime(_))), "{ok:?}");
+    assert!(
+        matches!(ok.get("at"), Some(mongodb::bson::Bson::DateTime(_))),
+        "{ok:?}"
+    );
     for field in ["distance", "threshold", "latency_ms", "client"] {
         assert!(ok.get(field).is_some(), "{field} missing in {ok:?}");
     }
@@ -196,26 +262,47 @@ async fn lambda_handlers_on_moto_and_mongodb() {
     // MongoDB goes down: requests still answer; events are spooled, then delivered once.
     mongo.stop();
     for _ in 0..3 {
-        let (st, r) = f.authenticate(login(&fixture("face_recognition/obama3.jpg"), None)).await;
+        let (st, r) = f
+            .authenticate(login(&fixture("face_recognition/obama3.jpg"), None))
+            .await;
         assert_eq!(st, 200, "login must not depend on the audit log: {r}");
     }
-    let (st, _) = f.authenticate(login(&fixture("dlib/Tom_Cruise_avp_2014_4.jpg"), None)).await;
+    let (st, _) = f
+        .authenticate(login(&fixture("dlib/Tom_Cruise_avp_2014_4.jpg"), None))
+        .await;
     assert_eq!(st, 401);
     mongo.restart(); // an in-memory server: it comes back empty
     let client = mongodb::Client::with_uri_str(&mongo.uri()).await.unwrap();
-    let coll = client.database("FaceAuthDB").collection::<mongodb::bson::Document>("AuthLogs");
+    let coll = client
+        .database("FaceAuthDB")
+        .collection::<mongodb::bson::Document>("AuthLogs");
     wait_until(|| async { audit_count(&coll).await >= 4 }).await;
     tokio::time::sleep(Duration::from_secs(6)).await; // one more flush period: no duplicates
-    assert_eq!(audit_count(&coll).await, 4, "each spooled event delivered exactly once");
+    assert_eq!(
+        audit_count(&coll).await,
+        4,
+        "each spooled event delivered exactly once"
+    );
 
     // Delete: gone from DynamoDB and S3.
-    let (st, r) = f.enroll(apigw("DELETE", "/v1/users/bob", None, Some(ADMIN_TOKEN))).await;
+    let (st, r) = f
+        .enroll(apigw("DELETE", "/v1/users/bob", None, Some(ADMIN_TOKEN)))
+        .await;
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["deleted_faces"], 2);
     assert!(dynamo.user_templates(&bob).await.unwrap().is_empty());
-    let left = s3.client().list_objects_v2().bucket(&bucket).prefix("enroll/bob/").send().await.unwrap();
+    let left = s3
+        .client()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("enroll/bob/")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(left.key_count().unwrap_or(0), 0);
-    let (st, r) = f.authenticate(login(&fixture("face_recognition/biden.jpg"), None)).await;
+    let (st, r) = f
+        .authenticate(login(&fixture("face_recognition/biden.jpg"), None))
+        .await;
     assert_eq!(st, 401, "deleted user must not match: {r}");
     if let Some(flusher) = service.audit_flusher {
         flusher.shutdown().await;
@@ -240,7 +327,9 @@ fn uuid_like() -> String {
 }
 
 fn rand_u128() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
         ^ u128::from(std::process::id())
 }
-

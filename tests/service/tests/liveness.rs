@@ -18,9 +18,13 @@ struct Subject {
 impl Subject {
     fn new(image: &str, reference: &str) -> Self {
         let photo = image::load_from_memory(&fixture(image)).unwrap().to_rgb8();
-        let text = std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference)).unwrap();
+        let text = std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference))
+            .unwrap();
         let lm = Landmarks5::from_json(&text, 0).unwrap();
-        let framing = Framing { eye_distance_px: 80.0, ..Framing::default() };
+        let framing = Framing {
+            eye_distance_px: 80.0,
+            ..Framing::default()
+        };
         let (photo, lm) = framing.apply(&photo, &lm);
         let head = HeadModel::new(&lm, Default::default()).unwrap();
         let sheet = SheetWarp::around_face(&lm, 640.0);
@@ -28,17 +32,23 @@ impl Subject {
     }
     /// Head turned by each yaw (degrees; positive = the person's own left).
     fn turning(&self, yaws: &[f64]) -> Vec<Vec<u8>> {
-        yaws.iter().map(|&y| jpeg(&self.head.render(&self.photo, y))).collect()
+        yaws.iter()
+            .map(|&y| jpeg(&self.head.render(&self.photo, y)))
+            .collect()
     }
     /// The photo as a flat sheet turned by each angle.
     fn sheet(&self, yaws: &[f64]) -> Vec<Vec<u8>> {
-        yaws.iter().map(|&y| jpeg(&self.sheet.render(&self.photo, y))).collect()
+        yaws.iter()
+            .map(|&y| jpeg(&self.sheet.render(&self.photo, y)))
+            .collect()
     }
 }
 
 fn jpeg(img: &RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(img).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(img)
+        .unwrap();
     out.into_inner()
 }
 
@@ -48,7 +58,14 @@ const RIGHT_LEFT: [f64; 7] = [0.0, -20.0, -30.0, 0.0, 20.0, 36.0, 0.0];
 /// A challenge whose steps are exactly `steps` (the order is random: ask until it is).
 async fn challenge(s: &LocalServer, steps: &[&str]) -> String {
     for _ in 0..200 {
-        let c: Value = s.post("/v1/challenge").send().await.unwrap().json().await.unwrap();
+        let c: Value = s
+            .post("/v1/challenge")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if c["steps"] == json!(steps) {
             return c["challenge_id"].as_str().unwrap().to_owned();
         }
@@ -56,7 +73,12 @@ async fn challenge(s: &LocalServer, steps: &[&str]) -> String {
     panic!("no challenge with steps {steps:?}");
 }
 
-async fn login(s: &LocalServer, challenge_id: &str, user: Option<&str>, frames: &[Vec<u8>]) -> (u16, Value) {
+async fn login(
+    s: &LocalServer,
+    challenge_id: &str,
+    user: Option<&str>,
+    frames: &[Vec<u8>],
+) -> (u16, Value) {
     let mut body = json!({"challenge_id": challenge_id, "frames": frames.iter().map(|f| b64(f)).collect::<Vec<_>>()});
     if let Some(u) = user {
         body["user_id"] = json!(u);
@@ -67,9 +89,19 @@ async fn login(s: &LocalServer, challenge_id: &str, user: Option<&str>, frames: 
 
 async fn enrolled_server() -> LocalServer {
     let s = LocalServer::start(&[]).await;
-    let (st, b) = s.enroll("obama", &[fixture("face_recognition/obama.jpg"), fixture("face_recognition/obama2.jpg")]).await;
+    let (st, b) = s
+        .enroll(
+            "obama",
+            &[
+                fixture("face_recognition/obama.jpg"),
+                fixture("face_recognition/obama2.jpg"),
+            ],
+        )
+        .await;
     assert_eq!(st, 201, "{b}");
-    let (st, b) = s.enroll("tom", &[fixture("dlib/Tom_Cruise_avp_2014_4.jpg")]).await;
+    let (st, b) = s
+        .enroll("tom", &[fixture("dlib/Tom_Cruise_avp_2014_4.jpg")])
+        .await;
     assert_eq!(st, 201, "{b}");
     s
 }
@@ -78,7 +110,10 @@ async fn enrolled_server() -> LocalServer {
 async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     let s = enrolled_server().await;
     let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
-    let tom = Subject::new("dlib/Tom_Cruise_avp_2014_4.jpg", "Tom_Cruise_avp_2014_4.json");
+    let tom = Subject::new(
+        "dlib/Tom_Cruise_avp_2014_4.jpg",
+        "Tom_Cruise_avp_2014_4.json",
+    );
 
     // Genuine: the asked turns in the asked order.
     let c = challenge(&s, &["left", "right"]).await;
@@ -87,25 +122,45 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     assert_eq!(body["liveness"]["passed"], true);
     let c = challenge(&s, &["right", "left"]).await;
     let (st, body) = login(&s, &c, None, &obama.turning(&RIGHT_LEFT)).await;
-    assert_eq!((st, body["user_id"].clone()), (200, json!("obama")), "{body}");
+    assert_eq!(
+        (st, body["user_id"].clone()),
+        (200, json!("obama")),
+        "{body}"
+    );
 
     // Reused challenge.
     let (st, body) = login(&s, &c, None, &obama.turning(&RIGHT_LEFT)).await;
-    assert_eq!((st, body["reason"].clone()), (401, json!("challenge_used")), "{body}");
+    assert_eq!(
+        (st, body["reason"].clone()),
+        (401, json!("challenge_used")),
+        "{body}"
+    );
 
     let reason = |v: &Value| v["reason"].as_str().unwrap_or_default().to_owned();
     // A still photo, repeated.
     let c = challenge(&s, &["left", "right"]).await;
     let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&[0.0; 6])).await;
-    assert_eq!((st, reason(&body)), (401, "liveness_no_motion".into()), "{body}");
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "liveness_no_motion".into()),
+        "{body}"
+    );
     // The same photo warped in perspective to imitate turning left and right.
     let c = challenge(&s, &["left", "right"]).await;
     let (st, body) = login(&s, &c, Some("obama"), &obama.sheet(&LEFT_RIGHT)).await;
-    assert_eq!((st, reason(&body)), (401, "liveness_no_head_turn".into()), "{body}");
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "liveness_no_head_turn".into()),
+        "{body}"
+    );
     // The right turns in the wrong order.
     let c = challenge(&s, &["left", "right"]).await;
     let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&RIGHT_LEFT)).await;
-    assert_eq!((st, reason(&body)), (401, "liveness_wrong_turn_order".into()), "{body}");
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "liveness_wrong_turn_order".into()),
+        "{body}"
+    );
     // Five failures from one address lock it out (tested below); start a fresh window.
     reset_lockout(&s).await;
     // Frames mixing two people.
@@ -113,10 +168,24 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     mixed.extend(tom.turning(&LEFT_RIGHT[4..]));
     let c = challenge(&s, &["left", "right"]).await;
     let (st, body) = login(&s, &c, None, &mixed).await;
-    assert_eq!((st, reason(&body)), (401, "liveness_different_people".into()), "{body}");
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "liveness_different_people".into()),
+        "{body}"
+    );
     // An unknown challenge.
-    let (st, body) = login(&s, "7b0e0b7e-9c56-4d5e-8a8e-2f3a5e2d7c11", None, &obama.turning(&LEFT_RIGHT)).await;
-    assert_eq!((st, reason(&body)), (401, "challenge_unknown".into()), "{body}");
+    let (st, body) = login(
+        &s,
+        "7b0e0b7e-9c56-4d5e-8a8e-2f3a5e2d7c11",
+        None,
+        &obama.turning(&LEFT_RIGHT),
+    )
+    .await;
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "challenge_unknown".into()),
+        "{body}"
+    );
 }
 
 /// Forgets the failure counters this test's client built up (as the window passing would).
@@ -129,13 +198,19 @@ async fn reset_lockout(s: &LocalServer) {
 #[tokio::test]
 async fn expired_challenges_are_refused() {
     let s = LocalServer::start(&[("FACEID_CHALLENGE_TTL_SECS", "1")]).await;
-    let (st, _) = s.enroll("obama", &[fixture("face_recognition/obama.jpg")]).await;
+    let (st, _) = s
+        .enroll("obama", &[fixture("face_recognition/obama.jpg")])
+        .await;
     assert_eq!(st, 201);
     let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
     let c = challenge(&s, &["left", "right"]).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (st, body) = login(&s, &c, None, &obama.turning(&LEFT_RIGHT)).await;
-    assert_eq!((st, body["reason"].clone()), (401, json!("challenge_expired")), "{body}");
+    assert_eq!(
+        (st, body["reason"].clone()),
+        (401, json!("challenge_expired")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -145,37 +220,81 @@ async fn only_the_admin_or_the_users_own_session_may_enroll() {
     let url = |u: &str| format!("{}/v1/users/{u}/faces", s.url);
     let r = s.http.post(url("obama")).json(&photo).send().await.unwrap();
     assert_eq!(r.status(), 401, "no token");
-    let r = s.http.post(url("obama")).bearer_auth("wrong-token-wrong-token").json(&photo).send().await.unwrap();
+    let r = s
+        .http
+        .post(url("obama"))
+        .bearer_auth("wrong-token-wrong-token")
+        .json(&photo)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "wrong token");
-    let r = s.http.post(url("obama")).bearer_auth(format!("{ADMIN_TOKEN}x")).json(&photo).send().await.unwrap();
+    let r = s
+        .http
+        .post(url("obama"))
+        .bearer_auth(format!("{ADMIN_TOKEN}x"))
+        .json(&photo)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "admin token with a suffix");
 
     // A real session of tom: may add to tom, not to obama; may not list users.
-    let tom = Subject::new("dlib/Tom_Cruise_avp_2014_4.jpg", "Tom_Cruise_avp_2014_4.json");
+    let tom = Subject::new(
+        "dlib/Tom_Cruise_avp_2014_4.jpg",
+        "Tom_Cruise_avp_2014_4.json",
+    );
     let c = challenge(&s, &["left", "right"]).await;
     let (st, body) = login(&s, &c, Some("tom"), &tom.turning(&LEFT_RIGHT)).await;
     assert_eq!(st, 200, "{body}");
     let token = body["token"].as_str().unwrap().to_owned();
-    let r = s.http.post(url("obama")).bearer_auth(&token).json(&photo).send().await.unwrap();
+    let r = s
+        .http
+        .post(url("obama"))
+        .bearer_auth(&token)
+        .json(&photo)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "another user's session");
-    let r = s.http.delete(format!("{}/v1/users/obama", s.url)).bearer_auth(&token).send().await.unwrap();
+    let r = s
+        .http
+        .delete(format!("{}/v1/users/obama", s.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let r = s.get("/v1/users").bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 403);
     let own = json!({"images": [b64(&fixture("dlib/Tom_Cruise_avp_2014_4.jpg"))]});
-    let r = s.http.post(url("tom")).bearer_auth(&token).json(&own).send().await.unwrap();
+    let r = s
+        .http
+        .post(url("tom"))
+        .bearer_auth(&token)
+        .json(&own)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "own session may enroll more photos");
 }
 
 #[tokio::test]
 async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
     let s = enrolled_server().await;
-    let tom = Subject::new("dlib/Tom_Cruise_avp_2014_4.jpg", "Tom_Cruise_avp_2014_4.json");
+    let tom = Subject::new(
+        "dlib/Tom_Cruise_avp_2014_4.jpg",
+        "Tom_Cruise_avp_2014_4.json",
+    );
     let frames = tom.turning(&LEFT_RIGHT);
     for i in 0..5 {
         let c = challenge(&s, &["left", "right"]).await;
         let (st, body) = login(&s, &c, Some("obama"), &frames).await;
-        assert_eq!((st, body["reason"].clone()), (401, json!("no_match")), "attempt {i}: {body}");
+        assert_eq!(
+            (st, body["reason"].clone()),
+            (401, json!("no_match")),
+            "attempt {i}: {body}"
+        );
     }
     let c = challenge(&s, &["left", "right"]).await;
     let r = s
@@ -185,7 +304,11 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    let retry: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=180).contains(&retry), "Retry-After {retry}");
     // The cool-down ends: move the stored counter's lock into the past, as time would.
     let counters = &s.state.stores.counters;
@@ -193,7 +316,15 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
         let (mut c, v) = counters.load_counter(key).await.unwrap().expect("counter");
         c.locked_until = Some(time::OffsetDateTime::now_utc() - time::Duration::seconds(1));
         c.window_start -= time::Duration::minutes(10);
-        assert!(counters.store_counter(key, &c, Some(v), time::OffsetDateTime::now_utc() + time::Duration::minutes(5)).await.unwrap());
+        assert!(counters
+            .store_counter(
+                key,
+                &c,
+                Some(v),
+                time::OffsetDateTime::now_utc() + time::Duration::minutes(5)
+            )
+            .await
+            .unwrap());
     }
     let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
     let c = challenge(&s, &["left", "right"]).await;

@@ -11,7 +11,9 @@ use faceid_testkit::{Framing, HeadModel, Landmarks5, SheetWarp};
 
 fn jpeg(img: &image::RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(img).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(img)
+        .unwrap();
     out.into_inner()
 }
 
@@ -22,7 +24,10 @@ fn false_reject_rate_on_synthetic_genuine_sequences() {
         ("face_recognition/obama3.jpg", "obama3.json"),
         ("face_recognition/obama_small.jpg", "obama_small.json"),
         ("face_recognition/obama-720p.jpg", "obama-720p.json"),
-        ("dlib/Tom_Cruise_avp_2014_4.jpg", "Tom_Cruise_avp_2014_4.json"),
+        (
+            "dlib/Tom_Cruise_avp_2014_4.jpg",
+            "Tom_Cruise_avp_2014_4.json",
+        ),
         ("pypi/astronaut.png", "astronaut.json"),
     ];
     let amplitudes = [(25.0, 22.0), (30.0, 26.0), (36.0, 30.0), (42.0, 36.0)];
@@ -33,20 +38,35 @@ fn false_reject_rate_on_synthetic_genuine_sequences() {
     let (mut genuine, mut rejected, mut sheets, mut sheet_accepted) = (0, 0, 0, 0);
     for (image, reference) in subjects {
         let photo = image::load_from_memory(&fixture(image)).unwrap().to_rgb8();
-        let text = std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference)).unwrap();
+        let text = std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference))
+            .unwrap();
         let lm = Landmarks5::from_json(&text, 0).unwrap();
-        let (photo, lm) = Framing { eye_distance_px: 80.0, ..Framing::default() }.apply(&photo, &lm);
+        let (photo, lm) = Framing {
+            eye_distance_px: 80.0,
+            ..Framing::default()
+        }
+        .apply(&photo, &lm);
         let head = HeadModel::new(&lm, Default::default()).unwrap();
         let sheet = SheetWarp::around_face(&lm, 640.0);
         for (left, right) in amplitudes {
             let yaws = [0.0, left * 0.6, left, 0.0, -right * 0.6, -right, 0.0];
             let analyze = |frames: Vec<image::RgbImage>| -> Vec<_> {
-                frames.iter().map(|f| p.analyze(&jpeg(f), DetectorKind::Hog).expect("analyze").faces).collect()
+                frames
+                    .iter()
+                    .map(|f| {
+                        p.analyze(&jpeg(f), DetectorKind::Hog)
+                            .expect("analyze")
+                            .faces
+                    })
+                    .collect()
             };
             let turned = analyze(yaws.iter().map(|&y| head.render(&photo, y)).collect());
             let flat = analyze(yaws.iter().map(|&y| sheet.render(&photo, y)).collect());
             for (t, counts) in sweep.iter().zip(&mut sweep_counts) {
-                let at = LivenessPolicy { turn_yaw: *t, ..policy };
+                let at = LivenessPolicy {
+                    turn_yaw: *t,
+                    ..policy
+                };
                 counts.0 += usize::from(!at.evaluate(&[Turn::Left, Turn::Right], &turned).passed);
                 counts.1 += usize::from(at.evaluate(&[Turn::Left, Turn::Right], &flat).passed);
             }
@@ -54,15 +74,24 @@ fn false_reject_rate_on_synthetic_genuine_sequences() {
             genuine += 1;
             if !r.passed {
                 rejected += 1;
-                eprintln!("genuine rejected: {image} ±{left}/{right}°: {:?} (yaw {:.3}..{:.3})", r.failure, r.min_yaw, r.max_yaw);
+                eprintln!(
+                    "genuine rejected: {image} ±{left}/{right}°: {:?} (yaw {:.3}..{:.3})",
+                    r.failure, r.min_yaw, r.max_yaw
+                );
             }
             let r = policy.evaluate(&[Turn::Left, Turn::Right], &flat);
             sheets += 1;
             if r.passed {
                 sheet_accepted += 1;
-                eprintln!("sheet accepted: {image} ±{left}°: yaw {:.3}..{:.3}", r.min_yaw, r.max_yaw);
+                eprintln!(
+                    "sheet accepted: {image} ±{left}°: yaw {:.3}..{:.3}",
+                    r.min_yaw, r.max_yaw
+                );
             } else {
-                eprintln!("sheet refused: {image} ±{left}°: {:?}, yaw {:.3}..{:.3}", r.failure, r.min_yaw, r.max_yaw);
+                eprintln!(
+                    "sheet refused: {image} ±{left}°: {:?}, yaw {:.3}..{:.3}",
+                    r.failure, r.min_yaw, r.max_yaw
+                );
             }
         }
     }
@@ -76,6 +105,9 @@ fn false_reject_rate_on_synthetic_genuine_sequences() {
         frr * 100.0,
         far * 100.0
     );
-    assert_eq!(sheet_accepted, 0, "a flat photo turned like a sheet must never pass");
+    assert_eq!(
+        sheet_accepted, 0,
+        "a flat photo turned like a sheet must never pass"
+    );
     assert!(frr <= 0.25, "false-reject rate {frr}");
 }

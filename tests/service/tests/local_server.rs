@@ -14,7 +14,12 @@ async fn login(s: &LocalServer, user: Option<&str>, frame: &[u8]) -> (u16, Value
     if let Some(u) = user {
         body["user_id"] = json!(u);
     }
-    let r = s.post("/v1/authenticate").json(&body).send().await.expect("request");
+    let r = s
+        .post("/v1/authenticate")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
     (r.status().as_u16(), r.json().await.expect("json body"))
 }
 
@@ -23,10 +28,20 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
     // The single-frame mode of the original app; liveness has its own tests.
     let s = LocalServer::start(&[("FACEID_REQUIRE_LIVENESS", "false")]).await;
 
-    let (st, body) = s.enroll("obama", &[fixture("face_recognition/obama.jpg"), fixture("face_recognition/obama2.jpg")]).await;
+    let (st, body) = s
+        .enroll(
+            "obama",
+            &[
+                fixture("face_recognition/obama.jpg"),
+                fixture("face_recognition/obama2.jpg"),
+            ],
+        )
+        .await;
     assert_eq!(st, 201, "{body}");
     assert_eq!(body["faces"].as_array().map(Vec::len), Some(2), "{body}");
-    let (st, body) = s.enroll("biden", &[fixture("face_recognition/biden.jpg")]).await;
+    let (st, body) = s
+        .enroll("biden", &[fixture("face_recognition/biden.jpg")])
+        .await;
     assert_eq!(st, 201, "{body}");
 
     // 1:N identification.
@@ -36,25 +51,52 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
     assert_eq!(body["user_id"], "obama");
     assert!(body["distance"].as_f64().unwrap() < 0.6);
     let (st, body) = login(&s, None, &biden_crop()).await;
-    assert_eq!((st, body["user_id"].clone()), (200, json!("biden")), "{body}");
+    assert_eq!(
+        (st, body["user_id"].clone()),
+        (200, json!("biden")),
+        "{body}"
+    );
 
     // 1:1 verification: right claim accepted, wrong claim rejected.
-    let (st, body) = login(&s, Some("obama"), &fixture("face_recognition/obama_small.jpg")).await;
+    let (st, body) = login(
+        &s,
+        Some("obama"),
+        &fixture("face_recognition/obama_small.jpg"),
+    )
+    .await;
     assert_eq!(st, 200, "{body}");
     let token = body["token"].as_str().expect("token").to_owned();
     let (st, body) = login(&s, Some("biden"), &fixture("face_recognition/obama3.jpg")).await;
-    assert_eq!((st, body["reason"].clone()), (401, json!("no_match")), "{body}");
+    assert_eq!(
+        (st, body["reason"].clone()),
+        (401, json!("no_match")),
+        "{body}"
+    );
 
     // A third person is rejected.
     let (st, body) = login(&s, None, &fixture("dlib/Tom_Cruise_avp_2014_4.jpg")).await;
-    assert_eq!((st, body["authenticated"].clone(), body["reason"].clone()), (401, json!(false), json!("no_match")), "{body}");
+    assert_eq!(
+        (st, body["authenticated"].clone(), body["reason"].clone()),
+        (401, json!(false), json!("no_match")),
+        "{body}"
+    );
     assert!(body.get("token").is_none());
 
     // The session token verifies; a tampered one does not.
-    let r = s.get("/v1/session").bearer_auth(&token).send().await.unwrap();
+    let r = s
+        .get("/v1/session")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["user_id"], "obama");
-    let r = s.get("/v1/session").bearer_auth(format!("{token}x")).send().await.unwrap();
+    let r = s
+        .get("/v1/session")
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 
     // Users listed; deleting obama removes templates and photos; no stale accept after.
@@ -62,33 +104,73 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
     let users: Value = r.json().await.unwrap();
     assert_eq!(users["users"].as_array().map(Vec::len), Some(2), "{users}");
     let photos = s.data.path().join("images/enroll/obama");
-    assert_eq!(std::fs::read_dir(&photos).map(|d| d.count()).unwrap_or(0), 2);
-    let r = s.admin(s.http.delete(format!("{}/v1/users/obama", s.url))).send().await.unwrap();
+    assert_eq!(
+        std::fs::read_dir(&photos).map(|d| d.count()).unwrap_or(0),
+        2
+    );
+    let r = s
+        .admin(s.http.delete(format!("{}/v1/users/obama", s.url)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(std::fs::read_dir(&photos).map(|d| d.count()).unwrap_or(0), 0);
+    assert_eq!(
+        std::fs::read_dir(&photos).map(|d| d.count()).unwrap_or(0),
+        0
+    );
     let (st, body) = login(&s, None, &fixture("face_recognition/obama3.jpg")).await;
     assert_eq!(st, 401, "deleted user must not match: {body}");
-    let r = s.admin(s.http.delete(format!("{}/v1/users/obama", s.url))).send().await.unwrap();
+    let r = s
+        .admin(s.http.delete(format!("{}/v1/users/obama", s.url)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 
     // The audit log has every event, with the documented fields and no biometrics.
     let r = s.admin(s.get("/v1/audit?limit=100")).send().await.unwrap();
     let audit: Value = r.json().await.unwrap();
     let events = audit["events"].as_array().expect("events");
-    let count = |ev: &str, outcome: &str| events.iter().filter(|e| e["event"] == ev && e["outcome"] == outcome).count();
+    let count = |ev: &str, outcome: &str| {
+        events
+            .iter()
+            .filter(|e| e["event"] == ev && e["outcome"] == outcome)
+            .count()
+    };
     assert_eq!(count("enroll", "success"), 2);
     assert_eq!(count("authenticate", "success"), 3);
     assert_eq!(count("authenticate", "rejected"), 3);
     assert_eq!(count("delete_user", "success"), 1);
-    let ok = events.iter().find(|e| e["event"] == "authenticate" && e["outcome"] == "success").unwrap();
-    for field in ["event_id", "at", "user_id", "distance", "threshold", "latency_ms"] {
+    let ok = events
+        .iter()
+        .find(|e| e["event"] == "authenticate" && e["outcome"] == "success")
+        .unwrap();
+    for field in [
+        "event_id",
+        "at",
+        "user_id",
+        "distance",
+        "threshold",
+        "latency_ms",
+    ] {
         assert!(!ok[field].is_null(), "audit field {field} missing: {ok}");
     }
     let text = audit.to_string();
-    assert!(!text.contains("descriptor") && !text.contains("/9j/"), "audit must hold no biometrics");
-    let r = s.admin(s.get("/v1/audit?user_id=biden&outcome=success")).send().await.unwrap();
+    assert!(
+        !text.contains("descriptor") && !text.contains("/9j/"),
+        "audit must hold no biometrics"
+    );
+    let r = s
+        .admin(s.get("/v1/audit?user_id=biden&outcome=success"))
+        .send()
+        .await
+        .unwrap();
     let only: Value = r.json().await.unwrap();
-    assert!(only["events"].as_array().unwrap().iter().all(|e| e["user_id"] == "biden" && e["outcome"] == "success"));
+    assert!(only["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["user_id"] == "biden" && e["outcome"] == "success"));
 }
 
 #[tokio::test]
@@ -97,22 +179,37 @@ async fn enrollment_rejects_bad_photos_with_reasons() {
     let (st, body) = s
         .enroll(
             "carol",
-            &[fixture("face_recognition/two_people.jpg"), fixture("pypi/coffee.png"), fixture("pypi/rocket.jpg")],
+            &[
+                fixture("face_recognition/two_people.jpg"),
+                fixture("pypi/coffee.png"),
+                fixture("pypi/rocket.jpg"),
+            ],
         )
         .await;
     assert_eq!(st, 422, "{body}");
-    let reasons: Vec<&str> =
-        body["error"]["details"]["rejected"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    let reasons: Vec<&str> = body["error"]["details"]["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
     assert_eq!(reasons, vec!["several_faces", "no_face", "no_face"]);
     // A tiny face is refused as too small (obama-240p: a ~50 px face).
-    let (st, body) = s.enroll("carol", &[fixture("face_recognition/obama-240p.jpg")]).await;
+    let (st, body) = s
+        .enroll("carol", &[fixture("face_recognition/obama-240p.jpg")])
+        .await;
     assert_eq!(st, 422, "{body}");
     // Heavy blur is refused as blurred.
-    let img = image::load_from_memory(&fixture("face_recognition/obama.jpg")).unwrap().blur(6.0);
+    let img = image::load_from_memory(&fixture("face_recognition/obama.jpg"))
+        .unwrap()
+        .blur(6.0);
     let mut png = std::io::Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageFormat::Png).unwrap();
     let (st, body) = s.enroll("carol", &[png.into_inner()]).await;
     assert_eq!(st, 422, "{body}");
     let reason = &body["error"]["details"]["rejected"][0]["reason"];
-    assert!(reason == "face_too_blurred" || reason == "no_face", "{body}");
+    assert!(
+        reason == "face_too_blurred" || reason == "no_face",
+        "{body}"
+    );
 }
