@@ -202,10 +202,7 @@ pub async fn authenticate(
     event.liveness = liveness.as_ref().and_then(|l| serde_json::to_value(l).ok());
     if let Some(l) = &liveness {
         if let Some(f) = l.failure {
-            let reason = serde_json::to_value(f)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let reason = f.code();
             let extra = json!({"liveness": l});
             return finish_rejected(
                 &state,

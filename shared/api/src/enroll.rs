@@ -65,19 +65,7 @@ fn check_photo<'a>(
         Ok(a) => match state.config.quality.check(a) {
             Ok(face) => Checked::Accepted(face),
             Err(r) => Checked::Rejected {
-                code: serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| {
-                        v.as_str().map(|s| match s {
-                            "no_face" => "no_face",
-                            "several_faces" => "several_faces",
-                            "face_too_small" => "face_too_small",
-                            "face_too_blurred" => "face_too_blurred",
-                            "face_turned_too_far" => "face_turned_too_far",
-                            _ => "implausible_landmarks",
-                        })
-                    })
-                    .unwrap_or("rejected"),
+                code: r.code(),
                 message: r.message().to_owned(),
             },
         },

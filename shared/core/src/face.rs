@@ -125,6 +125,18 @@ pub enum QualityRejection {
 }
 
 impl QualityRejection {
+    /// The machine-readable reason (the serde name).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NoFace => "no_face",
+            Self::SeveralFaces => "several_faces",
+            Self::FaceTooSmall => "face_too_small",
+            Self::FaceTooBlurred => "face_too_blurred",
+            Self::FaceTurnedTooFar => "face_turned_too_far",
+            Self::ImplausibleLandmarks => "implausible_landmarks",
+        }
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             Self::NoFace => "No face was found in the photo.",
@@ -241,5 +253,12 @@ pub(crate) mod tests {
             faces: vec![face(0.0, 100, 50.0), face(0.0, 100, 50.0)],
         };
         assert_eq!(p.check(&two).unwrap_err(), QualityRejection::SeveralFaces);
+        for r in [
+            QualityRejection::NoFace,
+            QualityRejection::FaceTooBlurred,
+            QualityRejection::ImplausibleLandmarks,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.code());
+        }
     }
 }

@@ -57,6 +57,19 @@ pub enum LivenessFailure {
 }
 
 impl LivenessFailure {
+    /// The machine-readable reason (the serde name).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TooFewFrames => "too_few_frames",
+            Self::TooManyFrames => "too_many_frames",
+            Self::FaceCountInFrame => "face_count_in_frame",
+            Self::DifferentPeople => "different_people",
+            Self::NoMotion => "no_motion",
+            Self::NoHeadTurn => "no_head_turn",
+            Self::WrongTurnOrder => "wrong_turn_order",
+        }
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             Self::TooFewFrames => "Not enough frames were sent for the liveness check.",
@@ -223,6 +236,13 @@ mod tests {
         let p = LivenessPolicy::default();
         let lr = [Turn::Left, Turn::Right];
         let reason = |frames: &[Vec<FaceObservation>]| p.evaluate(&lr, frames).failure;
+        for f in [
+            LivenessFailure::NoMotion,
+            LivenessFailure::WrongTurnOrder,
+            LivenessFailure::FaceCountInFrame,
+        ] {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.code());
+        }
         assert_eq!(
             reason(&seq(&[0.0, 0.0])),
             Some(LivenessFailure::TooFewFrames)
