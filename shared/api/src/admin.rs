@@ -1,7 +1,7 @@
 //! Admin and account routes: list users, delete a user, read the audit log, health.
 
 use crate::audit::{record, Timer};
-use crate::auth::Caller;
+use crate::auth::{Caller, RequestId};
 use crate::error::ApiError;
 use crate::extract::UserPath;
 use crate::state::AppState;
@@ -25,9 +25,10 @@ pub async fn list_users(
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,
+    RequestId(request_id): RequestId,
     UserPath(user): UserPath,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let timer = Timer::start();
+    let timer = Timer::start(request_id);
     caller.may_act_for(&user)?;
     let templates = state.stores.templates.delete_user(&user).await?;
     let photos = state

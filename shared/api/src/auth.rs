@@ -103,3 +103,19 @@ impl FromRequestParts<AppState> for ClientAddr {
         )))
     }
 }
+
+/// The request's id (`x-request-id`, set by the router's request-id layer or the caller).
+pub struct RequestId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestId(
+            parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(128).collect()),
+        ))
+    }
+}

@@ -1,7 +1,7 @@
 //! `POST /v1/challenge`, `POST /v1/authenticate`, `GET /v1/session`.
 
 use crate::audit::{record, Timer};
-use crate::auth::{bearer, ClientAddr};
+use crate::auth::{bearer, ClientAddr, RequestId};
 use crate::error::ApiError;
 use crate::extract::{decode_image_b64, ApiJson};
 use crate::pipeline::analyze_each;
@@ -70,9 +70,10 @@ fn rejected(reason: &str, message: &str, extra: serde_json::Value) -> Response {
 pub async fn authenticate(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    RequestId(request_id): RequestId,
     ApiJson(req): ApiJson<AuthenticateRequest>,
 ) -> Result<Response, ApiError> {
-    let timer = Timer::start();
+    let timer = Timer::start(request_id);
     let cfg = &state.config;
     let user = req
         .user_id

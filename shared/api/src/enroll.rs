@@ -2,7 +2,7 @@
 //! arrive in the bucket (S3 `ObjectCreated` events, or the local server's upload route).
 
 use crate::audit::{record, Timer};
-use crate::auth::Caller;
+use crate::auth::{Caller, RequestId};
 use crate::error::ApiError;
 use crate::extract::{decode_image_b64, ApiJson, UserPath};
 use crate::pipeline::analyze_each;
@@ -75,10 +75,11 @@ fn check_photo<'a>(
 pub async fn add_faces(
     State(state): State<AppState>,
     caller: Caller,
+    RequestId(request_id): RequestId,
     UserPath(user): UserPath,
     ApiJson(req): ApiJson<AddFacesRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let timer = Timer::start();
+    let timer = Timer::start(request_id);
     caller.may_act_for(&user)?;
     let limits = state.config.limits;
     if req.images.is_empty() {
@@ -216,7 +217,7 @@ pub async fn enroll_stored_photo(
     key: &str,
     etag: &str,
 ) -> Result<UploadOutcome, ApiError> {
-    let timer = Timer::start();
+    let timer = Timer::start(Some(format!("s3:{bucket}/{key}#{etag}")));
     let mut ev = AuditEvent::new("enroll_s3", "rejected");
     let mut outcome = UploadOutcome {
         key: key.to_owned(),

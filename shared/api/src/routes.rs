@@ -18,11 +18,16 @@ async fn method_not_allowed() -> axum::response::Response {
 }
 
 fn finish(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
     router
         .route("/healthz", get(admin::healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        // Every request gets an id (kept if the caller sent one), echoed in the response
+        // and written to its audit event.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// A router that also records its (method, path) pairs, so the OpenAPI description can

@@ -82,6 +82,17 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
     );
     assert!(body.get("token").is_none());
 
+    // Every response carries its request id (also in the audit event).
+    let r = s
+        .post("/v1/challenge")
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "trace-me-42");
+    let r = s.post("/v1/challenge").send().await.unwrap();
+    assert!(r.headers().contains_key("x-request-id"));
+
     // The session token verifies; a tampered one does not.
     let r = s
         .get("/v1/session")
