@@ -303,3 +303,11 @@ async fn embedded_audit_log_recovers_from_a_torn_last_line() {
         serde_json::from_str::<serde_json::Value>(line).unwrap();
     }
 }
+
+#[tokio::test]
+async fn embedded_delete_on_a_fresh_store_finds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stores(dir.path());
+    let nobody = UserId::parse("nobody").unwrap();
+    assert_eq!(s.store.delete_user(&nobody).await.unwrap(), 0);
+}

@@ -64,6 +64,11 @@ pub struct LocalServer {
 
 impl LocalServer {
     pub async fn start(extra: &[(&str, &str)]) -> Self {
+        // Server-side errors show up in the failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init();
         let data = tempfile::tempdir().expect("tempdir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -226,7 +226,10 @@ impl Templates {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(io_err(&dir, e)),
                 }
-                sync_dir(&users_dir(root))?;
+                // No users directory yet (nothing ever enrolled): nothing to make durable.
+                if users_dir(root).is_dir() {
+                    sync_dir(&users_dir(root))?;
+                }
                 // Bumped even when nothing was found: a retry after a crash between the
                 // deletes and the bump must still invalidate other processes' caches.
                 bump_version(root)?;
