@@ -109,6 +109,14 @@ async fn every_route_answers_bad_input_with_a_json_4xx() {
             400,
         ),
         raw("POST", "/v1/authenticate", &big, false, 413),
+        // Deeply nested JSON is refused by the parser's depth limit, not by the stack.
+        raw(
+            "POST",
+            "/v1/authenticate",
+            format!("{{\"frames\": {}{}}}", "[".repeat(5000), "]".repeat(5000)).as_bytes(),
+            false,
+            400,
+        ),
         // Unknown challenge: a well-formed request, refused as 401.
         case(
             "POST",
