@@ -14,6 +14,7 @@
 # Env:   FACEID_REF_PYTHON  Python with face_recognition (default /work/refvenv/bin/python)
 #        BENCH_RUNS / BENCH_SLOW_RUNS   timed runs of fast / slow stages (20 / 5)
 #        BENCH_OUT          output folder (default docs/figures)
+#        BENCH_SKIP_BUILD=1 use the faceid-bench binary already built
 # Run it on an idle machine: other builds on the same cores skew every number (the
 # load average at start and end is stored with the results).
 set -euo pipefail
@@ -38,7 +39,9 @@ images=(
   tests/fixtures/images/dlib/Tom_Cruise_avp_2014_4.jpg
 )
 
-cargo build --release -p faceid-bench
+if [[ "${BENCH_SKIP_BUILD:-}" != 1 ]]; then
+  cargo build --release -p faceid-bench
+fi
 bench="$CARGO_TARGET_DIR/release/faceid-bench"
 
 tmp="$(mktemp -d)"

@@ -204,9 +204,10 @@ fn run_roc(models: &Path) -> Result<Vec<PairSet>> {
         };
         eprintln!("roc: {} …", tsv.display());
         let mut pairs = roc::read_pairs(&text)?;
-        roc::compute_ours(&p, &dir, &mut pairs)?;
+        let refused_images = roc::compute_ours(&p, &dir, &mut pairs)?;
         sets.push(PairSet {
             summary: roc::summarize(name, &pairs),
+            refused_images,
             pairs,
         });
     }

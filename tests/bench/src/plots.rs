@@ -99,7 +99,7 @@ pub fn latency(path: &Path, title: &str, rows: &[LatencyRow]) -> Result<()> {
         .map_err(err)?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
@@ -196,64 +196,145 @@ pub fn search(path: &Path, points: &[(usize, f64, f64)], target_ms: f64) -> Resu
     Ok(())
 }
 
-/// One ROC curve with its operating point at the threshold.
+/// One implementation's scores on one pair set: (same person, distance).
 pub struct RocCurve {
     pub label: String,
-    pub points: Vec<(f64, f64)>,
-    /// (FAR, TAR) at the threshold.
-    pub at_threshold: (f64, f64),
+    pub scored: Vec<(bool, f64)>,
     pub dashed: bool,
     pub color: usize,
 }
 
-/// ROC curves (true accept rate against false accept rate), threshold 0.6 marked.
-pub fn roc(path: &Path, title: &str, curves: &[RocCurve]) -> Result<()> {
+/// Two panels: the ROC curve (true against false accept rate, zoomed on the corner that
+/// matters) with the operating point at `threshold` circled, and both error rates
+/// against the threshold with `threshold` marked.
+pub fn roc(path: &Path, title: &str, curves: &[RocCurve], threshold: f64) -> Result<()> {
+    use crate::roc::{rates, roc_curve};
     let palette = [OURS, REFERENCE, TARGET, RGBColor(0x94, 0x67, 0xbd)];
-    let root = SVGBackend::new(path, (760, 620)).into_drawing_area();
+    let root = SVGBackend::new(path, (1200, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(14)
+    let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+    let (left, right) = root.split_horizontally(560);
+    let style_of =
+        |c: &RocCurve| palette[c.color % palette.len()].stroke_width(if c.dashed { 1 } else { 2 });
+
+    // Left: ROC. The largest FAR shown is a bit past the worst operating point.
+    let far_max = curves
+        .iter()
+        .map(|c| rates(&c.scored, threshold).far)
+        .fold(0.02, f64::max)
+        * 2.5;
+    let far_max = far_max.min(1.0);
+    let tar_min = curves
+        .iter()
+        .map(|c| 1.0 - rates(&c.scored, threshold).frr)
+        .fold(0.9, f64::min)
+        - 0.02;
+    let mut chart = ChartBuilder::on(&left)
+        .caption("ROC (zoomed)", ("sans-serif", 16))
+        .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(60)
-        .build_cartesian_2d(-0.01f64..1.01, -0.01f64..1.01)
+        .build_cartesian_2d(-far_max * 0.02..far_max, tar_min..1.002)
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("false accept rate (different people accepted)")
+        .x_desc("false accept rate")
         .y_desc("true accept rate")
+        .x_label_formatter(&|x| format!("{:.1} %", 100.0 * x))
+        .y_label_formatter(&|y| format!("{:.0} %", 100.0 * y))
         .draw()
         .map_err(err)?;
     for c in curves {
-        let color = palette[c.color % palette.len()];
-        let style = color.stroke_width(if c.dashed { 1 } else { 2 });
+        let style = style_of(c);
+        let pts = roc_curve(&c.scored);
         if c.dashed {
             chart
-                .draw_series(DashedLineSeries::new(c.points.clone(), 6, 4, style))
-                .map_err(err)?
-                .label(c.label.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+                .draw_series(DashedLineSeries::new(pts, 6, 4, style))
+                .map_err(err)?;
         } else {
             chart
-                .draw_series(LineSeries::new(c.points.clone(), style))
-                .map_err(err)?
-                .label(c.label.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+                .draw_series(LineSeries::new(pts, style))
+                .map_err(err)?;
         }
+        let at = rates(&c.scored, threshold);
         chart
-            .draw_series([Circle::new(c.at_threshold, 6, color.stroke_width(2))])
+            .draw_series([Circle::new((at.far, 1.0 - at.frr), 7, style)])
             .map_err(err)?;
     }
+
+    // Right: FAR and FRR against the threshold.
+    let mut chart = ChartBuilder::on(&right)
+        .caption(
+            format!("error rates against the threshold ({threshold} marked)"),
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.2f64..0.9, 0f64..1.0)
+        .map_err(err)?;
     chart
-        .draw_series([Text::new(
-            "circles: threshold 0.6",
-            (0.55, 0.08),
-            ("sans-serif", 14),
-        )])
+        .configure_mesh()
+        .x_desc("distance threshold (same person if distance <= threshold)")
+        .y_desc("rate")
+        .y_label_formatter(&|y| format!("{:.0} %", 100.0 * y))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(threshold, 0.0), (threshold, 1.0)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(err)?;
+    let steps: Vec<f64> = (0..=350).map(|i| 0.2 + 0.002 * f64::from(i)).collect();
+    for c in curves {
+        let style = style_of(c);
+        let far: Vec<(f64, f64)> = steps
+            .iter()
+            .map(|t| (*t, rates(&c.scored, *t).far))
+            .collect();
+        let frr: Vec<(f64, f64)> = steps
+            .iter()
+            .map(|t| (*t, rates(&c.scored, *t).frr))
+            .collect();
+        let legend = move |(x, y): (i32, i32)| PathElement::new([(x, y), (x + 18, y)], style);
+        if c.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(far, 6, 4, style))
+                .map_err(err)?
+                .label(c.label.clone())
+                .legend(legend);
+            chart
+                .draw_series(DashedLineSeries::new(frr, 6, 4, style))
+                .map_err(err)?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(far, style))
+                .map_err(err)?
+                .label(c.label.clone())
+                .legend(legend);
+            chart
+                .draw_series(LineSeries::new(frr, style))
+                .map_err(err)?;
+        }
+    }
+    chart
+        .draw_series([
+            Text::new(
+                "FRR (same person rejected)",
+                (0.22, 0.93),
+                ("sans-serif", 13),
+            ),
+            Text::new(
+                "FAR (different people accepted)",
+                (0.62, 0.93),
+                ("sans-serif", 13),
+            ),
+        ])
         .map_err(err)?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::MiddleRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::plots::{self, LatencyRow, RocCurve};
-use crate::roc::{roc_curve, Pair, RocSummary, THRESHOLD};
+use crate::roc::{Pair, RocSummary, THRESHOLD};
 use crate::search::SearchResult;
 use crate::stages::{ImageTiming, RssResult};
 use crate::timing::Stats;
@@ -38,6 +38,9 @@ pub struct Machine {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PairSet {
     pub summary: RocSummary,
+    /// Images our decoder refused (counted as "no face").
+    #[serde(default)]
+    pub refused_images: Vec<String>,
     pub pairs: Vec<Pair>,
 }
 
@@ -245,9 +248,15 @@ pub fn table(r: &Record) -> String {
         }
         let _ = writeln!(
             o,
-            "\ndecisions at 0.6 that differ from the reference: {}; |distance − reference|: max {:.2e}, mean {:.2e}",
-            s.decisions_differ_at_0_6, s.max_abs_distance_diff, s.mean_abs_distance_diff
+            "\ndecisions at 0.6 that differ from the reference: {} ({} among the {} pairs both scored); |distance − reference|: max {:.2e}, mean {:.2e}",
+            s.decisions_differ_at_0_6,
+            s.decisions_differ_both_scored,
+            s.both_scored,
+            s.max_abs_distance_diff, s.mean_abs_distance_diff
         );
+        for e in &set.refused_images {
+            let _ = writeln!(o, "refused by our decoder (counted as no face): {e}");
+        }
     }
     o
 }
@@ -316,11 +325,9 @@ pub fn figures(r: &Record, dir: &Path) -> Result<()> {
                     .iter()
                     .filter_map(|p| pick(p).map(|d| (p.same, d)))
                     .collect();
-                let at = crate::roc::rates(&scored, THRESHOLD);
                 curves.push(RocCurve {
                     label: format!("{who}, {} ({} pairs)", set.summary.source, scored.len()),
-                    points: roc_curve(&scored),
-                    at_threshold: (at.far, 1.0 - at.frr),
+                    scored,
                     dashed,
                     color: 2 * k + usize::from(dashed),
                 });
@@ -328,8 +335,9 @@ pub fn figures(r: &Record, dir: &Path) -> Result<()> {
         }
         plots::roc(
             &dir.join("roc.svg"),
-            "ROC of the labelled pairs (first HOG face per image)",
+            "Labelled pairs: faceid (solid) and face_recognition (dashed), first HOG face per image; circles: threshold 0.6",
             &curves,
+            THRESHOLD,
         )?;
     }
     Ok(())

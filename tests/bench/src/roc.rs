@@ -51,12 +51,18 @@ pub fn read_pairs(tsv: &str) -> Result<Vec<Pair>> {
 }
 
 /// Fills `ours` for every pair: images relative to `root`, decoded as the reference
-/// loaded them (no EXIF rotation), first HOG upsample-1 face.
-pub fn compute_ours(p: &FacePipeline, root: &Path, pairs: &mut [Pair]) -> Result<()> {
+/// loaded them (no EXIF rotation), first HOG upsample-1 face. Images we refuse to decode
+/// (e.g. WebP files named `.jpg`: the service accepts JPEG and PNG only) count as "no
+/// face"; their paths and errors are returned.
+pub fn compute_ours(p: &FacePipeline, root: &Path, pairs: &mut [Pair]) -> Result<Vec<String>> {
+    let mut refused = Vec::new();
+    // With `..Default::default()`, so new fields of the limits keep compiling.
+    #[allow(clippy::needless_update)]
     let limits = DecodeLimits {
         apply_exif_orientation: false,
         max_bytes: 64 << 20,
         max_pixels: 100_000_000,
+        ..DecodeLimits::default()
     };
     let mut cache: BTreeMap<String, Option<[f32; 128]>> = BTreeMap::new();
     for pair in pairs.iter_mut() {
@@ -65,8 +71,14 @@ pub fn compute_ours(p: &FacePipeline, root: &Path, pairs: &mut [Pair]) -> Result
                 let path: PathBuf = root.join(img);
                 let bytes =
                     std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                let image = faceid_vision::decode::decode_image(&bytes, &limits)
-                    .with_context(|| format!("decoding {}", path.display()))?;
+                let image = match faceid_vision::decode::decode_image(&bytes, &limits) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        refused.push(format!("{img}: {e}"));
+                        cache.insert(img.clone(), None);
+                        continue;
+                    }
+                };
                 // Detector order (best score first), not by area: the reference took
                 // `faces[0]` of the HOG detections in dlib's order.
                 let dets = p.detect(&image, DetectorKind::Hog, 1)?;
@@ -88,7 +100,7 @@ pub fn compute_ours(p: &FacePipeline, root: &Path, pairs: &mut [Pair]) -> Result
             _ => None,
         };
     }
-    Ok(())
+    Ok(refused)
 }
 
 /// Error rates at one threshold ("same" when distance <= threshold, as
@@ -147,6 +159,7 @@ pub fn auc(curve: &[(f64, f64)]) -> f64 {
 
 /// Summary of one pair set.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RocSummary {
     pub source: String,
     pub pairs: usize,
@@ -157,9 +170,12 @@ pub struct RocSummary {
     pub reference: Vec<Rates>,
     pub auc_ours: f64,
     pub auc_reference: f64,
-    /// Pairs whose same/different decision at 0.6 differs between us and the reference
-    /// (among pairs both scored).
+    /// Pairs whose same/different decision at 0.6 differs between us and the reference,
+    /// counting a pair scored by one side only as differing.
     pub decisions_differ_at_0_6: usize,
+    /// The same, among the `both_scored` pairs both sides scored.
+    pub decisions_differ_both_scored: usize,
+    pub both_scored: usize,
     pub max_abs_distance_diff: f64,
     pub mean_abs_distance_diff: f64,
 }
@@ -178,6 +194,10 @@ pub fn summarize(source: &str, pairs: &[Pair]) -> RocSummary {
         .filter_map(|p| Some((p.ours?, p.reference?)))
         .collect();
     let diffs: Vec<f64> = both.iter().map(|(a, b)| (a - b).abs()).collect();
+    let differ_both = both
+        .iter()
+        .filter(|(a, b)| (*a <= THRESHOLD) != (*b <= THRESHOLD))
+        .count();
     RocSummary {
         source: source.to_string(),
         pairs: pairs.len(),
@@ -187,14 +207,13 @@ pub fn summarize(source: &str, pairs: &[Pair]) -> RocSummary {
         reference: [0.5, THRESHOLD].iter().map(|t| rates(&refs, *t)).collect(),
         auc_ours: auc(&roc_curve(&ours)),
         auc_reference: auc(&roc_curve(&refs)),
-        decisions_differ_at_0_6: both
-            .iter()
-            .filter(|(a, b)| (*a <= THRESHOLD) != (*b <= THRESHOLD))
-            .count()
+        decisions_differ_at_0_6: differ_both
             + pairs
                 .iter()
                 .filter(|p| p.ours.is_some() != p.reference.is_some())
                 .count(),
+        decisions_differ_both_scored: differ_both,
+        both_scored: both.len(),
         max_abs_distance_diff: diffs.iter().copied().fold(0.0, f64::max),
         mean_abs_distance_diff: if diffs.is_empty() {
             0.0

@@ -136,7 +136,7 @@ pub fn bench_size(n: usize, min_probes: usize, budget_s: f64, check: usize) -> S
     while samples.len() < min_probes.max(1)
         || (started.elapsed().as_secs_f64() < budget_s && samples.len() < 100_000)
     {
-        let target = (i % 2 == 0).then(|| (rng.next_u64() % n.max(1) as u64) as usize);
+        let target = (i & 1 == 0).then(|| (rng.next_u64() % n.max(1) as u64) as usize);
         let probe = probe_near(&rows, target, &mut rng);
         let t = Instant::now();
         let m = std::hint::black_box(gallery.nearest(&probe));

@@ -40,7 +40,7 @@ fn ties_go_to_the_first_enrolled_template() {
     // The same descriptor enrolled at both ends of a large gallery: the first wins, as
     // in a naive loop with a strict `<`.
     let mut s = synthetic_gallery(40_000, 5);
-    let dup = s.rows[10];
+    let dup = s.rows[10].clone();
     let user = faceid_core::UserId::parse("late").unwrap();
     let late = faceid_core::FaceId::derived_from("late");
     s.gallery.push(user, late, &dup);
