@@ -4,7 +4,7 @@
 //!     [image left top right bottom] [iterations]
 //!
 //! Default: obama-480p.jpg with its reference HOG box. The model is read from
-//! `models/upstream/` or `$FACEID_SHAPE_PREDICTOR`.
+//! `models/` or `$FACEID_SHAPE_PREDICTOR`.
 
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{root}/tests/fixtures/images/face_recognition/obama-480p.jpg"
     ));
     let model = std::env::var("FACEID_SHAPE_PREDICTOR").unwrap_or(format!(
-        "{root}/models/upstream/shape_predictor_5_face_landmarks.dat"
+        "{root}/models/shape_predictor_5_face_landmarks.dat"
     ));
     let ltrb: Vec<i64> = args
         .iter()

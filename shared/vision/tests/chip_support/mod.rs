@@ -30,13 +30,13 @@ pub fn reference_sets() -> Vec<PathBuf> {
     sets
 }
 
-/// The 5-point model: `$FACEID_SHAPE_PREDICTOR` or `models/upstream/` (git-ignored; see
+/// The 5-point model: `$FACEID_SHAPE_PREDICTOR` or the committed `models/` copy (see
 /// the models README for where it comes from).
 pub fn shape_predictor_path() -> PathBuf {
     if let Ok(p) = std::env::var("FACEID_SHAPE_PREDICTOR") {
         return PathBuf::from(p);
     }
-    let p = workspace_root().join("models/upstream/shape_predictor_5_face_landmarks.dat");
+    let p = workspace_root().join("models/shape_predictor_5_face_landmarks.dat");
     assert!(
         p.is_file(),
         "shape predictor model not found at {} (set FACEID_SHAPE_PREDICTOR)",
