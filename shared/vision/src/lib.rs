@@ -8,6 +8,7 @@ mod geometry;
 pub mod hog;
 pub mod pyramid;
 pub mod shape;
+mod svd;
 pub mod transform;
 
 pub use geometry::{Detection, Point, Rect};

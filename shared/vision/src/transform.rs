@@ -208,9 +208,6 @@ impl Mat {
     fn set(&mut self, r: usize, c: usize, v: f64) {
         self.data[r * self.cols + c] = v;
     }
-    fn at(&mut self, r: usize, c: usize) -> &mut f64 {
-        &mut self.data[r * self.cols + c]
-    }
     fn transpose(&self) -> Mat {
         let mut t = Mat::zeros(self.cols, self.rows);
         for r in 0..self.rows {
@@ -269,272 +266,28 @@ fn pinv_helper(m: &Mat) -> Mat {
     out
 }
 
-/// dlib's `svd4(SVD_SKINNY_U, true, a, u, q, v)`: Golub–Reinsch from the Handbook for
-/// Automatic Computation, translated line by line (the `goto`s become labelled loops).
-/// Requires `a.rows >= a.cols`; returns `u` (rows x cols), `q` (cols), `v` (cols x cols).
-#[allow(clippy::needless_range_loop)] // a line-by-line port keeps dlib's indexing
+/// dlib's `svd4(SVD_SKINNY_U, true, a, u, q, v)`: the one port in this crate
+/// ([`crate::svd`], shared with the HOG filter bank). Requires `a.rows >= a.cols`; returns
+/// `u` (rows x cols), `q` (cols), `v` (cols x cols). If the iteration does not converge
+/// (dlib flags an error and keeps partial results) zeros are returned, as for a bad shape.
 fn svd4(a: &Mat) -> (Mat, Vec<f64>, Mat) {
-    let m = a.rows;
-    let n = a.cols;
-    let mut eps = f64::EPSILON;
-    let tol = f64::MIN_POSITIVE / eps;
-    let mut u = a.clone();
-    let mut q = vec![0.0f64; n];
-    let mut e = vec![0.0f64; n];
-    let mut v = Mat::zeros(n, n);
-    if n == 0 || m < n {
-        return (u, q, v);
+    let (m, n) = (a.rows, a.cols);
+    match crate::svd::svd4_skinny(&a.data, m, n) {
+        Some(s) => (
+            Mat {
+                rows: m,
+                cols: n,
+                data: s.u,
+            },
+            s.q,
+            Mat {
+                rows: n,
+                cols: n,
+                data: s.v,
+            },
+        ),
+        None => (a.clone(), vec![0.0; n], Mat::zeros(n, n)),
     }
-    let (mut c, mut f, mut g, mut h, mut s, mut x, mut y, mut z): (
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-    );
-    let mut l: usize = 0;
-
-    // Householder's reduction to bidiagonal form.
-    g = 0.0;
-    x = 0.0;
-    for i in 0..n {
-        e[i] = g;
-        s = 0.0;
-        l = i + 1;
-        for j in i..m {
-            s += u.get(j, i) * u.get(j, i);
-        }
-        if s < tol {
-            g = 0.0;
-        } else {
-            f = u.get(i, i);
-            g = if f < 0.0 { s.sqrt() } else { -s.sqrt() };
-            h = f * g - s;
-            u.set(i, i, f - g);
-            for j in l..n {
-                s = 0.0;
-                for k in i..m {
-                    s += u.get(k, i) * u.get(k, j);
-                }
-                f = s / h;
-                for k in i..m {
-                    *u.at(k, j) += f * u.get(k, i);
-                }
-            }
-        }
-        q[i] = g;
-        s = 0.0;
-        for j in l..n {
-            s += u.get(i, j) * u.get(i, j);
-        }
-        if s < tol {
-            g = 0.0;
-        } else {
-            f = u.get(i, i + 1);
-            g = if f < 0.0 { s.sqrt() } else { -s.sqrt() };
-            h = f * g - s;
-            u.set(i, i + 1, f - g);
-            for j in l..n {
-                e[j] = u.get(i, j) / h;
-            }
-            for j in l..m {
-                s = 0.0;
-                for k in l..n {
-                    s += u.get(j, k) * u.get(i, k);
-                }
-                for k in l..n {
-                    *u.at(j, k) += s * e[k];
-                }
-            }
-        }
-        y = q[i].abs() + e[i].abs();
-        if y > x {
-            x = y;
-        }
-    }
-
-    // Accumulation of right-hand transformations.
-    for i in (0..n).rev() {
-        if g != 0.0 {
-            // g != 0 implies i + 1 < n (the last row has nothing right of the diagonal).
-            h = u.get(i, i + 1) * g;
-            for j in l..n {
-                v.set(j, i, u.get(i, j) / h);
-            }
-            for j in l..n {
-                s = 0.0;
-                for k in l..n {
-                    s += u.get(i, k) * v.get(k, j);
-                }
-                for k in l..n {
-                    *v.at(k, j) += s * v.get(k, i);
-                }
-            }
-        }
-        for j in l..n {
-            v.set(i, j, 0.0);
-            v.set(j, i, 0.0);
-        }
-        v.set(i, i, 1.0);
-        g = e[i];
-        l = i;
-    }
-
-    // Accumulation of left-hand transformations (skinny U: nothing to pad).
-    for i in (0..n).rev() {
-        l = i + 1;
-        g = q[i];
-        for j in l..n {
-            u.set(i, j, 0.0);
-        }
-        if g != 0.0 {
-            h = u.get(i, i) * g;
-            for j in l..n {
-                s = 0.0;
-                for k in l..m {
-                    s += u.get(k, i) * u.get(k, j);
-                }
-                f = s / h;
-                for k in i..m {
-                    *u.at(k, j) += f * u.get(k, i);
-                }
-            }
-            for j in i..m {
-                *u.at(j, i) /= g;
-            }
-        } else {
-            for j in i..m {
-                u.set(j, i, 0.0);
-            }
-        }
-        *u.at(i, i) += 1.0;
-    }
-
-    // Diagonalization of the bidiagonal form.
-    eps *= x;
-    'k_loop: for k in (0..n).rev() {
-        let mut iter = 0;
-        loop {
-            // test_f_splitting: find l such that e[l] is negligible (convergence) or
-            // q[l-1] is (cancellation). e[0] is always 0, so the scan stops at l = 0 at
-            // the latest; a NaN input would make it fall through, treat that as done.
-            let mut cancel = false;
-            let mut found = false;
-            let mut ll = k as isize;
-            while ll >= 0 {
-                let li = ll as usize;
-                if e[li].abs() <= eps {
-                    found = true;
-                    break;
-                }
-                if li == 0 {
-                    break;
-                }
-                if q[li - 1].abs() <= eps {
-                    cancel = true;
-                    found = true;
-                    break;
-                }
-                ll -= 1;
-            }
-            if !found {
-                break 'k_loop;
-            }
-            let l = ll as usize;
-            if cancel {
-                c = 0.0;
-                s = 1.0;
-                let l1 = l - 1;
-                for i in l..=k {
-                    f = s * e[i];
-                    e[i] *= c;
-                    if f.abs() <= eps {
-                        break;
-                    }
-                    g = q[i];
-                    h = (f * f + g * g).sqrt();
-                    q[i] = h;
-                    c = g / h;
-                    s = -f / h;
-                    for j in 0..m {
-                        y = u.get(j, l1);
-                        z = u.get(j, i);
-                        u.set(j, l1, y * c + z * s);
-                        u.set(j, i, -y * s + z * c);
-                    }
-                }
-            }
-            // test_f_convergence
-            z = q[k];
-            if l == k {
-                // convergence
-                if z < 0.0 {
-                    q[k] = -z;
-                    for j in 0..n {
-                        *v.at(j, k) = -v.get(j, k);
-                    }
-                }
-                break;
-            }
-            // Shift from bottom 2x2 minor.
-            iter += 1;
-            if iter > 300 {
-                break 'k_loop;
-            }
-            x = q[l];
-            y = q[k - 1];
-            g = e[k - 1];
-            h = e[k];
-            f = ((y - z) * (y + z) + (g - h) * (g + h)) / (2.0 * h * y);
-            g = (f * f + 1.0).sqrt();
-            f = ((x - z) * (x + z) + h * (y / (if f < 0.0 { f - g } else { f + g }) - h)) / x;
-
-            // Next QR transformation.
-            c = 1.0;
-            s = 1.0;
-            for i in (l + 1)..=k {
-                g = e[i];
-                y = q[i];
-                h = s * g;
-                g *= c;
-                z = (f * f + h * h).sqrt();
-                e[i - 1] = z;
-                c = f / z;
-                s = h / z;
-                f = x * c + g * s;
-                g = -x * s + g * c;
-                h = y * s;
-                y *= c;
-                for j in 0..n {
-                    x = v.get(j, i - 1);
-                    z = v.get(j, i);
-                    v.set(j, i - 1, x * c + z * s);
-                    v.set(j, i, -x * s + z * c);
-                }
-                z = (f * f + h * h).sqrt();
-                q[i - 1] = z;
-                if z != 0.0 {
-                    c = f / z;
-                    s = h / z;
-                }
-                f = c * g + s * y;
-                x = -s * g + c * y;
-                for j in 0..m {
-                    y = u.get(j, i - 1);
-                    z = u.get(j, i);
-                    u.set(j, i - 1, y * c + z * s);
-                    u.set(j, i, -y * s + z * c);
-                }
-            }
-            e[l] = 0.0;
-            e[k] = f;
-            q[k] = x;
-        }
-    }
-    (u, q, v)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! split by SVD into rank-one (row filter, column filter) pairs, dropping singular values
 //! below `max(1e-4, 0.001·σ_max)`. Detection then runs the separable pairs.
 
-use super::svd::svd4_skinny;
+use crate::svd::svd4_skinny;
 use faceid_dlib_format::hog_detector::FHOG_PLANES;
 
 /// One rank-one term of a filter plane: `col ⊗ row`, both scaled by `√σ`, in `f32`

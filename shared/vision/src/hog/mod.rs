@@ -19,7 +19,6 @@
 mod fhog;
 mod filter;
 mod filterbank;
-mod svd;
 
 use crate::pyramid::{
     pyramid_down_6, pyramid_up, DRect, PyramidDown2, PyramidDown6, PyramidMapping,
