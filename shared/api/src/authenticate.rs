@@ -74,6 +74,27 @@ pub async fn authenticate(
     ApiJson(req): ApiJson<AuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let timer = Timer::start(request_id);
+    let user = req.user_id.clone();
+    let result = decide(&state, client.clone(), &timer, req).await;
+    // Every decision path records its own event; a storage failure (503) or an internal
+    // error interrupts it before that, so record one here: the audit trail has an entry
+    // for every login attempt that got past input validation.
+    if let Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) = &result {
+        let mut ev = AuditEvent::new("authenticate", "error");
+        ev.user_id = user;
+        ev.client = Some(client);
+        ev.reason = Some(e.code().to_owned());
+        record(&state, ev, &timer).await;
+    }
+    result
+}
+
+async fn decide(
+    state: &AppState,
+    client: String,
+    timer: &Timer,
+    req: AuthenticateRequest,
+) -> Result<Response, ApiError> {
     let cfg = &state.config;
     let user = req
         .user_id

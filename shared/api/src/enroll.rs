@@ -72,6 +72,25 @@ fn check_photo<'a>(
     }
 }
 
+/// Stores the photo, then its template; `false` when the template existed already.
+async fn store_face(
+    state: &AppState,
+    template: &Template,
+    bytes: Vec<u8>,
+) -> Result<bool, ApiError> {
+    // Photo first: a template never points at a photo that does not exist.
+    state
+        .stores
+        .images
+        .put_image(
+            &photo_key(&template.user_id, &template.face_id),
+            bytes,
+            "image/jpeg",
+        )
+        .await?;
+    Ok(state.stores.templates.put_template(template).await?)
+}
+
 pub async fn add_faces(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,7 +128,9 @@ pub async fn add_faces(
                 rejected.push(json!({"index": i, "reason": code, "message": message}))
             }
             Checked::Accepted(face) => {
-                let face_id = FaceId::random();
+                // Derived from the photo's bytes: a client retrying after a 503 (or two
+                // concurrent uploads of one photo) stores one template, not two.
+                let face_id = FaceId::of_api_photo(&user, &bytes);
                 let template = Template {
                     user_id: user.clone(),
                     face_id,
@@ -118,15 +139,27 @@ pub async fn add_faces(
                     source: Source::Api,
                     created_at: OffsetDateTime::now_utc(),
                 };
-                // Photo first: a template never points at a photo that does not exist.
-                state
-                    .stores
-                    .images
-                    .put_image(&photo_key(&user, &face_id), bytes, "image/jpeg")
-                    .await?;
-                state.stores.templates.put_template(&template).await?;
-                accepted
-                    .push(json!({"index": i, "face_id": face_id, "quality": Quality::of(face)}));
+                let created = match store_face(&state, &template, bytes).await {
+                    Ok(created) => created,
+                    Err(e) => {
+                        // Faces stored so far stay (they are valid); the failure is
+                        // audited, and a retry with the same photos is a no-op for them.
+                        let mut ev = AuditEvent::new("enroll", "error");
+                        ev.user_id = Some(user.to_string());
+                        ev.reason = Some(format!(
+                            "storage failed after {} stored photo(s)",
+                            accepted.len()
+                        ));
+                        record(&state, ev, &timer).await;
+                        return Err(e);
+                    }
+                };
+                accepted.push(json!({
+                    "index": i,
+                    "face_id": face_id,
+                    "duplicate": !created,
+                    "quality": Quality::of(face),
+                }));
             }
         }
     }
@@ -190,11 +223,25 @@ pub async fn create_upload(
 }
 
 /// The user an `enroll/{user}/{file}` key belongs to.
+///
+/// `file` must also be a name the image stores accept (1-255 of `[A-Za-z0-9._@-]`, not
+/// starting with `.`): the photo under any other key cannot be read, and the store's
+/// error would fail the whole S3 event, which Lambda then retries for nothing (found by
+/// the `s3_events` property test).
 pub fn user_of_key(key: &str) -> Result<UserId, String> {
     let mut parts = key.split('/');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some("enroll"), Some(user), Some(file), None) if !file.is_empty() => {
-            UserId::parse(user).map_err(|e| format!("bad user in key: {}", e.0))
+            let user = UserId::parse(user).map_err(|e| format!("bad user in key: {}", e.0))?;
+            let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+            if file.len() > 255 || file.starts_with('.') || !file.chars().all(ok) {
+                return Err(
+                    "bad file name in key: use 1-255 of letters, digits and . _ - @, \
+                     not starting with '.'"
+                        .into(),
+                );
+            }
+            Ok(user)
         }
         _ => Err("key is not of the form enroll/{user_id}/{file}".into()),
     }
@@ -306,17 +353,14 @@ fn url_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
+            // Two hex digits exactly (`from_str_radix` alone would also take "+5").
+            b'%' if bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+            {
+                let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+                out.push((hex(bytes[i + 1]) << 4) | hex(bytes[i + 2]));
+                i += 2;
             }
             b => out.push(b),
         }
@@ -338,9 +382,15 @@ mod tests {
             "enroll/../x.jpg",
             "enroll/a/b/c.jpg",
             "enroll/alice/",
+            // Keys the image stores refuse (regression: a space failed the whole event).
+            "enroll/alice/my photo.jpg",
+            "enroll/alice/.hidden.jpg",
+            "enroll/alice/caf\u{e9}.jpg",
         ] {
             assert!(user_of_key(bad).is_err(), "{bad}");
         }
+        assert!(user_of_key(&format!("enroll/alice/{}", "x".repeat(256))).is_err());
+        assert!(user_of_key("enroll/a@b.com/3f1c-9e_x.jpg").is_ok());
     }
 
     #[test]
@@ -351,5 +401,10 @@ mod tests {
         );
         assert_eq!(url_decode("100%"), "100%");
         assert_eq!(url_decode("%zz"), "%zz");
+        assert_eq!(url_decode("a%41"), "aA");
+        assert_eq!(url_decode("%4"), "%4");
+        // Not hex: kept as is ('+' still means a space).
+        assert_eq!(url_decode("%+5"), "% 5");
+        assert_eq!(url_decode("%-5"), "%-5");
     }
 }

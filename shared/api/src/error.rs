@@ -7,6 +7,9 @@ use faceid_core::face::AnalyzeError;
 use faceid_core::ports::StoreError;
 use serde_json::json;
 
+/// `Retry-After` of a 503.
+const UNAVAILABLE_RETRY_AFTER_SECS: i64 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -46,6 +49,11 @@ impl ApiError {
             message: message.into(),
         }
     }
+    /// The machine-readable code of the error body, e.g. `unavailable`.
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
@@ -84,10 +92,15 @@ impl IntoResponse for ApiError {
             body["error"]["retry_after"] = json!(retry_after_secs);
         }
         let mut resp = (status, axum::Json(body)).into_response();
-        if let Self::TooManyRequests { retry_after_secs } = self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        let retry_after = match self {
+            Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
+            // The storage calls were already retried with backoff; ask the client to wait
+            // a little before trying again.
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         resp
     }

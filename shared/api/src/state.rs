@@ -8,7 +8,7 @@ use faceid_core::matching::Gallery;
 use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
 use faceid_core::token::TokenSigner;
 use std::sync::Arc;
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, Semaphore};
 
 /// The five storage ports.
 #[derive(Clone)]
@@ -97,6 +97,10 @@ pub struct AppState {
     pub stores: Stores,
     pub config: Arc<ApiConfig>,
     pub gallery: Arc<GalleryCache>,
+    /// Caps the images analysed at once (one per core): each one holds a decoded,
+    /// upsampled image and its feature pyramid (~5 MiB), so an unbounded blocking pool
+    /// would grow memory with the number of requests in flight, not the work done.
+    pub analysis_slots: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -106,6 +110,12 @@ impl AppState {
             stores,
             config: Arc::new(config),
             gallery: Arc::new(GalleryCache::default()),
+            analysis_slots: Arc::new(Semaphore::new(analysis_concurrency())),
         }
     }
+}
+
+/// One analysis per available core (at least one).
+fn analysis_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

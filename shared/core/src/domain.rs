@@ -100,6 +100,15 @@ impl FaceId {
         bytes.copy_from_slice(&digest[..16]);
         Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
     }
+
+    /// The face id of a photo enrolled through the API: one per (user, photo bytes), so
+    /// a retried or concurrently repeated upload of the same photo stores one template.
+    pub fn of_api_photo(user: &UserId, photo: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(photo);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Self::derived_from(&format!("api/{user}/{hex}"))
+    }
 }
 
 /// A 128-D face descriptor (dlib ResNet output, not normalised).
@@ -281,6 +290,19 @@ mod tests {
     fn derived_face_ids_are_stable() {
         assert_eq!(FaceId::derived_from("b/k/e"), FaceId::derived_from("b/k/e"));
         assert_ne!(FaceId::derived_from("b/k/e"), FaceId::derived_from("b/k/f"));
+        let (a, b) = (UserId::parse("a").unwrap(), UserId::parse("b").unwrap());
+        assert_eq!(
+            FaceId::of_api_photo(&a, b"x"),
+            FaceId::of_api_photo(&a, b"x")
+        );
+        assert_ne!(
+            FaceId::of_api_photo(&a, b"x"),
+            FaceId::of_api_photo(&a, b"y")
+        );
+        assert_ne!(
+            FaceId::of_api_photo(&a, b"x"),
+            FaceId::of_api_photo(&b, b"x")
+        );
     }
 
     #[test]

@@ -130,3 +130,6 @@ async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
     )
     .await;
 }
+
+pub mod fault_proxy;
+pub mod lambda;

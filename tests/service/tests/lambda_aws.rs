@@ -7,99 +7,11 @@ mod servers;
 
 use faceid_core::ports::{ImageStore, TemplateStore};
 use faceid_core::UserId;
+use faceid_service_tests::lambda::{apigw, login, s3_event, uuid_like, wait_until, Functions};
 use faceid_service_tests::{b64, crop_png, fixture, pipeline, settings, ADMIN_TOKEN};
 use faceid_storage::{AwsSettings, DynamoStore, S3ImageStore};
-use lambda_http::request::LambdaRequest;
-use lambda_http::tower::Service;
-use lambda_http::{Adapter, Context, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
-
-fn fixture_json(name: &str) -> Value {
-    let p = faceid_service_tests::repo()
-        .join("tests/service/fixtures")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("fixture JSON")
-}
-
-/// An API Gateway v2 (HTTP API) event from the fixture, for one request.
-fn apigw(method: &str, path: &str, body: Option<Value>, bearer: Option<&str>) -> Value {
-    let mut ev = fixture_json("apigw_v2_request.json");
-    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
-    ev["rawPath"] = json!(raw_path);
-    ev["rawQueryString"] = json!(query);
-    ev["requestContext"]["http"]["method"] = json!(method);
-    ev["requestContext"]["http"]["path"] = json!(raw_path);
-    ev["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
-    if let Some(t) = bearer {
-        ev["headers"]["authorization"] = json!(format!("Bearer {t}"));
-    }
-    ev
-}
-
-fn s3_event(bucket: &str, key: &str, etag: &str) -> Value {
-    let mut ev = fixture_json("s3_object_created.json");
-    let obj = &mut ev["Records"][0]["s3"];
-    obj["bucket"]["name"] = json!(bucket);
-    obj["bucket"]["arn"] = json!(format!("arn:aws:s3:::{bucket}"));
-    obj["object"]["key"] = json!(key);
-    obj["object"]["eTag"] = json!(etag);
-    ev
-}
-
-struct Functions {
-    state: faceid_api::AppState,
-    enroll_router: axum::Router,
-    auth_router: axum::Router,
-}
-
-impl Functions {
-    /// Invokes the enroll function with a raw event; returns (status, body) for HTTP
-    /// events, (0, outcomes) for S3 events.
-    async fn enroll(&self, event: Value) -> (u16, Value) {
-        let ev: enroll::EnrollEvent = serde_json::from_value(event).expect("event deserializes");
-        let out = enroll::handle(
-            &self.state,
-            &self.enroll_router,
-            LambdaEvent::new(ev, Context::default()),
-        )
-        .await
-        .expect("handler");
-        let v = serde_json::to_value(out).unwrap();
-        http_parts(v)
-    }
-
-    async fn authenticate(&self, event: Value) -> (u16, Value) {
-        let req: LambdaRequest = serde_json::from_value(event).expect("event deserializes");
-        let mut adapter = Adapter::from(self.auth_router.clone());
-        let resp = adapter
-            .call(LambdaEvent::new(req, Context::default()))
-            .await
-            .expect("handler");
-        http_parts(serde_json::to_value(resp).unwrap())
-    }
-}
-
-fn http_parts(v: Value) -> (u16, Value) {
-    match v.get("statusCode").and_then(Value::as_u64) {
-        Some(status) => {
-            let body = v["body"]
-                .as_str()
-                .map(|b| serde_json::from_str(b).unwrap_or(json!(b)))
-                .unwrap_or(Value::Null);
-            (status as u16, body)
-        }
-        None => (0, v),
-    }
-}
-
-fn login(frame: &[u8], user: Option<&str>) -> Value {
-    let mut body = json!({"frames": [b64(frame)]});
-    if let Some(u) = user {
-        body["user_id"] = json!(u);
-    }
-    apigw("POST", "/v1/authenticate", Some(body), None)
-}
 
 async fn audit_count(coll: &mongodb::Collection<mongodb::bson::Document>) -> u64 {
     coll.count_documents(mongodb::bson::doc! {})
@@ -152,11 +64,7 @@ async fn lambda_handlers_on_moto_and_mongodb() {
         .expect("service builds");
     assert!(service.local_images.is_none(), "photos must go to S3");
     let state = service.state.clone();
-    let f = Functions {
-        enroll_router: faceid_api::enroll_routes(&state).with_state(state.clone()),
-        auth_router: faceid_api::authenticate_routes(&state).with_state(state.clone()),
-        state,
-    };
+    let f = Functions::new(state);
 
     // Person 1 through the API.
     let body = json!({"images": [b64(&fixture("face_recognition/obama.jpg")), b64(&fixture("face_recognition/obama2.jpg"))]});
@@ -307,29 +215,4 @@ async fn lambda_handlers_on_moto_and_mongodb() {
     if let Some(flusher) = service.audit_flusher {
         flusher.shutdown().await;
     }
-}
-
-async fn wait_until<F, Fut>(mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..150 {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn uuid_like() -> String {
-    format!("{:032x}", rand_u128())
-}
-
-fn rand_u128() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-        ^ u128::from(std::process::id())
 }

@@ -224,3 +224,85 @@ async fn enrollment_rejects_bad_photos_with_reasons() {
         "{body}"
     );
 }
+
+/// A distinct photo of the same face: crops of one portrait, shifted by `n` pixels.
+fn biden_variant(n: u32) -> Vec<u8> {
+    crop_png(
+        "face_recognition/biden.jpg",
+        250 + n * 3,
+        80 + n * 2,
+        700,
+        700,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_enrollments_for_one_user_lose_nothing() {
+    let s = LocalServer::start(&[("FACEID_REQUIRE_LIVENESS", "false")]).await;
+
+    // Six different photos at once, one request each: every one kept.
+    let photos: Vec<Vec<u8>> = (0..6).map(biden_variant).collect();
+    let results = futures::future::join_all(
+        photos
+            .iter()
+            .map(|p| s.enroll("biden", std::slice::from_ref(p))),
+    )
+    .await;
+    let mut ids = vec![];
+    for (st, body) in &results {
+        assert_eq!(*st, 201, "{body}");
+        assert_eq!(body["faces"][0]["duplicate"], json!(false), "{body}");
+        ids.push(
+            body["faces"][0]["face_id"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        );
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+    let users: Value = s
+        .admin(s.get("/v1/users"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(users["users"][0]["faces"], 6, "{users}");
+
+    // One photo posted four times at once (a client retrying impatiently): one template,
+    // exactly one response says it is new.
+    let photo = fixture("face_recognition/obama.jpg");
+    let results =
+        futures::future::join_all((0..4).map(|_| s.enroll("obama", std::slice::from_ref(&photo))))
+            .await;
+    assert!(results.iter().all(|(st, _)| *st == 201), "{results:?}");
+    let new = results
+        .iter()
+        .filter(|(_, b)| b["faces"][0]["duplicate"] == json!(false))
+        .count();
+    assert_eq!(new, 1, "{results:?}");
+    let users: Value = s
+        .admin(s.get("/v1/users"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let obama = users["users"]
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["user_id"] == "obama"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(obama["faces"], 1, "{users}");
+    // Both users' photos are logins that work.
+    let (st, body) = login(&s, Some("biden"), &biden_variant(9)).await;
+    assert_eq!(
+        (st, body["authenticated"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+}

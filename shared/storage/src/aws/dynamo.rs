@@ -13,6 +13,8 @@
 
 use super::sdk_err;
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
@@ -179,6 +181,53 @@ fn turn_to_str(t: Turn) -> StoreResult<String> {
             "turn does not serialise to a string".into(),
         )),
     }
+}
+
+/// Attempts of a template transaction that other transactions keep cancelling.
+const TRANSACTION_ATTEMPTS: u32 = 6;
+
+/// Why DynamoDB cancelled a transaction, when that is something we can act on.
+#[derive(Debug, PartialEq)]
+enum Cancelled {
+    /// The first item's `attribute_not_exists` condition failed: the template exists.
+    AlreadyExists,
+    /// Another transaction or throttling got in the way: worth another attempt.
+    Retryable(String),
+}
+
+fn cancellation(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<Cancelled> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
+    else {
+        return None;
+    };
+    let codes: Vec<&str> = c
+        .cancellation_reasons()
+        .iter()
+        .filter_map(|r| r.code())
+        .collect();
+    cancellation_from_codes(&codes)
+}
+
+fn cancellation_from_codes(codes: &[&str]) -> Option<Cancelled> {
+    const RETRYABLE: &[&str] = &[
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+    ];
+    if codes.first() == Some(&"ConditionalCheckFailed") {
+        return Some(Cancelled::AlreadyExists);
+    }
+    codes
+        .iter()
+        .find(|c| RETRYABLE.contains(c))
+        .map(|c| Cancelled::Retryable((*c).to_owned()))
+}
+
+/// Exponential backoff with full jitter: 0..25 ms, 0..50 ms, … capped at 800 ms.
+fn backoff(attempt: u32) -> std::time::Duration {
+    use rand::Rng;
+    let cap_ms = (25u64 << attempt.min(5)).min(800);
+    std::time::Duration::from_millis(rand::thread_rng().gen_range(0..=cap_ms))
 }
 
 fn parse_challenge(item: &Item) -> StoreResult<Challenge> {
@@ -445,39 +494,44 @@ impl DynamoStore {
 impl TemplateStore for DynamoStore {
     async fn put_template(&self, template: &Template) -> StoreResult<bool> {
         // Put-if-absent and the gallery version bump in one transaction: a crash can
-        // never leave a new face behind an unchanged version.
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(template_item(template)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(self.version_bump()?)
-                    .build(),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let exists = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                        c.cancellation_reasons().first().and_then(|r| r.code())
-                            == Some("ConditionalCheckFailed")
-                    }
-                    _ => false,
-                };
-                if exists {
-                    Ok(false)
-                } else {
-                    Err(sdk_err("TransactWriteItems", e))
+        // never leave a new face behind an unchanged version. Every enrollment updates
+        // the version item, so concurrent enrollments can cancel each other's
+        // transactions (`TransactionConflict`); the SDK does not retry those, we do.
+        let mut attempt = 0;
+        loop {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(template_item(template)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .update(self.version_bump()?)
+                        .build(),
+                )
+                .send()
+                .await;
+            let Err(e) = result else {
+                return Ok(true);
+            };
+            match cancellation(&e) {
+                Some(Cancelled::AlreadyExists) => return Ok(false),
+                Some(Cancelled::Retryable(code)) if attempt + 1 < TRANSACTION_ATTEMPTS => {
+                    attempt += 1;
+                    tracing::debug!(code, attempt, "template transaction cancelled, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
+                Some(Cancelled::Retryable(code)) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "TransactWriteItems cancelled ({code}) {TRANSACTION_ATTEMPTS} times"
+                    )))
+                }
+                None => return Err(sdk_err("TransactWriteItems", e)),
             }
         }
     }
@@ -717,5 +771,34 @@ impl CounterStore for DynamoStore {
             .await
             .map_err(|e| sdk_err("DeleteItem", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancelled_transactions_are_classified() {
+        assert_eq!(
+            cancellation_from_codes(&["ConditionalCheckFailed", "None"]),
+            Some(Cancelled::AlreadyExists)
+        );
+        assert_eq!(
+            cancellation_from_codes(&["None", "TransactionConflict"]),
+            Some(Cancelled::Retryable("TransactionConflict".into()))
+        );
+        assert_eq!(
+            cancellation_from_codes(&["ThrottlingError", "None"]),
+            Some(Cancelled::Retryable("ThrottlingError".into()))
+        );
+        assert_eq!(cancellation_from_codes(&["ValidationError", "None"]), None);
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        for attempt in 0..20 {
+            assert!(backoff(attempt) <= std::time::Duration::from_millis(800));
+        }
     }
 }

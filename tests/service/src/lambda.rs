@@ -1,0 +1,135 @@
+//! Invoking the Lambda functions in-process with raw events (API Gateway v2 and S3
+//! fixtures from JSON files), as the Lambda runtime would.
+
+use crate::{b64, repo};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::Service;
+use lambda_http::{Adapter, Context, LambdaEvent};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub fn fixture_json(name: &str) -> Value {
+    let p = repo().join("tests/service/fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("fixture JSON")
+}
+
+/// An API Gateway v2 (HTTP API) event from the fixture, for one request.
+pub fn apigw(method: &str, path: &str, body: Option<Value>, bearer: Option<&str>) -> Value {
+    let mut ev = fixture_json("apigw_v2_request.json");
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    ev["rawPath"] = json!(raw_path);
+    ev["rawQueryString"] = json!(query);
+    ev["requestContext"]["http"]["method"] = json!(method);
+    ev["requestContext"]["http"]["path"] = json!(raw_path);
+    ev["body"] = body.map(|b| json!(b.to_string())).unwrap_or(Value::Null);
+    if let Some(t) = bearer {
+        ev["headers"]["authorization"] = json!(format!("Bearer {t}"));
+    }
+    ev
+}
+
+pub fn s3_event(bucket: &str, key: &str, etag: &str) -> Value {
+    let mut ev = fixture_json("s3_object_created.json");
+    let obj = &mut ev["Records"][0]["s3"];
+    obj["bucket"]["name"] = json!(bucket);
+    obj["bucket"]["arn"] = json!(format!("arn:aws:s3:::{bucket}"));
+    obj["object"]["key"] = json!(key);
+    obj["object"]["eTag"] = json!(etag);
+    ev
+}
+
+pub struct Functions {
+    pub state: faceid_api::AppState,
+    pub enroll_router: axum::Router,
+    pub auth_router: axum::Router,
+}
+
+impl Functions {
+    /// Invokes the enroll function with a raw event; returns (status, body) for HTTP
+    /// events, (0, outcomes) for S3 events.
+    pub async fn enroll(&self, event: Value) -> (u16, Value) {
+        let ev: enroll::EnrollEvent = serde_json::from_value(event).expect("event deserializes");
+        let out = enroll::handle(
+            &self.state,
+            &self.enroll_router,
+            LambdaEvent::new(ev, Context::default()),
+        )
+        .await
+        .expect("handler");
+        let v = serde_json::to_value(out).unwrap();
+        http_parts(v)
+    }
+
+    pub async fn authenticate(&self, event: Value) -> (u16, Value) {
+        let req: LambdaRequest = serde_json::from_value(event).expect("event deserializes");
+        let mut adapter = Adapter::from(self.auth_router.clone());
+        let resp = adapter
+            .call(LambdaEvent::new(req, Context::default()))
+            .await
+            .expect("handler");
+        http_parts(serde_json::to_value(resp).unwrap())
+    }
+}
+
+pub fn http_parts(v: Value) -> (u16, Value) {
+    match v.get("statusCode").and_then(Value::as_u64) {
+        Some(status) => {
+            let body = v["body"]
+                .as_str()
+                .map(|b| serde_json::from_str(b).unwrap_or(json!(b)))
+                .unwrap_or(Value::Null);
+            (status as u16, body)
+        }
+        None => (0, v),
+    }
+}
+
+pub fn login(frame: &[u8], user: Option<&str>) -> Value {
+    let mut body = json!({"frames": [b64(frame)]});
+    if let Some(u) = user {
+        body["user_id"] = json!(u);
+    }
+    apigw("POST", "/v1/authenticate", Some(body), None)
+}
+
+impl Functions {
+    /// Both functions' routers over one service state.
+    pub fn new(state: faceid_api::AppState) -> Self {
+        Self {
+            enroll_router: faceid_api::enroll_routes(&state).with_state(state.clone()),
+            auth_router: faceid_api::authenticate_routes(&state).with_state(state.clone()),
+            state,
+        }
+    }
+}
+
+pub async fn wait_until<F, Fut>(mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..150 {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A name suffix unique within this machine's test runs (time, process, counter).
+pub fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{:032x}",
+        rand_u128() ^ u128::from(N.fetch_add(1, Ordering::Relaxed)) << 64
+    )
+}
+
+fn rand_u128() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+        ^ u128::from(std::process::id())
+}
