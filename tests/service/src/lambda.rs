@@ -61,13 +61,18 @@ impl Functions {
     }
 
     pub async fn authenticate(&self, event: Value) -> (u16, Value) {
+        http_parts(self.authenticate_response(event).await)
+    }
+
+    /// The authenticate function's whole API Gateway response (status, headers, body).
+    pub async fn authenticate_response(&self, event: Value) -> Value {
         let req: LambdaRequest = serde_json::from_value(event).expect("event deserializes");
         let mut adapter = Adapter::from(self.auth_router.clone());
         let resp = adapter
             .call(LambdaEvent::new(req, Context::default()))
             .await
             .expect("handler");
-        http_parts(serde_json::to_value(resp).unwrap())
+        serde_json::to_value(resp).expect("response serializes")
     }
 }
 

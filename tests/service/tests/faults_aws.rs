@@ -191,10 +191,16 @@ async fn storage_faults_give_retries_or_a_clear_503_never_a_wrong_accept() {
     }
     let (st, r) = rig.enroll("carol", vec![obama(2)]).await;
     assert_unavailable(st, &r);
+    let resp = rig
+        .f
+        .authenticate_response(login(&obama(2), Some("alice")))
+        .await;
+    assert_eq!(resp["statusCode"], 503, "{resp}");
+    assert_eq!(resp["headers"]["retry-after"], "2", "{resp}");
     let injected = rig.proxy.counts(Service::Dynamo).injected - before;
     assert!(
-        injected >= 9,
-        "3 requests × 3 attempts (the SDK retried): {injected}"
+        injected >= 12,
+        "4 requests × 3 attempts (the SDK retried): {injected}"
     );
     rig.proxy.clear();
     assert_eq!(rig.faces("carol").await, 0);
@@ -224,7 +230,7 @@ async fn storage_faults_give_retries_or_a_clear_503_never_a_wrong_accept() {
     assert_eq!((st, r["reason"].clone()), (401, json!("no_match")), "{r}");
 
     // Every failed attempt left an audit event.
-    assert_eq!(rig.audited("authenticate", "error").await, 2);
+    assert_eq!(rig.audited("authenticate", "error").await, 3);
     assert_eq!(rig.audited("enroll", "error").await, 3);
     assert_eq!(rig.audited("authenticate", "success").await, 2);
 }
