@@ -350,6 +350,11 @@ impl<A: AuditLog + 'static> AuditLog for SpooledAuditLog<A> {
             }
         }
         self.maybe_pending.store(true, Ordering::Relaxed);
+        // A copy in the process log (CloudWatch in Lambda), where it outlives an instance
+        // recycled before the spool is delivered. Events hold no face data.
+        if let Ok(json) = serde_json::to_string(event) {
+            tracing::warn!(target: "faceid::audit_spooled", event = %json, "audit event spooled");
+        }
         let spool = Arc::clone(&self.spool);
         let event = event.clone();
         // Only a failing local disk gets here as an error: then the caller logs it.
