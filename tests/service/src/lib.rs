@@ -38,6 +38,18 @@ pub fn crop_png(rel: &str, x: u32, y: u32, w: u32, h: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A distinct photo of one face: 700×700 crops of `biden.jpg`, shifted by `n` pixels
+/// (different bytes and descriptors, same person).
+pub fn biden_variant(n: u32) -> Vec<u8> {
+    crop_png(
+        "face_recognition/biden.jpg",
+        250 + n * 3,
+        80 + n * 2,
+        700,
+        700,
+    )
+}
+
 /// The face pipeline, loaded once per test binary.
 pub fn pipeline() -> Arc<FacePipeline> {
     static P: OnceLock<Arc<FacePipeline>> = OnceLock::new();
@@ -105,6 +117,17 @@ impl LocalServer {
     }
     pub fn admin(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         rb.bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// `GET /v1/users` with the admin token: `{"users": [{user_id, faces}…]}`.
+    pub async fn users(&self) -> serde_json::Value {
+        self.admin(self.get("/v1/users"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json body")
     }
 
     /// Enrolls images for a user with the admin token; returns (status, body).

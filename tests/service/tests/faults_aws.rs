@@ -15,7 +15,7 @@ use faceid_core::ports::{ImageStore, TemplateStore};
 use faceid_core::UserId;
 use faceid_service_tests::fault_proxy::{Fault, FaultProxy, Plan, Service};
 use faceid_service_tests::lambda::{apigw, login, s3_event, uuid_like, Functions};
-use faceid_service_tests::{b64, crop_png, fixture, pipeline, settings, ADMIN_TOKEN};
+use faceid_service_tests::{b64, biden_variant, fixture, pipeline, settings, ADMIN_TOKEN};
 use faceid_storage::{AwsSettings, DynamoStore, S3ImageStore};
 use futures::future::join_all;
 use serde_json::{json, Value};
@@ -121,17 +121,6 @@ fn obama(n: usize) -> Vec<u8> {
         "face_recognition/{}",
         ["obama.jpg", "obama2.jpg", "obama3.jpg"][n]
     ))
-}
-
-/// A distinct photo of the same face: crops of one portrait, shifted by `n` pixels.
-fn biden_variant(n: u32) -> Vec<u8> {
-    crop_png(
-        "face_recognition/biden.jpg",
-        250 + n * 3,
-        80 + n * 2,
-        700,
-        700,
-    )
 }
 
 fn assert_unavailable(st: u16, body: &Value) {

@@ -1,7 +1,7 @@
 //! The service through `faceid serve`'s app over real HTTP, on embedded storage, with the
 //! real face pipeline: enroll, authenticate 1:1 and 1:N, reject a stranger, delete, audit.
 
-use faceid_service_tests::{b64, crop_png, fixture, LocalServer};
+use faceid_service_tests::{b64, biden_variant, crop_png, fixture, LocalServer};
 use serde_json::{json, Value};
 
 /// The right half of `two_people.jpg`: Biden alone (the file holds Obama and Biden).
@@ -225,17 +225,6 @@ async fn enrollment_rejects_bad_photos_with_reasons() {
     );
 }
 
-/// A distinct photo of the same face: crops of one portrait, shifted by `n` pixels.
-fn biden_variant(n: u32) -> Vec<u8> {
-    crop_png(
-        "face_recognition/biden.jpg",
-        250 + n * 3,
-        80 + n * 2,
-        700,
-        700,
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_enrollments_for_one_user_lose_nothing() {
     let s = LocalServer::start(&[("FACEID_REQUIRE_LIVENESS", "false")]).await;
@@ -262,14 +251,7 @@ async fn concurrent_enrollments_for_one_user_lose_nothing() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 6);
-    let users: Value = s
-        .admin(s.get("/v1/users"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let users = s.users().await;
     assert_eq!(users["users"][0]["faces"], 6, "{users}");
 
     // One photo posted four times at once (a client retrying impatiently): one template,
@@ -284,14 +266,7 @@ async fn concurrent_enrollments_for_one_user_lose_nothing() {
         .filter(|(_, b)| b["faces"][0]["duplicate"] == json!(false))
         .count();
     assert_eq!(new, 1, "{results:?}");
-    let users: Value = s
-        .admin(s.get("/v1/users"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let users = s.users().await;
     let obama = users["users"]
         .as_array()
         .and_then(|u| u.iter().find(|u| u["user_id"] == "obama"))
