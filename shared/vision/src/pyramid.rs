@@ -297,42 +297,151 @@ fn row_plan(in_h: usize, out_h: usize) -> Vec<(usize, usize, f64)> {
 
 /// dlib `resize_image(in, out)` (bilinear) for RGB images, to `out_w`×`out_h`.
 pub fn resize_bilinear_rgb(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
+    resize_bilinear_rgb_threads(src, out_w, out_h, 1)
+}
+
+/// [`resize_bilinear_rgb`] on up to `threads` threads (bands of output rows; each output
+/// row is computed the same way whatever the split). Small images use one thread.
+pub(crate) fn resize_bilinear_rgb_threads(
+    src: &RgbImage,
+    out_w: u32,
+    out_h: u32,
+    threads: usize,
+) -> RgbImage {
     let mut out = RgbImage::new(out_w, out_h);
     let (in_w, in_h) = (src.width() as usize, src.height() as usize);
     if in_w == 0 || in_h == 0 || out_w == 0 || out_h == 0 {
         return out;
     }
     let (ow, oh) = (out_w as usize, out_h as usize);
+    // Below ~100k output pixels a thread costs more than it saves.
+    let threads = threads.clamp(1, (ow * oh / 100_000).max(1)).min(oh);
+    let band = oh.div_ceil(threads);
+    let o: &mut [u8] = &mut out;
+    if threads == 1 {
+        resize_rgb_rows(src, ow, oh, 0, o);
+    } else {
+        std::thread::scope(|scope| {
+            for (i, chunk) in o.chunks_mut(band * ow * 3).enumerate() {
+                scope.spawn(move || resize_rgb_rows(src, ow, oh, i * band, chunk));
+            }
+        });
+    }
+    out
+}
+
+/// Output rows `first_row..` (as many as `out` holds) of an `ow`×`oh` resize of `src`.
+fn resize_rgb_rows(src: &RgbImage, ow: usize, oh: usize, first_row: usize, out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { resize_rgb_avx2(src, ow, oh, first_row, out) };
+    }
+    resize_rgb_impl(src, ow, oh, first_row, out)
+}
+
+/// [`resize_rgb_impl`] compiled for AVX2; the vector width changes no result.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn resize_rgb_avx2(src: &RgbImage, ow: usize, oh: usize, first_row: usize, out: &mut [u8]) {
+    resize_rgb_impl(src, ow, oh, first_row, out)
+}
+
+/// Source row `y` of dlib's 4-wide loop gathered per output sample (`3·column + channel`):
+/// the left and right neighbours' bytes. A source row serves several output rows (as top,
+/// then as bottom), so it is gathered once. One pixel is moved as one 4-byte word (the
+/// fourth byte is overwritten by the next pixel, or is the spare last byte).
+struct GatheredRow {
+    y: usize,
+    left: Vec<u8>,
+    right: Vec<u8>,
+}
+
+impl GatheredRow {
+    fn new(pixels: usize) -> Self {
+        Self {
+            y: usize::MAX,
+            left: vec![0; pixels * 3 + 1],
+            right: vec![0; pixels * 3 + 1],
+        }
+    }
+
+    /// `img` is the whole image from the start of row `y`; `offsets` are the byte offsets
+    /// of the left neighbours within the row (the right ones are 3 bytes further).
+    #[inline(always)]
+    fn fill(&mut self, y: usize, img: &[u8], offsets: &[u32]) {
+        self.y = y;
+        let word = |o: usize| match img.get(o..o + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            // Last pixel of the image: no byte after it.
+            None => u32::from_le_bytes([img[o], img[o + 1], img[o + 2], 0]),
+        };
+        let (left, right) = (&mut self.left, &mut self.right);
+        for (c, &o) in offsets.iter().enumerate() {
+            let o = o as usize;
+            left[c * 3..c * 3 + 4].copy_from_slice(&word(o).to_le_bytes());
+            right[c * 3..c * 3 + 4].copy_from_slice(&word(o + 3).to_le_bytes());
+        }
+    }
+}
+
+#[inline(always)]
+fn resize_rgb_impl(src: &RgbImage, ow: usize, oh: usize, first_row: usize, out: &mut [u8]) {
+    let (in_w, in_h) = (src.width() as usize, src.height() as usize);
     let cols = ColumnPlan::new(in_w, ow);
     let rows = row_plan(in_h, oh);
+    // dlib's 4-wide columns: byte offset of the left neighbour in a source row, and the
+    // fraction and 1 - fraction per output sample. dlib's SIMD path reads the right
+    // neighbour at left + 1 without clamping; the plan only contains columns where that
+    // is inside the row.
+    let px = cols.simd.len();
+    let n = px * 3;
+    let offsets: Vec<u32> = cols.simd.iter().map(|&(l, _, _)| (l * 3) as u32).collect();
+    let lr: Vec<f32> = cols.simd.iter().flat_map(|&(_, f, _)| [f; 3]).collect();
+    let inv_lr: Vec<f32> = cols.simd.iter().flat_map(|&(_, _, f)| [f; 3]).collect();
+    let (lr, inv_lr) = (&lr[..n], &inv_lr[..n]);
+    let mut top_g = GatheredRow::new(px);
+    let mut bottom_g = GatheredRow::new(px);
     let s = src.as_raw();
-    let o: &mut [u8] = &mut out;
-    for (r, &(top, bottom, tb)) in rows.iter().enumerate() {
-        let trow = &s[top * in_w * 3..(top + 1) * in_w * 3];
-        let brow = &s[bottom * in_w * 3..(bottom + 1) * in_w * 3];
-        let orow = &mut o[r * ow * 3..(r + 1) * ow * 3];
-        let f_tb = tb as f32;
-        let f_inv_tb = (1.0 - tb) as f32;
-        for (c, &(left, lr, inv_lr)) in cols.simd.iter().enumerate() {
-            // dlib's SIMD path reads the right neighbour at left+1 without clamping; the
-            // plan only contains columns where that is inside the image.
-            let right = left + 1;
-            let tlf = f_inv_tb * inv_lr;
-            let trf = f_inv_tb * lr;
-            let blf = f_tb * inv_lr;
-            let brf = f_tb * lr;
-            for ch in 0..3 {
-                let tl = f32::from(trow[left * 3 + ch]);
-                let tr = f32::from(trow[right * 3 + ch]);
-                let bl = f32::from(brow[left * 3 + ch]);
-                let br = f32::from(brow[right * 3 + ch]);
-                let v = tlf * tl + trf * tr + blf * bl + brf * br;
-                orow[c * 3 + ch] = v as i32 as u8;
+    let row_len = in_w * 3;
+    let bands = out.chunks_exact_mut(ow * 3);
+    for (orow, &(top, bottom, tb)) in bands.zip(&rows[first_row..]) {
+        // Rows advance monotonically: the previous bottom row is usually the new top.
+        if top_g.y != top {
+            if bottom_g.y == top {
+                std::mem::swap(&mut top_g, &mut bottom_g);
+            } else {
+                top_g.fill(top, &s[top * row_len..], &offsets);
             }
         }
-        let base = cols.simd.len();
+        if bottom_g.y != bottom {
+            bottom_g.fill(bottom, &s[bottom * row_len..], &offsets);
+        }
+        let f_tb = tb as f32;
+        let f_inv_tb = (1.0 - tb) as f32;
+        let (tl, tr) = (&top_g.left[..n], &top_g.right[..n]);
+        let (bl, br) = (&bottom_g.left[..n], &bottom_g.right[..n]);
+        for (i, dst) in orow[..n].iter_mut().enumerate() {
+            let tlf = f_inv_tb * inv_lr[i];
+            let trf = f_inv_tb * lr[i];
+            let blf = f_tb * inv_lr[i];
+            let brf = f_tb * lr[i];
+            let v = tlf * f32::from(tl[i])
+                + trf * f32::from(tr[i])
+                + blf * f32::from(bl[i])
+                + brf * f32::from(br[i]);
+            // _mm_cvttps_epi32, then the low byte (as dlib's static_cast<unsigned char>).
+            // SAFETY: v is finite and far inside the i32 range: four bytes times weights
+            // that are products of a vertical factor in [0, 1] and a horizontal one in
+            // (-1, 2) (in practice v is a weighted mean of bytes, in 0..256).
+            *dst = unsafe { v.to_int_unchecked::<i32>() } as u8;
+        }
+        let (trow, brow) = (
+            &s[top * row_len..(top + 1) * row_len],
+            &s[bottom * row_len..(bottom + 1) * row_len],
+        );
         for (i, &(left, right, lr)) in cols.tail.iter().enumerate() {
-            let c = base + i;
+            let c = px + i;
             for ch in 0..3 {
                 let tl = f64::from(trow[left * 3 + ch]);
                 let tr = f64::from(trow[right * 3 + ch]);
@@ -344,7 +453,6 @@ pub fn resize_bilinear_rgb(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
             }
         }
     }
-    out
 }
 
 /// A rectangular window into a row-major `f32` buffer (a dlib `sub_image` of a tensor

@@ -6,6 +6,9 @@
 //! - channel choice on ties: the SIMD path picks the *later* channel when two channels have
 //!   the same gradient magnitude, the scalar path the earlier one;
 //! - histogram weights: SIMD computes `vy · (vx · |g|)`, scalar `(vy · vx) · |g|`.
+//!
+//! The orientation bin of a gradient depends only on its two integer components, so it is
+//! read from a table built once with dlib's float dot products ([`orientation_bins`]).
 
 use image::RgbImage;
 
@@ -44,23 +47,22 @@ impl Fhog {
 }
 
 /// Gradient of the channel with the largest squared magnitude at interior pixels
-/// `x ∈ [x0 + 1, x0 + gx.len()]` of a row, from planar channel rows (`above`, `here`,
-/// `below`, each `[r, g, b]`). `later_wins` selects dlib's SIMD tie rule (the *later*
-/// channel wins ties: `rlen > glen ? red : green`, then `tlen > blen ? t : blue`), else
-/// its scalar rule (the earlier channel wins). Branch-free so that it vectorises.
+/// `x ∈ [x0 + 1, x0 + key_out.len()]` of a row, from planar channel rows (`above`, `here`,
+/// `below`, each `[r, g, b]`), as its [`gradient_key`] and squared length. `later_wins`
+/// selects dlib's SIMD tie rule (the *later* channel wins ties: `rlen > glen ? red :
+/// green`, then `tlen > blen ? t : blue`), else its scalar rule (the earlier channel
+/// wins). Branch-free so that it vectorises.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn row_gradients(
     above: [&[u8]; 3],
     here: [&[u8]; 3],
     below: [&[u8]; 3],
     x0: usize,
     later_wins: bool,
-    gx_out: &mut [f32],
-    gy_out: &mut [f32],
+    key_out: &mut [u32],
     len_out: &mut [f32],
 ) {
-    let n = gx_out.len();
+    let n = key_out.len();
     let grad = |k: usize, x: usize| {
         let gx = here[k][x + 1] as i32 - here[k][x - 1] as i32;
         let gy = below[k][x] as i32 - above[k][x] as i32;
@@ -81,33 +83,53 @@ fn row_gradients(
             (tx, ty, tl, bl > tl)
         };
         let (x_, y_, l_) = if take_b { (bx, by, bl) } else { (tx, ty, tl) };
-        gx_out[i] = x_ as f32;
-        gy_out[i] = y_ as f32;
+        key_out[i] = gradient_key(x_, y_);
         len_out[i] = l_ as f32;
     }
 }
 
-/// Orientation bin (0..18) and magnitude of each gradient: dlib's best-dot search, written
-/// branch-free so that it vectorises (same comparisons, same float products).
+/// Gradients are differences of bytes: each component is in `-255..=255`.
+const GRAD_SPAN: usize = 511;
+
+/// Index of the gradient `(x, y)` in [`orientation_bins`].
 #[inline(always)]
-fn row_orientations(gx: &[f32], gy: &[f32], len: &[f32], bins: &mut [u32], mag: &mut [f32]) {
-    for i in 0..gx.len() {
-        let (x, y) = (gx[i], gy[i]);
-        let mut best_dot = 0.0f32;
-        let mut best_o = 0u32;
-        for (o, &(d0, d1)) in DIRECTIONS.iter().enumerate() {
-            let dot = x * d0 + y * d1;
-            let c = dot > best_dot;
-            best_dot = if c { dot } else { best_dot };
-            best_o = if c { o as u32 } else { best_o };
-            let neg = -dot;
-            let c = neg > best_dot;
-            best_dot = if c { neg } else { best_dot };
-            best_o = if c { o as u32 + 9 } else { best_o };
+fn gradient_key(x: i32, y: i32) -> u32 {
+    ((y + 255) * GRAD_SPAN as i32 + (x + 255)) as u32
+}
+
+/// dlib's orientation bin (0..18) of the gradient `(x, y)`: the direction with the largest
+/// dot product, `x·d0 + y·d1` in float, ties to the earlier direction, `+dot` before
+/// `-dot`, and bin 0 when no dot product is positive.
+fn orientation_bin(x: f32, y: f32) -> u8 {
+    let mut best_dot = 0.0f32;
+    let mut best_o = 0u8;
+    for (o, &(d0, d1)) in DIRECTIONS.iter().enumerate() {
+        let dot = x * d0 + y * d1;
+        if dot > best_dot {
+            best_dot = dot;
+            best_o = o as u8;
         }
-        bins[i] = best_o;
-        mag[i] = len[i].sqrt();
+        if -dot > best_dot {
+            best_dot = -dot;
+            best_o = o as u8 + 9;
+        }
     }
+    best_o
+}
+
+/// [`orientation_bin`] of every possible gradient, by [`gradient_key`] (255 KiB, built once
+/// per process): a table lookup replaces the 18 dot products per pixel.
+pub(crate) fn orientation_bins() -> &'static [u8] {
+    static BINS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BINS.get_or_init(|| {
+        let mut t = vec![0u8; GRAD_SPAN * GRAD_SPAN];
+        for y in -255..=255 {
+            for x in -255..=255 {
+                t[gradient_key(x, y) as usize] = orientation_bin(x as f32, y as f32);
+            }
+        }
+        t
+    })
 }
 
 /// dlib `extract_fhog_features(img, hog, cell_size, filter_rows_padding,
@@ -185,11 +207,10 @@ fn extract_fhog_impl(
         simd_end += 8;
     }
     let n = visible_nc.saturating_sub(1);
-    let mut gx = vec![0.0f32; n];
-    let mut gy = vec![0.0f32; n];
+    let mut keys = vec![0u32; n];
     let mut len = vec![0.0f32; n];
-    let mut bins = vec![0u32; n];
     let mut mag = vec![0.0f32; n];
+    let bins = orientation_bins();
     // Per column: histogram cell and the two horizontal weights (independent of the row).
     let cols: Vec<(usize, f32, f32)> = (1..visible_nc)
         .map(|x| {
@@ -221,8 +242,7 @@ fn extract_fhog_impl(
             below,
             0,
             true,
-            &mut gx[..split],
-            &mut gy[..split],
+            &mut keys[..split],
             &mut len[..split],
         );
         row_gradients(
@@ -231,13 +251,14 @@ fn extract_fhog_impl(
             below,
             split,
             false,
-            &mut gx[split..],
-            &mut gy[split..],
+            &mut keys[split..],
             &mut len[split..],
         );
-        row_orientations(&gx, &gy, &len, &mut bins, &mut mag);
+        for (m, &l) in mag.iter_mut().zip(&len) {
+            *m = l.sqrt();
+        }
         for (i, &(ixp, vx0, vx1)) in cols.iter().enumerate() {
-            let o = bins[i] as usize;
+            let o = usize::from(bins[keys[i] as usize]);
             let v = mag[i];
             // SIMD blocks weight as vy·(vx·|g|), the scalar tail as (vy·vx)·|g|.
             let (w11, w01, w10, w00) = if i + 1 < simd_end {

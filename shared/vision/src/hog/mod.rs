@@ -21,7 +21,7 @@ mod filter;
 mod filterbank;
 
 use crate::pyramid::{
-    pyramid_down_6, pyramid_up, DRect, PyramidDown2, PyramidDown6, PyramidMapping,
+    pyramid_up_size, resize_bilinear_rgb_threads, DRect, PyramidDown2, PyramidDown6, PyramidMapping,
 };
 use crate::{Detection, Rect};
 use faceid_dlib_format::hog_detector::{FhogScannerConfig, HogDetectorModel};
@@ -86,6 +86,8 @@ impl HogDetector {
                 })
             })
             .collect::<Result<Vec<_>, HogError>>()?;
+        // Build the process-wide orientation table now rather than in the first request.
+        fhog::orientation_bins();
         Ok(Self {
             config: model.scanner,
             iou_thresh: model.iou_thresh,
@@ -152,6 +154,11 @@ impl HogDetector {
         let mut results = if upsample == 0 {
             self.detect_level0(img, adjust_thresholds)
         } else {
+            let threads = self.threads_for(usize::MAX);
+            let pyramid_up = |img: &RgbImage| {
+                let (w, h) = pyramid_up_size(img.width(), img.height());
+                resize_bilinear_rgb_threads(img, w, h, threads)
+            };
             let mut up = pyramid_up(img);
             for _ in 1..upsample {
                 up = pyramid_up(&up);
@@ -256,9 +263,11 @@ impl HogDetector {
         }
         let cell = c.cell_size as usize;
         let mut images: Vec<RgbImage> = Vec::with_capacity(levels as usize);
+        let threads = self.threads_for(usize::MAX);
         for _ in 1..levels {
-            let next = pyramid_down_6(images.last().unwrap_or(img));
-            images.push(next);
+            let prev = images.last().unwrap_or(img);
+            let (w, h) = PyramidDown6::output_size(prev.width(), prev.height());
+            images.push(resize_bilinear_rgb_threads(prev, w, h, threads));
         }
         let n = levels as usize;
         parallel_map(n, self.threads_for(n), |l| {
@@ -292,15 +301,7 @@ impl HogDetector {
         if bank.use_full_filters() {
             for p in 0..NUM_PLANES {
                 let filt = &bank.full[p * self.fhog_w * self.fhog_h..][..self.fhog_w * self.fhog_h];
-                filter_full_add(
-                    feats.plane(p),
-                    nc,
-                    area,
-                    filt,
-                    self.fhog_w,
-                    scratch,
-                    saliency,
-                );
+                filter_full_add(feats.plane(p), nc, area, filt, self.fhog_w, saliency);
             }
         } else {
             if bank.num_separable() == 0 {
