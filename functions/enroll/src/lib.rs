@@ -15,6 +15,18 @@ use tower::Service;
 pub enum EnrollEvent {
     S3(S3Event),
     Http(Box<LambdaRequest>),
+    /// An HTTP event `lambda_http` would panic on (found by the `s3_event` fuzz target:
+    /// a `host` header that is not a URI authority); answered with a 400.
+    MalformedHttp(String),
+}
+
+/// Why `lambda_http` could not turn this event into a request, if we can tell up front.
+fn malformed_http(v: &serde_json::Value) -> Option<String> {
+    let host = v.get("headers")?.get("host")?.as_str()?;
+    match host.parse::<lambda_http::http::uri::Authority>() {
+        Ok(_) => None,
+        Err(e) => Some(format!("host header is not a valid authority: {e}")),
+    }
 }
 
 impl<'de> Deserialize<'de> for EnrollEvent {
@@ -27,6 +39,8 @@ impl<'de> Deserialize<'de> for EnrollEvent {
             serde_json::from_value(v)
                 .map(EnrollEvent::S3)
                 .map_err(D::Error::custom)
+        } else if let Some(problem) = malformed_http(&v) {
+            Ok(EnrollEvent::MalformedHttp(problem))
         } else {
             serde_json::from_value(v)
                 .map(|r| EnrollEvent::Http(Box::new(r)))
@@ -62,6 +76,16 @@ pub async fn handle(
                 tracing::info!(key = %o.key, outcome = o.outcome, reason = ?o.reason, "S3 upload processed");
             }
             Ok(EnrollOutput::S3 { outcomes })
+        }
+        EnrollEvent::MalformedHttp(problem) => {
+            tracing::warn!(%problem, "malformed API Gateway event");
+            let body = serde_json::json!({"error": {"code": "bad_request", "message": problem}});
+            Ok(EnrollOutput::Http(serde_json::json!({
+                "statusCode": 400,
+                "headers": {"content-type": "application/json"},
+                "body": body.to_string(),
+                "isBase64Encoded": false,
+            })))
         }
         EnrollEvent::Http(req) => {
             let mut adapter = Adapter::from(router.clone());

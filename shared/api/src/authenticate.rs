@@ -150,7 +150,7 @@ async fn decide(
             let mut ev = AuditEvent::new("authenticate", "locked_out");
             ev.user_id = user.as_ref().map(|u| u.to_string());
             ev.client = Some(client.clone());
-            record(&state, ev, &timer).await;
+            record(state, ev, timer).await;
             return Err(ApiError::TooManyRequests {
                 retry_after_secs: wait.whole_seconds().max(1),
             });
@@ -168,45 +168,45 @@ async fn decide(
         Some(id) => match state.stores.challenges.redeem_challenge(&id).await? {
             Redeemed::Fresh(c) if c.is_expired(now) => {
                 return finish_rejected(
-                    &state,
+                    state,
                     event,
                     &keys,
                     "challenge_expired",
                     "The challenge has expired; start again.",
                     json!({}),
-                    &timer,
+                    timer,
                 )
                 .await
             }
             Redeemed::Fresh(c) => Some(c),
             Redeemed::AlreadyUsed => {
                 return finish_rejected(
-                    &state,
+                    state,
                     event,
                     &keys,
                     "challenge_used",
                     "This challenge was already used; start again.",
                     json!({}),
-                    &timer,
+                    timer,
                 )
                 .await
             }
             Redeemed::Unknown => {
                 return finish_rejected(
-                    &state,
+                    state,
                     event,
                     &keys,
                     "challenge_unknown",
                     "Unknown challenge; start again.",
                     json!({}),
-                    &timer,
+                    timer,
                 )
                 .await
             }
         },
     };
 
-    let analyses = analyze_each(&state, frames, cfg.detector).await?;
+    let analyses = analyze_each(state, frames, cfg.detector).await?;
     let mut faces_per_frame = Vec::with_capacity(analyses.len());
     for (i, a) in analyses.into_iter().enumerate() {
         let a = a.map_err(|e| match ApiError::from(e) {
@@ -227,13 +227,13 @@ async fn decide(
             let reason = f.code();
             let extra = json!({"liveness": l});
             return finish_rejected(
-                &state,
+                state,
                 event,
                 &keys,
                 &format!("liveness_{reason}"),
                 f.message(),
                 extra,
-                &timer,
+                timer,
             )
             .await;
         }
@@ -256,7 +256,7 @@ async fn decide(
                 "More than one face is visible; only the person logging in may be in view.",
             )
         };
-        return finish_rejected(&state, event, &keys, reason, msg, json!({}), &timer).await;
+        return finish_rejected(state, event, &keys, reason, msg, json!({}), timer).await;
     };
 
     let gallery = state.gallery.get(state.stores.templates.as_ref()).await?;
@@ -268,13 +268,13 @@ async fn decide(
     let Some(best) = best.filter(|m| m.distance <= cfg.threshold) else {
         event.distance = nearest_distance;
         return finish_rejected(
-            &state,
+            state,
             event,
             &keys,
             "no_match",
             "Face not recognized.",
             json!({"threshold": cfg.threshold}),
-            &timer,
+            timer,
         )
         .await;
     };
@@ -291,7 +291,7 @@ async fn decide(
     event.outcome = "success".into();
     event.user_id = Some(best.user_id.to_string());
     event.distance = Some(best.distance);
-    record(&state, event, &timer).await;
+    record(state, event, timer).await;
     Ok((
         StatusCode::OK,
         Json(json!({

@@ -249,10 +249,12 @@ impl<'a> Reader<'a> {
             what: "matrix size",
             value: i128::MAX,
         })?;
+        // Each element takes at least two bytes. Saturating: rows × cols can be close to
+        // `usize::MAX` in a corrupt file (found by cargo-fuzz, `model_parsers`).
         if count.saturating_mul(2) > self.remaining() {
             return Err(Error::Eof {
                 offset,
-                needed: count * 2,
+                needed: count.saturating_mul(2),
             });
         }
         let mut v = Vec::with_capacity(count);

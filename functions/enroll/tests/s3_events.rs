@@ -1,0 +1,346 @@
+//! Seeded, bounded property tests of the enroll function's invocation payloads (CI side of
+//! the `s3_event` cargo-fuzz target in tests/fuzz): JSON bytes → `EnrollEvent` → `handle`,
+//! from mutated copies of the S3 and API Gateway fixtures and from well-formed S3 events
+//! with arbitrary object keys.
+//!
+//! Property: no panic; an S3 event gives one typed outcome per `enroll/` record (here
+//! always `rejected`, with a reason: no photo in the store has a face); an HTTP event gives
+//! an API Gateway response below 500.
+//!
+//! The analyzer is a stub (PNG signature → no face, else a bad image): the subject is the
+//! event and key handling, not the face pipeline.
+
+use enroll::{EnrollEvent, EnrollOutput};
+use faceid_api::enroll::user_of_key;
+use faceid_api::{ApiConfig, AppState, Limits, Stores};
+use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
+use faceid_core::token::TokenSigner;
+use faceid_storage::{EmbeddedConfig, EmbeddedStores};
+use lambda_runtime::{Context, LambdaEvent};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::RngSeed;
+use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+struct StubAnalyzer;
+
+impl FaceAnalyzer for StubAnalyzer {
+    fn analyze(&self, image: &[u8], _: DetectorKind) -> Result<ImageAnalysis, AnalyzeError> {
+        if image.starts_with(PNG) {
+            Ok(ImageAnalysis {
+                width: 64,
+                height: 48,
+                faces: vec![],
+            })
+        } else {
+            Err(AnalyzeError::Input("unsupported image format".into()))
+        }
+    }
+    fn model_id(&self) -> &str {
+        "stub"
+    }
+}
+
+struct Fixture {
+    state: AppState,
+    router: axum::Router,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+/// Photos in the store: `enroll/alice/a.jpg` (a "PNG" without a face) and
+/// `enroll/bob/b.jpg` (not an image).
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = EmbeddedStores::open(&EmbeddedConfig {
+            data_dir: dir.path().to_path_buf(),
+            public_base_url: "http://127.0.0.1:1".into(),
+            upload_signing_key: b"upload key".to_vec(),
+        })
+        .expect("stores");
+        let stores = Stores {
+            templates: e.store.clone(),
+            challenges: e.store.clone(),
+            counters: e.store.clone(),
+            images: e.images.clone(),
+            audit: e.audit.clone(),
+        };
+        let config = ApiConfig {
+            threshold: 0.6,
+            admin_token: Some("test-admin-token-0123456789".into()),
+            tokens: TokenSigner::new(&[7; 32], "faceid", "faceid-web", time::Duration::hours(1))
+                .expect("key"),
+            limits: Limits::default(),
+            challenge_ttl: time::Duration::seconds(60),
+            require_liveness: true,
+            detector: DetectorKind::Hog,
+            quality: Default::default(),
+            liveness: Default::default(),
+            lockout: Default::default(),
+            trust_forwarded_for: false,
+            cors_origin: None,
+            upload_ttl: std::time::Duration::from_secs(600),
+        };
+        let state = AppState::new(Arc::new(StubAnalyzer), stores, config);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut png = PNG.to_vec();
+            png.extend([0; 16]);
+            for (key, bytes) in [
+                ("enroll/alice/a.jpg", png),
+                ("enroll/bob/b.jpg", vec![1; 16]),
+            ] {
+                state
+                    .stores
+                    .images
+                    .put_image(key, bytes, "image/jpeg")
+                    .await
+                    .expect("photo");
+            }
+        });
+        Fixture {
+            router: faceid_api::enroll_routes(&state).with_state(state.clone()),
+            state,
+            rt,
+            _dir: dir,
+        }
+    })
+}
+
+fn fixture_json(name: &str) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/service/fixtures")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The S3 fixture with its placeholders filled in.
+fn s3_event(key: &str) -> String {
+    fixture_json("s3_object_created.json")
+        .replace("BUCKET", "photos")
+        .replace("ETAG", "0123abcd")
+        .replace("\"KEY\"", &Value::String(key.into()).to_string())
+}
+
+/// Parses and handles one payload as the Lambda runtime would, checking the property.
+/// Returns the outcomes of an S3 event.
+fn invoke(bytes: &[u8]) -> Option<Vec<faceid_api::enroll::UploadOutcome>> {
+    let event: EnrollEvent = serde_json::from_slice(bytes).ok()?;
+    let records = match &event {
+        EnrollEvent::S3(s3) => Some(s3.records.len()),
+        EnrollEvent::Http(_) | EnrollEvent::MalformedHttp(_) => None,
+    };
+    let f = fixture();
+    let out = f.rt.block_on(enroll::handle(
+        &f.state,
+        &f.router,
+        LambdaEvent::new(event, Context::default()),
+    ));
+    match (out, records) {
+        (Ok(EnrollOutput::S3 { outcomes }), Some(n)) => {
+            assert!(outcomes.len() <= n);
+            for o in &outcomes {
+                assert!(o.key.starts_with("enroll/"), "{o:?}");
+                assert_eq!(o.outcome, "rejected", "{o:?}");
+                assert!(o.reason.is_some() && o.face_id.is_none(), "{o:?}");
+            }
+            Some(outcomes)
+        }
+        (Ok(EnrollOutput::Http(resp)), None) => {
+            let status = resp["statusCode"].as_u64().unwrap_or(0);
+            assert!((200..500).contains(&status), "{resp}");
+            None
+        }
+        // The store is healthy: an error here would make Lambda retry a bad event.
+        (Err(e), Some(_)) => panic!("S3 event failed: {e}"),
+        // An HTTP event the adapter cannot turn into a request: a typed error.
+        (Err(_), None) => None,
+        (Ok(_), _) => panic!("output kind differs from the event kind"),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Set(Index, u8),
+    Insert(Index, u8),
+    Delete(Index),
+    Splice(Index, Index, u8),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let byte = prop_oneof![
+        any::<u8>(),
+        proptest::sample::select(b"{}[]\":,\\0-9%+/ ".to_vec())
+    ];
+    prop_oneof![
+        (any::<Index>(), byte.clone()).prop_map(|(i, b)| Edit::Set(i, b)),
+        (any::<Index>(), byte).prop_map(|(i, b)| Edit::Insert(i, b)),
+        any::<Index>().prop_map(Edit::Delete),
+        (any::<Index>(), any::<Index>(), 1u8..64).prop_map(|(a, b, n)| Edit::Splice(a, b, n)),
+    ]
+}
+
+fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut d = seed.to_vec();
+    for e in edits {
+        let at = |i: &Index, d: &Vec<u8>| i.index(d.len().max(1)).min(d.len());
+        match e {
+            Edit::Set(i, b) if !d.is_empty() => {
+                let p = at(i, &d).min(d.len() - 1);
+                d[p] = *b;
+            }
+            Edit::Insert(i, b) => {
+                let p = at(i, &d);
+                d.insert(p, *b);
+            }
+            Edit::Delete(i) if !d.is_empty() => {
+                let p = at(i, &d).min(d.len() - 1);
+                d.remove(p);
+            }
+            Edit::Splice(from, to, n) => {
+                let a = at(from, &d);
+                let run: Vec<u8> = d[a..(a + *n as usize).min(d.len())].to_vec();
+                let b = at(to, &d);
+                d.splice(b..b, run);
+            }
+            _ => {}
+        }
+    }
+    d
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    let mut http: Value = serde_json::from_str(&fixture_json("apigw_v2_request.json")).unwrap();
+    http["body"] = json!(r#"{"images": ["iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAA"]}"#);
+    http["headers"]["authorization"] = json!("Bearer test-admin-token-0123456789");
+    vec![
+        s3_event("enroll/alice/a.jpg").into_bytes(),
+        s3_event("enroll/bob/b.jpg").into_bytes(),
+        s3_event("enroll/bob/b+c.jpg").into_bytes(),
+        s3_event("enroll/carol%40example.com/x.jpg").into_bytes(),
+        fixture_json("apigw_v2_request.json").into_bytes(),
+        http.to_string().into_bytes(),
+    ]
+}
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(0x5eed_0053),
+        ..ProptestConfig::default()
+    }
+}
+
+#[test]
+fn the_fixtures_give_the_expected_outcomes() {
+    let reason = |key: &str| {
+        invoke(s3_event(key).as_bytes()).expect("S3 event")[0]
+            .reason
+            .clone()
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("enroll/alice/a.jpg").starts_with("no_face"),
+        "{}",
+        reason("enroll/alice/a.jpg")
+    );
+    assert!(reason("enroll/bob/b.jpg").starts_with("bad_image"));
+    // Regression: a key the image store refuses (a space, `+` in the event) failed the
+    // whole event with an internal error, so Lambda retried it for nothing.
+    assert!(reason("enroll/bob/b+c.jpg").starts_with("bad file name in key"));
+    assert_eq!(
+        reason("enroll/carol%40example.com/x.jpg"),
+        "object not found"
+    );
+    assert!(reason("enroll/.x/y.jpg").starts_with("bad user in key"));
+    assert!(reason("enroll/a%2Fb/y.jpg").starts_with("key is not of the form"));
+    assert!(invoke(s3_event("other/alice/a.jpg").as_bytes())
+        .unwrap()
+        .is_empty());
+    assert!(invoke(fixture_json("apigw_v2_request.json").as_bytes()).is_none());
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+
+    #[test]
+    fn mutated_events_never_panic(
+        which in any::<Index>(),
+        edits in proptest::collection::vec(edit(), 1..8),
+    ) {
+        let seeds = seeds();
+        invoke(&apply(&seeds[which.index(seeds.len())], &edits));
+    }
+
+    #[test]
+    fn arbitrary_keys_give_one_typed_outcome_each(
+        keys in proptest::collection::vec(
+            prop_oneof![
+                "enroll/[a-z%+.@/-]{0,12}/[a-z%+. ]{0,8}",
+                "enroll/.{0,20}",
+                // No '%' or '+': URL-decoding must not move a key in or out of enroll/.
+                "[^%+]{0,24}",
+            ],
+            1..4,
+        ),
+    ) {
+        let records: Vec<Value> = keys
+            .iter()
+            .map(|k| {
+                let mut r: Value = serde_json::from_str(&s3_event(k)).unwrap();
+                r["Records"][0].take()
+            })
+            .collect();
+        let event = json!({ "Records": records }).to_string();
+        let outcomes = invoke(event.as_bytes()).expect("a well-formed S3 event is handled");
+        // Keys outside enroll/ (after URL-decoding) are skipped; the rest get an outcome.
+        let enroll_like = keys.iter().filter(|k| k.starts_with("enroll/")).count();
+        prop_assert_eq!(outcomes.len(), enroll_like);
+        for o in &outcomes {
+            if let Err(e) = user_of_key(&o.key) {
+                prop_assert_eq!(o.reason.as_deref(), Some(e.as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn user_of_key_accepts_only_enroll_user_file(key in "(enroll/)?[a-zA-Z0-9._@/-]{0,20}|.{0,30}") {
+        if let Ok(user) = user_of_key(&key) {
+            let rest = key.strip_prefix(&format!("enroll/{user}/")).expect("prefix");
+            prop_assert!(!rest.is_empty() && !rest.contains('/'), "{}", key);
+        }
+    }
+}
+
+/// Regression (cargo-fuzz `s3_event`): a `host` header that is not a URI authority made
+/// `lambda_http` panic while building the request; it is now a 400.
+#[test]
+fn api_event_with_an_invalid_host_is_a_400() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fuzz/regressions/s3_event_apigw_bad_host_panics_lambda_http.json");
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let event: EnrollEvent = serde_json::from_slice(&bytes).expect("parses");
+    assert!(matches!(event, EnrollEvent::MalformedHttp(_)), "{event:?}");
+    let f = fixture();
+    let out = f
+        .rt
+        .block_on(enroll::handle(
+            &f.state,
+            &f.router,
+            LambdaEvent::new(event, Context::default()),
+        ))
+        .expect("handled");
+    let EnrollOutput::Http(resp) = out else {
+        panic!("an HTTP response");
+    };
+    assert_eq!(resp["statusCode"], 400, "{resp}");
+}
