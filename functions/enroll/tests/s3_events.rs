@@ -321,26 +321,35 @@ proptest! {
     }
 }
 
-/// Regression (cargo-fuzz `s3_event`): a `host` header that is not a URI authority made
-/// `lambda_http` panic while building the request; it is now a 400.
+/// Regressions (cargo-fuzz `s3_event`): `lambda_http` / `aws_lambda_events` panicked on
+/// a `host` header that is not a URI authority and on a body flagged base64 that is not
+/// base64; both are now a 400.
 #[test]
-fn api_event_with_an_invalid_host_is_a_400() {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fuzz/regressions/s3_event_apigw_bad_host_panics_lambda_http.json");
-    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    let event: EnrollEvent = serde_json::from_slice(&bytes).expect("parses");
-    assert!(matches!(event, EnrollEvent::MalformedHttp(_)), "{event:?}");
-    let f = fixture();
-    let out = f
-        .rt
-        .block_on(enroll::handle(
-            &f.state,
-            &f.router,
-            LambdaEvent::new(event, Context::default()),
-        ))
-        .expect("handled");
-    let EnrollOutput::Http(resp) = out else {
-        panic!("an HTTP response");
-    };
-    assert_eq!(resp["statusCode"], 400, "{resp}");
+fn api_events_lambda_http_would_panic_on_are_a_400() {
+    for name in [
+        "s3_event_apigw_bad_host_panics_lambda_http.json",
+        "s3_event_apigw_bad_base64_body_panics_lambda_events.json",
+    ] {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fuzz/regressions")
+            .join(name);
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let event: EnrollEvent = serde_json::from_slice(&bytes).expect("parses");
+        assert!(
+            matches!(event, EnrollEvent::MalformedHttp(_)),
+            "{name}: {event:?}"
+        );
+        let f = fixture();
+        let out =
+            f.rt.block_on(enroll::handle(
+                &f.state,
+                &f.router,
+                LambdaEvent::new(event, Context::default()),
+            ))
+            .expect("handled");
+        let EnrollOutput::Http(resp) = out else {
+            panic!("{name}: an HTTP response");
+        };
+        assert_eq!(resp["statusCode"], 400, "{name}: {resp}");
+    }
 }
