@@ -6,17 +6,32 @@
 # 250 MB unzipped. The models are compiled into each binary (include_bytes!), so the zip
 # is the whole deployment.
 #
-# Builds for this machine's target (x86_64-unknown-linux-gnu). arm64 (Graviton) needs
-# cargo-lambda + zig or an aarch64 linker, which are not installed here.
+# With cargo-lambda on PATH (`pip install cargo-lambda`, which brings zig) it builds what
+# Lambda runs: `cargo lambda build --release [--arm64]`, linked by zig against an old
+# glibc baseline (provided.al2023 has glibc 2.34). Without it, a plain `cargo build
+# --release` for this machine: the sizes are the same, but the binary may need this
+# machine's newer glibc (the last column says).
 #
-# Usage: scripts/package-size.sh        Output: $PACKAGE_OUT (target/lambda)/{enroll,authenticate}.zip
+# Usage: scripts/package-size.sh [--arm64]   Output: $PACKAGE_OUT (target/lambda)/{enroll,authenticate}.zip
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 out="${PACKAGE_OUT:-target/lambda}"
 command -v zip >/dev/null || { echo "zip is missing: apt-get install zip" >&2; exit 1; }
 
-cargo build --release -p enroll -p authenticate
+arch=x86_64
+if [[ "${1:-}" == "--arm64" ]]; then arch=arm64; fi
+if cargo lambda --version >/dev/null 2>&1; then
+  flags=(); [[ "$arch" == arm64 ]] && flags=(--arm64)
+  cargo lambda build --release "${flags[@]}" -p enroll -p authenticate
+  bin() { echo "$CARGO_TARGET_DIR/lambda/$1/bootstrap"; }
+  built="cargo lambda build ($arch, zig)"
+else
+  [[ "$arch" == arm64 ]] && { echo "--arm64 needs cargo-lambda: pip install cargo-lambda" >&2; exit 1; }
+  cargo build --release -p enroll -p authenticate
+  bin() { echo "$CARGO_TARGET_DIR/release/$1"; }
+  built="cargo build (host toolchain; check the glibc column)"
+fi
 mkdir -p "$out"
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
@@ -25,14 +40,14 @@ models=0
 for m in models/*.onnx models/*.dat; do models=$((models + $(stat -c %s "$m"))); done
 
 echo "$(uptime)"
-echo "target: $(rustc -vV | sed -n 's/^host: //p'), models compiled in: $(mb "$models") MB"
+echo "built with: $built; models compiled in: $(mb "$models") MB"
 echo
 echo "| function | bootstrap (unzipped) | zip -9 | zip vs 50 MB | unzipped vs 250 MB | max GLIBC symbol |"
 echo "|---|---|---|---|---|---|"
 status=0
 for f in enroll authenticate; do
   stage="$(mktemp -d)"
-  cp "$CARGO_TARGET_DIR/release/$f" "$stage/bootstrap"
+  cp "$(bin "$f")" "$stage/bootstrap"
   rm -f "$out/$f.zip"
   # -X: no extra file attributes (reproducible); the archive holds only `bootstrap`.
   (cd "$stage" && zip -9 -q -X "$OLDPWD/$out/$f.zip" bootstrap)
