@@ -12,6 +12,7 @@
 
 use enroll::{EnrollEvent, EnrollOutput};
 use faceid_api::enroll::user_of_key;
+use faceid_api::lambda_event::ApiEvent;
 use faceid_api::{ApiConfig, AppState, Limits, Stores};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
 use faceid_core::token::TokenSigner;
@@ -136,7 +137,7 @@ fn invoke(bytes: &[u8]) -> Option<Vec<faceid_api::enroll::UploadOutcome>> {
     let event: EnrollEvent = serde_json::from_slice(bytes).ok()?;
     let records = match &event {
         EnrollEvent::S3(s3) => Some(s3.records.len()),
-        EnrollEvent::Http(_) | EnrollEvent::MalformedHttp(_) => None,
+        EnrollEvent::Http(_) => None,
     };
     let f = fixture();
     let out = f.rt.block_on(enroll::handle(
@@ -336,7 +337,7 @@ fn api_events_lambda_http_would_panic_on_are_a_400() {
         let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let event: EnrollEvent = serde_json::from_slice(&bytes).expect("parses");
         assert!(
-            matches!(event, EnrollEvent::MalformedHttp(_)),
+            matches!(event, EnrollEvent::Http(ApiEvent::Malformed(_))),
             "{name}: {event:?}"
         );
         let f = fixture();

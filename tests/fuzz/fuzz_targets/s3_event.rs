@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let records = match &event {
         EnrollEvent::S3(s3) => Some(s3.records.len()),
-        EnrollEvent::Http(_) | EnrollEvent::MalformedHttp(_) => None,
+        EnrollEvent::Http(_) => None,
     };
     let out = with_state(true, |s| {
         runtime().block_on(enroll::handle(

@@ -2,9 +2,8 @@
 //! fixtures from JSON files), as the Lambda runtime would.
 
 use crate::{b64, repo};
-use lambda_http::request::LambdaRequest;
-use lambda_http::tower::Service;
-use lambda_http::{Adapter, Context, LambdaEvent};
+use faceid_api::lambda_event::{respond, ApiEvent};
+use lambda_http::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -64,15 +63,13 @@ impl Functions {
         http_parts(self.authenticate_response(event).await)
     }
 
-    /// The authenticate function's whole API Gateway response (status, headers, body).
+    /// The authenticate function's whole API Gateway response (status, headers, body),
+    /// read and answered as `functions/authenticate` does.
     pub async fn authenticate_response(&self, event: Value) -> Value {
-        let req: LambdaRequest = serde_json::from_value(event).expect("event deserializes");
-        let mut adapter = Adapter::from(self.auth_router.clone());
-        let resp = adapter
-            .call(LambdaEvent::new(req, Context::default()))
+        let event: ApiEvent = serde_json::from_value(event).expect("event deserializes");
+        respond(&self.auth_router, event, Context::default())
             .await
-            .expect("handler");
-        serde_json::to_value(resp).expect("response serializes")
+            .expect("handler")
     }
 }
 

@@ -1,0 +1,86 @@
+//! API Gateway events for the Lambda functions, checked before `lambda_http` sees them.
+//!
+//! `lambda_http` / `aws_lambda_events` panic (instead of returning an error) on a `host`
+//! header that is not a URI authority and on a body flagged base64 that is not base64
+//! (both found by the `s3_event` fuzz target). API Gateway never sends either, but a
+//! panic while the runtime deserialises an event is outside `lambda_runtime`'s panic
+//! guard and ends the process, so both functions read events through [`ApiEvent`] and
+//! answer such an event with a 400.
+
+use base64::Engine;
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::Service;
+use lambda_http::{Adapter, Context, LambdaEvent};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// An API Gateway request, or the reason `lambda_http` could not take it.
+#[derive(Debug)]
+pub enum ApiEvent {
+    Request(Box<LambdaRequest>),
+    Malformed(String),
+}
+
+impl ApiEvent {
+    pub fn from_value(v: Value) -> Result<Self, serde_json::Error> {
+        match malformed(&v) {
+            Some(problem) => Ok(Self::Malformed(problem)),
+            None => serde_json::from_value(v).map(|r| Self::Request(Box::new(r))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiEvent {
+    // Not derived: `LambdaRequest` deserialises only from a real value.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        Self::from_value(Value::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+fn malformed(v: &Value) -> Option<String> {
+    let host = v
+        .get("headers")
+        .and_then(|h| h.get("host"))
+        .and_then(Value::as_str);
+    if let Some(host) = host {
+        if let Err(e) = host.parse::<http::uri::Authority>() {
+            return Some(format!("host header is not a valid authority: {e}"));
+        }
+    }
+    let flagged = v.get("isBase64Encoded").and_then(Value::as_bool) == Some(true);
+    if let (true, Some(body)) = (flagged, v.get("body").and_then(Value::as_str)) {
+        if base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .is_err()
+        {
+            return Some("body is flagged base64 but is not base64".into());
+        }
+    }
+    None
+}
+
+/// Runs the request through `router`; the API Gateway response as JSON.
+pub async fn respond(
+    router: &axum::Router,
+    event: ApiEvent,
+    context: Context,
+) -> Result<Value, lambda_http::Error> {
+    match event {
+        ApiEvent::Request(req) => {
+            let mut adapter = Adapter::from(router.clone());
+            let resp = adapter.call(LambdaEvent::new(*req, context)).await?;
+            Ok(serde_json::to_value(resp)?)
+        }
+        ApiEvent::Malformed(problem) => {
+            tracing::warn!(%problem, "malformed API Gateway event");
+            let body = json!({"error": {"code": "bad_request", "message": problem}});
+            Ok(json!({
+                "statusCode": 400,
+                "headers": {"content-type": "application/json"},
+                "body": body.to_string(),
+                "isBase64Encoded": false,
+            }))
+        }
+    }
+}
