@@ -323,21 +323,31 @@ proptest! {
 }
 
 /// Regressions (cargo-fuzz `s3_event`): `lambda_http` / `aws_lambda_events` panicked on
-/// a `host` header that is not a URI authority and on a body flagged base64 that is not
-/// base64; both are now a 400.
+/// a `host` header or `domainName` that is not a URI authority and on a body flagged
+/// base64 that is not base64; all are now a 400.
 #[test]
 fn api_events_lambda_http_would_panic_on_are_a_400() {
-    for name in [
-        "s3_event_apigw_bad_host_panics_lambda_http.json",
-        "s3_event_apigw_bad_base64_body_panics_lambda_events.json",
+    for (name, named_up_front) in [
+        ("s3_event_apigw_bad_host_panics_lambda_http.json", true),
+        (
+            "s3_event_apigw_bad_base64_body_panics_lambda_events.json",
+            true,
+        ),
+        // No host header, a `domainName` that is not a URI authority: caught while
+        // lambda_http converts it.
+        (
+            "s3_event_apigw_bad_domain_name_panics_lambda_http.json",
+            false,
+        ),
     ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fuzz/regressions")
             .join(name);
         let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let event: EnrollEvent = serde_json::from_slice(&bytes).expect("parses");
-        assert!(
+        assert_eq!(
             matches!(event, EnrollEvent::Http(ApiEvent::Malformed(_))),
+            named_up_front,
             "{name}: {event:?}"
         );
         let f = fixture();

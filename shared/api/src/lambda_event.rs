@@ -1,11 +1,11 @@
 //! API Gateway events for the Lambda functions, checked before `lambda_http` sees them.
 //!
-//! `lambda_http` / `aws_lambda_events` panic (instead of returning an error) on a `host`
-//! header that is not a URI authority and on a body flagged base64 that is not base64
-//! (both found by the `s3_event` fuzz target). API Gateway never sends either, but a
-//! panic while the runtime deserialises an event is outside `lambda_runtime`'s panic
-//! guard and ends the process, so both functions read events through [`ApiEvent`] and
-//! answer such an event with a 400.
+//! `lambda_http` / `aws_lambda_events` turn an event into an `http::Request` with a few
+//! `expect`s: a `host` header or `domainName` that does not make a URI, a body flagged
+//! base64 that is not base64 (found by the `s3_event` fuzz target). API Gateway never
+//! sends such events, but a panic would make the invocation fail (a 502 for the
+//! client, a stack trace in the log) instead of a clear 400. [`ApiEvent`] names the
+//! known cases up front; [`respond`] turns any other panic of that conversion into a 400.
 
 use base64::Engine;
 use lambda_http::request::LambdaRequest;
@@ -66,21 +66,27 @@ pub async fn respond(
     event: ApiEvent,
     context: Context,
 ) -> Result<Value, lambda_http::Error> {
-    match event {
+    let problem = match event {
         ApiEvent::Request(req) => {
             let mut adapter = Adapter::from(router.clone());
-            let resp = adapter.call(LambdaEvent::new(*req, context)).await?;
-            Ok(serde_json::to_value(resp)?)
+            // `call` converts the event synchronously, before any handler runs (the
+            // handlers run when the returned future is polled, outside this guard).
+            let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                adapter.call(LambdaEvent::new(*req, context))
+            }));
+            match converted {
+                Ok(response) => return Ok(serde_json::to_value(response.await?)?),
+                Err(_) => "the event cannot be read as an HTTP request".to_owned(),
+            }
         }
-        ApiEvent::Malformed(problem) => {
-            tracing::warn!(%problem, "malformed API Gateway event");
-            let body = json!({"error": {"code": "bad_request", "message": problem}});
-            Ok(json!({
-                "statusCode": 400,
-                "headers": {"content-type": "application/json"},
-                "body": body.to_string(),
-                "isBase64Encoded": false,
-            }))
-        }
-    }
+        ApiEvent::Malformed(problem) => problem,
+    };
+    tracing::warn!(%problem, "malformed API Gateway event");
+    let body = json!({"error": {"code": "bad_request", "message": problem}});
+    Ok(json!({
+        "statusCode": 400,
+        "headers": {"content-type": "application/json"},
+        "body": body.to_string(),
+        "isBase64Encoded": false,
+    }))
 }
