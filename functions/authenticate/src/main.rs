@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    faceid_runtime::limit_malloc_arenas();
     init_tracing();
     let settings = Settings::from_env()?;
     let pipeline = FacePipeline::bundled()?;

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod embed;
 pub mod serve;
+mod unread_body;
 
 /// Which detector `embed` runs.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]

@@ -79,6 +79,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { addr, web_dir } => {
+            faceid_runtime::limit_malloc_arenas();
             faceid_runtime::init_tracing();
             serve::run(addr, web_dir).await
         }

@@ -112,8 +112,11 @@ pub fn app(state: AppState, local_images: Option<Arc<LocalImageStore>>, web: Pat
         router = router.merge(uploads);
     }
     let files = ServeDir::new(web).append_index_html_on_directories(true);
-    let router =
-        router.fallback(move |req: axum::extract::Request| web_or_json_404(files.clone(), req));
+    let router = router
+        .fallback(move |req: axum::extract::Request| web_or_json_404(files.clone(), req))
+        .layer(axum::middleware::from_fn(
+            crate::unread_body::close_if_body_unread,
+        ));
     match state
         .config
         .cors_origin

@@ -5,12 +5,15 @@
 //!   throughput, latency percentiles, errors, `/healthz` latency under load, and the
 //!   server's peak RSS and CPU time from /proc;
 //! - `cold-start -- CMD…` — spawns CMD a few times and times process start → ready;
-//! - `model-load` — parse/optimise time of each model, in this process.
+//! - `model-load` — parse/optimise time of each model, in this process;
+//! - `soak` — issue 8: bounded mixed enroll/login/delete traffic, then a consistency
+//!   check against the client's ledger (driven by `scripts/soak.sh`).
 
 mod cold;
 mod models;
 mod procfs;
 mod run;
+mod soak;
 mod stats;
 mod target;
 mod workload;
@@ -132,6 +135,8 @@ enum Cmd {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Mixed traffic against a running local server, then a consistency check.
+    Soak(soak::SoakArgs),
 }
 
 fn write_json(path: Option<&PathBuf>, value: &impl serde::Serialize) -> Result<()> {
@@ -229,6 +234,12 @@ async fn main() -> Result<()> {
                 load_start.as_deref().unwrap_or("?"),
                 procfs::loadavg().map(|l| l.1).unwrap_or_default()
             );
+        }
+        Cmd::Soak(args) => {
+            if !soak::main(args).await? {
+                eprintln!("soak FAILED");
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

@@ -281,3 +281,29 @@ async fn concurrent_enrollments_for_one_user_lose_nothing() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_response_sent_before_the_body_was_read_closes_the_connection() {
+    let s = LocalServer::start(&[("FACEID_REQUIRE_LIVENESS", "false")]).await;
+    let photo = fixture("face_recognition/obama.jpg");
+    let body = json!({"images": [b64(&photo)]});
+    // No token: refused before the (large) body is read.
+    let r = s
+        .post("/v1/users/someone/faces")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        r.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..]),
+        "{:?}",
+        r.headers()
+    );
+    // A request whose body was read keeps the connection.
+    let (st, _) = s.enroll("someone", &[photo]).await;
+    assert_eq!(st, 201);
+    let r = s.get("/healthz").send().await.expect("request");
+    assert!(r.headers().get("connection").is_none(), "{:?}", r.headers());
+}
