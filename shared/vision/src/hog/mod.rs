@@ -29,6 +29,7 @@ use fhog::{extract_fhog, Fhog, NUM_PLANES};
 use filter::{filter_full_add, filter_separable_add, Area, Scratch};
 use filterbank::FilterBank;
 use image::RgbImage;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// dlib's serialized `get_frontal_face_detector()` (Boost licence), extracted from
 /// `dlib/image_processing/frontal_face_detector.h` by
@@ -181,28 +182,46 @@ impl HogDetector {
         let Some(min_adjust) = adjusts.iter().copied().reduce(f64::min) else {
             return Vec::new();
         };
-        let feats = self.fhog_pyramid(img);
-        // One task per (filter, level), biggest levels first for load balance.
-        let levels = feats.len();
-        let tasks: Vec<(usize, usize)> = (0..levels)
-            .flat_map(|l| (0..self.filters.len()).map(move |f| (f, l)))
-            .collect();
-        let results = parallel_map(tasks.len(), self.threads_for(tasks.len()), |t| {
-            let (fi, level) = tasks[t];
-            let f = &self.filters[fi];
+        // Task 0 makes the `pyramid_down<6>` images of levels 1.. one after the other;
+        // task `1 + l` extracts level `l`'s fHOG and scans it with every filter (waiting
+        // for its image if needed). Level 0 (the input, ~30 % of all work) starts at once
+        // beside the resize chain, and the levels are handed out biggest first, so two
+        // threads stay busy without a barrier between the stages.
+        let levels = self.num_levels(img);
+        let chain = LevelImages::new(levels.saturating_sub(1));
+        let cell = self.config.cell_size as usize;
+        let per_level = parallel_map(levels + 1, self.threads_for(levels + 1), |t| {
+            let Some(level) = t.checked_sub(1) else {
+                chain.produce(img);
+                return Vec::new();
+            };
+            let level_img = match level.checked_sub(1) {
+                None => img,
+                Some(i) => match chain.wait(i) {
+                    Some(im) => im,
+                    // The resize panicked; its worker re-raises the panic.
+                    None => return Vec::new(),
+                },
+            };
+            let feats = extract_fhog(level_img, cell, self.fhog_h, self.fhog_w);
             let mut scratch = Scratch::default();
             let mut saliency = Vec::new();
-            let mut dets = Vec::new();
-            self.scan_level(
-                f,
-                &feats[level],
-                level as u32,
-                f.thresh + min_adjust,
-                &mut scratch,
-                &mut saliency,
-                &mut dets,
-            );
-            dets
+            self.filters
+                .iter()
+                .map(|f| {
+                    let mut dets = Vec::new();
+                    self.scan_level(
+                        f,
+                        &feats,
+                        level as u32,
+                        f.thresh + min_adjust,
+                        &mut scratch,
+                        &mut saliency,
+                        &mut dets,
+                    );
+                    dets
+                })
+                .collect::<Vec<_>>()
         });
         // Per filter: every window scoring >= thresh + min_adjust in dlib's scan order
         // (level, row, column), then sorted by decreasing score. dlib sorts each filter's
@@ -210,8 +229,10 @@ impl HogDetector {
         // equal scores may come out in another order in dlib (ties are rare: scores are
         // sums of float products).
         let mut windows: Vec<Vec<(f32, Rect)>> = vec![Vec::new(); self.filters.len()];
-        for ((fi, _), dets) in tasks.iter().zip(results) {
-            windows[*fi].extend(dets);
+        for level in per_level {
+            for (w, dets) in windows.iter_mut().zip(level) {
+                w.extend(dets);
+            }
         }
         for w in &mut windows {
             w.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -246,8 +267,8 @@ impl HogDetector {
     }
 
     /// `create_fhog_pyramid`: number of levels from repeated `rect_down` of the image
-    /// rectangle, features of the image and of each `pyramid_down<6>` level.
-    fn fhog_pyramid(&self, img: &RgbImage) -> Vec<Fhog> {
+    /// rectangle (level 0 is the image itself).
+    fn num_levels(&self, img: &RgbImage) -> usize {
         let c = &self.config;
         let mut rect = Rect::new(0, 0, img.width() as i64 - 1, img.height() as i64 - 1);
         let mut levels = 0u32;
@@ -261,19 +282,7 @@ impl HogDetector {
                 break;
             }
         }
-        let cell = c.cell_size as usize;
-        let mut images: Vec<RgbImage> = Vec::with_capacity(levels as usize);
-        let threads = self.threads_for(usize::MAX);
-        for _ in 1..levels {
-            let prev = images.last().unwrap_or(img);
-            let (w, h) = PyramidDown6::output_size(prev.width(), prev.height());
-            images.push(resize_bilinear_rgb_threads(prev, w, h, threads));
-        }
-        let n = levels as usize;
-        parallel_map(n, self.threads_for(n), |l| {
-            let level_img = if l == 0 { img } else { &images[l - 1] };
-            extract_fhog(level_img, cell, self.fhog_h, self.fhog_w)
-        })
+        levels as usize
     }
 
     /// `detect_from_fhog_pyramid` for one level: windows with score `>= thresh`.
@@ -380,6 +389,71 @@ fn fhog_to_image(r: Rect, cell: i64, rows_pad: i64, cols_pad: i64) -> Rect {
         map(r.right, cols_pad),
         map(r.bottom, rows_pad),
     )
+}
+
+/// The `pyramid_down<6>` images of pyramid levels 1.., made in order by one worker
+/// ([`produce`](Self::produce)) while other workers wait for the one they need.
+struct LevelImages {
+    slots: Vec<OnceLock<RgbImage>>,
+    /// Set once the producer has stopped (finished, or unwound from a panic).
+    stopped: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl LevelImages {
+    fn new(n: usize) -> Self {
+        Self {
+            slots: (0..n).map(|_| OnceLock::new()).collect(),
+            stopped: Mutex::new(false),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        // The flag stays meaningful even if a holder panicked.
+        self.stopped.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Downsamples `first` into each slot in turn, waking waiters after each image.
+    fn produce(&self, first: &RgbImage) {
+        /// Wakes the waiters for good even if a resize panics, so none waits forever.
+        struct Stop<'a>(&'a LevelImages);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                *self.0.lock() = true;
+                self.0.changed.notify_all();
+            }
+        }
+        let _stop = Stop(self);
+        let mut prev = first;
+        for slot in &self.slots {
+            let (w, h) = PyramidDown6::output_size(prev.width(), prev.height());
+            // One thread: the other workers are busy with the levels already made.
+            let img = slot.get_or_init(|| resize_bilinear_rgb_threads(prev, w, h, 1));
+            // Taking the lock orders this wake-up after any waiter's check of the slot.
+            let _guard = self.lock();
+            self.changed.notify_all();
+            prev = img;
+        }
+    }
+
+    /// The image of slot `i` once made; `None` if the producer stopped without it.
+    fn wait(&self, i: usize) -> Option<&RgbImage> {
+        let slot = self.slots.get(i)?;
+        let mut stopped = self.lock();
+        loop {
+            if let Some(img) = slot.get() {
+                return Some(img);
+            }
+            if *stopped {
+                return None;
+            }
+            stopped = self
+                .changed
+                .wait(stopped)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
 }
 
 /// `f(0..n)` on up to `threads` scoped threads (work-stealing by an atomic counter), results
