@@ -10,40 +10,21 @@
 //! The analyzer is a stub (PNG signature → no face, else a bad image): the subject is the
 //! event and key handling, not the face pipeline.
 
+#[path = "../../../shared/api/tests/common/embedded_state.rs"]
+mod embedded_state;
+
+use embedded_state::{open_stores, state_on, test_config, StubAnalyzer, PNG_SIGNATURE as PNG};
 use enroll::{EnrollEvent, EnrollOutput};
 use faceid_api::enroll::user_of_key;
 use faceid_api::lambda_event::ApiEvent;
-use faceid_api::{ApiConfig, AppState, Limits, Stores};
-use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
+use faceid_api::AppState;
 use faceid_core::token::TokenSigner;
-use faceid_storage::{EmbeddedConfig, EmbeddedStores};
 use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::RngSeed;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
-
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
-
-struct StubAnalyzer;
-
-impl FaceAnalyzer for StubAnalyzer {
-    fn analyze(&self, image: &[u8], _: DetectorKind) -> Result<ImageAnalysis, AnalyzeError> {
-        if image.starts_with(PNG) {
-            Ok(ImageAnalysis {
-                width: 64,
-                height: 48,
-                faces: vec![],
-            })
-        } else {
-            Err(AnalyzeError::Input("unsupported image format".into()))
-        }
-    }
-    fn model_id(&self) -> &str {
-        "stub"
-    }
-}
 
 struct Fixture {
     state: AppState,
@@ -58,36 +39,13 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let e = EmbeddedStores::open(&EmbeddedConfig {
-            data_dir: dir.path().to_path_buf(),
-            public_base_url: "http://127.0.0.1:1".into(),
-            upload_signing_key: b"upload key".to_vec(),
-        })
-        .expect("stores");
-        let stores = Stores {
-            templates: e.store.clone(),
-            challenges: e.store.clone(),
-            counters: e.store.clone(),
-            images: e.images.clone(),
-            audit: e.audit.clone(),
-        };
-        let config = ApiConfig {
-            threshold: 0.6,
-            admin_token: Some("test-admin-token-0123456789".into()),
-            tokens: TokenSigner::new(&[7; 32], "faceid", "faceid-web", time::Duration::hours(1))
-                .expect("key"),
-            limits: Limits::default(),
-            challenge_ttl: time::Duration::seconds(60),
-            require_liveness: true,
-            detector: DetectorKind::Hog,
-            quality: Default::default(),
-            liveness: Default::default(),
-            lockout: Default::default(),
-            trust_forwarded_for: false,
-            cors_origin: None,
-            upload_ttl: std::time::Duration::from_secs(600),
-        };
-        let state = AppState::new(Arc::new(StubAnalyzer), stores, config);
+        let tokens = TokenSigner::new(&[7; 32], "faceid", "faceid-web", time::Duration::hours(1))
+            .expect("key");
+        let state = state_on(
+            &open_stores(dir.path()),
+            Arc::new(StubAnalyzer),
+            test_config("test-admin-token-0123456789", tokens),
+        );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

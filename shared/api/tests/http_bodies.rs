@@ -10,14 +10,15 @@
 //! a bad image): what is tested here is the parsing and validation in front of it; the
 //! fuzz target runs the real pipeline.
 
+#[path = "common/embedded_state.rs"]
+mod embedded_state;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use base64::Engine;
-use faceid_api::{ApiConfig, AppState, Limits, Stores};
-use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
+use faceid_api::{ApiConfig, Limits};
 use faceid_core::lockout::LockoutPolicy;
 use faceid_core::token::TokenSigner;
-use faceid_storage::{EmbeddedConfig, EmbeddedStores};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -26,28 +27,9 @@ use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
 
+use embedded_state::{open_stores, state_on, test_config, StubAnalyzer, PNG_SIGNATURE as PNG};
+
 const ADMIN: &str = "test-admin-token-0123456789";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
-
-struct StubAnalyzer;
-
-impl FaceAnalyzer for StubAnalyzer {
-    fn analyze(&self, image: &[u8], _: DetectorKind) -> Result<ImageAnalysis, AnalyzeError> {
-        if image.starts_with(PNG) {
-            Ok(ImageAnalysis {
-                width: 64,
-                height: 48,
-                faces: vec![],
-            })
-        } else {
-            Err(AnalyzeError::Input("unsupported image format".into()))
-        }
-    }
-    fn model_id(&self) -> &str {
-        "stub"
-    }
-}
-
 struct Fixture {
     routers: [axum::Router; 2],
     session: String,
@@ -59,27 +41,12 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let embedded = EmbeddedStores::open(&EmbeddedConfig {
-            data_dir: dir.path().to_path_buf(),
-            public_base_url: "http://127.0.0.1:1".into(),
-            upload_signing_key: b"upload key".to_vec(),
-        })
-        .expect("stores");
+        let embedded = open_stores(dir.path());
         let tokens = TokenSigner::new(&[7; 32], "faceid", "faceid-web", time::Duration::hours(1))
             .expect("key");
         let session = tokens.issue("alice", time::OffsetDateTime::now_utc()).0;
         let router = |require_liveness: bool| {
-            let stores = Stores {
-                templates: embedded.store.clone(),
-                challenges: embedded.store.clone(),
-                counters: embedded.store.clone(),
-                images: embedded.images.clone(),
-                audit: embedded.audit.clone(),
-            };
             let config = ApiConfig {
-                threshold: 0.6,
-                admin_token: Some(ADMIN.into()),
-                tokens: tokens.clone(),
                 // Small limits, so generated bodies reach them.
                 limits: Limits {
                     max_body_bytes: 4096,
@@ -87,21 +54,15 @@ fn fixture() -> &'static Fixture {
                     max_frames: 4,
                     max_enroll_images: 3,
                 },
-                challenge_ttl: time::Duration::seconds(60),
                 require_liveness,
-                detector: DetectorKind::Hog,
-                quality: Default::default(),
-                liveness: Default::default(),
                 // Never locks, so every case reaches the analysis.
                 lockout: LockoutPolicy {
                     max_failures: u32::MAX,
                     ..LockoutPolicy::default()
                 },
-                trust_forwarded_for: false,
-                cors_origin: None,
-                upload_ttl: std::time::Duration::from_secs(600),
+                ..test_config(ADMIN, tokens.clone())
             };
-            let state = AppState::new(Arc::new(StubAnalyzer), stores, config);
+            let state = state_on(&embedded, Arc::new(StubAnalyzer), config);
             faceid_api::all_routes(&state).with_state(state)
         };
         Fixture {

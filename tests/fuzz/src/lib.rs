@@ -8,12 +8,14 @@
 //! deleted, so the challenges and audit events millions of inputs create cannot fill the
 //! disk.
 
-use faceid_api::{ApiConfig, AppState, Limits, Stores};
-use faceid_core::face::DetectorKind;
+#[path = "../../../shared/api/tests/common/embedded_state.rs"]
+mod embedded_state;
+
+use embedded_state::{open_stores, state_on, test_config};
+use faceid_api::{ApiConfig, AppState, Limits};
 use faceid_core::lockout::LockoutPolicy;
 use faceid_core::token::TokenSigner;
 use faceid_embedding::FacePipeline;
-use faceid_storage::{EmbeddedConfig, EmbeddedStores};
 use faceid_vision::decode::DecodeLimits;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -110,38 +112,16 @@ fn build(require_liveness: bool) -> FuzzState {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
-    let embedded = EmbeddedStores::open(&EmbeddedConfig {
-        data_dir: dir.clone(),
-        public_base_url: "http://127.0.0.1:1".into(),
-        upload_signing_key: b"fuzz upload key".to_vec(),
-    })
-    .expect("embedded stores open");
-    let stores = Stores {
-        templates: embedded.store.clone(),
-        challenges: embedded.store.clone(),
-        counters: embedded.store.clone(),
-        images: embedded.images.clone(),
-        audit: embedded.audit.clone(),
-    };
     let config = ApiConfig {
-        threshold: 0.6,
-        admin_token: Some(ADMIN_TOKEN.into()),
-        tokens: tokens(),
         limits: LIMITS,
-        challenge_ttl: time::Duration::seconds(60),
         require_liveness,
-        detector: DetectorKind::Hog,
-        quality: Default::default(),
-        liveness: Default::default(),
         lockout: LockoutPolicy {
             max_failures: u32::MAX,
             ..LockoutPolicy::default()
         },
-        trust_forwarded_for: false,
-        cors_origin: None,
-        upload_ttl: std::time::Duration::from_secs(600),
+        ..test_config(ADMIN_TOKEN, tokens())
     };
-    let state = AppState::new(pipeline(), stores, config);
+    let state = state_on(&open_stores(&dir), pipeline(), config);
     // Photos the S3 events can point at: one that decodes (no face in it) and one that
     // does not.
     runtime().block_on(async {

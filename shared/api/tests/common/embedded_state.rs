@@ -1,0 +1,83 @@
+//! An `AppState` on embedded stores, for the in-process property tests of the request
+//! bodies (shared/api/tests/http_bodies.rs) and of the enroll events
+//! (functions/enroll/tests/s3_events.rs), and for the fuzz targets (tests/fuzz): one
+//! place that knows how the stores and a test configuration are put together.
+
+#![allow(dead_code)]
+
+use faceid_api::{ApiConfig, AppState, Limits, Stores};
+use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
+use faceid_core::token::TokenSigner;
+use faceid_storage::{EmbeddedConfig, EmbeddedStores};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The first bytes of every PNG file.
+pub const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// A face analyzer for tests of what comes before it: anything that starts like a PNG is
+/// an image without faces, anything else a bad image.
+pub struct StubAnalyzer;
+
+impl FaceAnalyzer for StubAnalyzer {
+    fn analyze(&self, image: &[u8], _: DetectorKind) -> Result<ImageAnalysis, AnalyzeError> {
+        if image.starts_with(PNG_SIGNATURE) {
+            Ok(ImageAnalysis {
+                width: 64,
+                height: 48,
+                faces: vec![],
+            })
+        } else {
+            Err(AnalyzeError::Input("unsupported image format".into()))
+        }
+    }
+    fn model_id(&self) -> &str {
+        "stub"
+    }
+}
+
+/// Embedded stores in `dir` (upload URLs point nowhere).
+pub fn open_stores(dir: &Path) -> EmbeddedStores {
+    EmbeddedStores::open(&EmbeddedConfig {
+        data_dir: dir.to_path_buf(),
+        public_base_url: "http://127.0.0.1:1".into(),
+        upload_signing_key: b"test upload key".to_vec(),
+    })
+    .expect("embedded stores open")
+}
+
+/// The service's defaults with this admin token and token signer; tests override fields
+/// with `ApiConfig { limits: …, ..test_config(…) }`.
+pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
+    ApiConfig {
+        threshold: 0.6,
+        admin_token: Some(admin_token.into()),
+        tokens,
+        limits: Limits::default(),
+        challenge_ttl: time::Duration::seconds(60),
+        require_liveness: true,
+        detector: DetectorKind::Hog,
+        quality: Default::default(),
+        liveness: Default::default(),
+        lockout: Default::default(),
+        trust_forwarded_for: false,
+        cors_origin: None,
+        upload_ttl: std::time::Duration::from_secs(600),
+    }
+}
+
+/// Every port served by the embedded stores.
+pub fn state_on(
+    e: &EmbeddedStores,
+    analyzer: Arc<dyn FaceAnalyzer>,
+    config: ApiConfig,
+) -> AppState {
+    let stores = Stores {
+        templates: e.store.clone(),
+        challenges: e.store.clone(),
+        counters: e.store.clone(),
+        images: e.images.clone(),
+        audit: e.audit.clone(),
+    };
+    AppState::new(analyzer, stores, config)
+}
