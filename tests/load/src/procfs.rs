@@ -47,6 +47,61 @@ pub fn reset_peak(pid: u32) -> std::io::Result<()> {
     std::fs::write(proc_path(pid, "clear_refs"), b"5")
 }
 
+/// A server's memory and CPU over one measured span: [`Meter::start`] before it,
+/// [`Meter::finish`] after.
+pub struct Meter {
+    pid: u32,
+    before: Option<Memory>,
+    peak_was_reset: bool,
+    cpu_before: Option<f64>,
+}
+
+/// What [`Meter`] measured.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Usage {
+    /// Peak RSS (VmHWM) over the span, reset at its start when the kernel allows it.
+    pub peak_rss_mib: Option<f64>,
+    /// Whether the peak was reset (else it is the process's lifetime peak).
+    pub peak_was_reset: bool,
+    /// The process's peak RSS since it started (model load included).
+    pub lifetime_peak_rss_mib: Option<f64>,
+    pub rss_start_mib: Option<f64>,
+    pub rss_end_mib: Option<f64>,
+    pub cpu_s: Option<f64>,
+}
+
+impl Meter {
+    pub fn start(pid: u32) -> Self {
+        let before = memory(pid);
+        Self {
+            pid,
+            before,
+            peak_was_reset: reset_peak(pid).is_ok(),
+            cpu_before: cpu_seconds(pid),
+        }
+    }
+
+    pub fn finish(&self) -> Usage {
+        let after = memory(self.pid);
+        let peak_after = after.map(|m| m.peak_rss_mib);
+        Usage {
+            peak_rss_mib: peak_after,
+            peak_was_reset: self.peak_was_reset,
+            lifetime_peak_rss_mib: self
+                .before
+                .zip(after)
+                .map(|(a, b)| a.peak_rss_mib.max(b.peak_rss_mib))
+                .or(peak_after),
+            rss_start_mib: self.before.map(|m| m.rss_mib),
+            rss_end_mib: after.map(|m| m.rss_mib),
+            cpu_s: self
+                .cpu_before
+                .zip(cpu_seconds(self.pid))
+                .map(|(a, b)| b - a),
+        }
+    }
+}
+
 /// User + system CPU seconds the process has used.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(proc_path(pid, "stat")).ok()?;

@@ -2,7 +2,7 @@
 //! time limit, with `/healthz` probed on its own connection meanwhile (a handler that
 //! blocked the async runtime would show up there as a slow health check).
 
-use crate::procfs::{self, Memory};
+use crate::procfs;
 use crate::stats::Summary;
 use crate::target::Target;
 use crate::workload::Workload;
@@ -41,14 +41,9 @@ struct Outcome {
 
 #[derive(Debug, Serialize)]
 pub struct ServerUsage {
-    /// Peak RSS during this run (reset at the start when the kernel allows it).
-    pub peak_rss_mib: Option<f64>,
-    /// Whether the peak was reset before the run (else it is the process's lifetime peak).
-    pub peak_was_reset: bool,
-    /// The process's peak RSS since it started (model load included).
-    pub lifetime_peak_rss_mib: Option<f64>,
-    pub rss_end_mib: Option<f64>,
-    pub cpu_s: Option<f64>,
+    /// Over the measured requests.
+    #[serde(flatten)]
+    pub usage: procfs::Usage,
     pub cpu_ms_per_request: Option<f64>,
 }
 
@@ -227,11 +222,7 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadReport> {
         }
     }
 
-    let lifetime_before = cfg.server_pid.and_then(procfs::memory);
-    let peak_was_reset = cfg
-        .server_pid
-        .is_some_and(|pid| procfs::reset_peak(pid).is_ok());
-    let cpu_before = cfg.server_pid.and_then(procfs::cpu_seconds);
+    let meter = cfg.server_pid.map(procfs::Meter::start);
     let loadavg_start = procfs::loadavg().map(|l| l.1);
 
     let outcomes = Arc::new(Mutex::new(Vec::with_capacity(cfg.requests)));
@@ -283,8 +274,7 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadReport> {
     let wall = start.elapsed();
     done.store(true, Ordering::Relaxed);
 
-    let cpu_after = cfg.server_pid.and_then(procfs::cpu_seconds);
-    let mem_after: Option<Memory> = cfg.server_pid.and_then(procfs::memory);
+    let usage = meter.as_ref().map(procfs::Meter::finish);
     let loadavg_end = procfs::loadavg().map(|l| l.1);
     let (under_load, e) = health.await.unwrap_or_default();
     healthz_errors += e;
@@ -307,19 +297,12 @@ pub async fn run(cfg: LoadConfig) -> Result<LoadReport> {
         error_kinds.insert("not completed (time limit)".into(), missing);
     }
     let (ok, errors) = (completed - failed, failed + missing);
-    let cpu_s = cpu_before.zip(cpu_after).map(|(a, b)| b - a);
-    let server = cfg.server_pid.map(|_| ServerUsage {
-        peak_rss_mib: mem_after.map(|m| m.peak_rss_mib),
-        peak_was_reset,
-        lifetime_peak_rss_mib: lifetime_before
-            .zip(mem_after)
-            .map(|(a, b)| a.peak_rss_mib.max(b.peak_rss_mib))
-            .or(mem_after.map(|m| m.peak_rss_mib)),
-        rss_end_mib: mem_after.map(|m| m.rss_mib),
-        cpu_s,
-        cpu_ms_per_request: cpu_s
+    let server = usage.map(|usage| ServerUsage {
+        cpu_ms_per_request: usage
+            .cpu_s
             .filter(|_| completed > 0)
             .map(|c| c * 1e3 / completed as f64),
+        usage,
     });
     Ok(LoadReport {
         url: cfg.target.url("/").to_string(),
@@ -375,7 +358,7 @@ impl LoadReport {
             h.map_or("–".into(), |h| format!("{:.1}", h.p50_ms)),
             h.map_or("–".into(), |h| format!("{:.1}", h.max_ms)),
             h.map_or(0, |h| h.count),
-            ms(self.server.as_ref().and_then(|s| s.peak_rss_mib)),
+            ms(self.server.as_ref().and_then(|s| s.usage.peak_rss_mib)),
             ms(self.server.as_ref().and_then(|s| s.cpu_ms_per_request)),
             load1(&self.loadavg_start),
             load1(&self.loadavg_end),

@@ -178,9 +178,7 @@ pub async fn main(args: SoakArgs) -> Result<bool> {
     )));
 
     let pid = args.server_pid;
-    let lifetime_before = pid.and_then(procfs::memory);
-    let peak_was_reset = pid.is_some_and(|p| procfs::reset_peak(p).is_ok());
-    let cpu_before = pid.and_then(procfs::cpu_seconds);
+    let meter = pid.map(procfs::Meter::start);
     let loadavg_start = procfs::loadavg().map(|l| l.1);
 
     let driven = if args.check_only {
@@ -206,19 +204,8 @@ pub async fn main(args: SoakArgs) -> Result<bool> {
     eprintln!("soak: checking consistency");
     let consistency = check::check(&ctx, &mut world, args.data_dir.as_ref()).await;
 
-    let mem_after = pid.and_then(procfs::memory);
-    let server = pid.map(|_| report::ServerReport {
-        peak_rss_mib: mem_after.map(|m| m.peak_rss_mib),
-        peak_was_reset,
-        lifetime_peak_rss_mib: lifetime_before
-            .zip(mem_after)
-            .map(|(a, b)| a.peak_rss_mib.max(b.peak_rss_mib))
-            .or(mem_after.map(|m| m.peak_rss_mib)),
-        rss_start_mib: lifetime_before.map(|m| m.rss_mib),
-        rss_end_mib: mem_after.map(|m| m.rss_mib),
-        cpu_s: cpu_before
-            .zip(pid.and_then(procfs::cpu_seconds))
-            .map(|(a, b)| b - a),
+    let server = meter.map(|m| report::ServerReport {
+        usage: m.finish(),
         samples: vec![],
     });
     if let Some(path) = &args.ledger {

@@ -32,14 +32,9 @@ pub struct UsersReport {
 
 #[derive(Debug, Default, Serialize)]
 pub struct ServerReport {
-    /// VmHWM over the traffic and check (reset at the start when the kernel allows).
-    pub peak_rss_mib: Option<f64>,
-    pub peak_was_reset: bool,
-    /// VmHWM since the server started (model load included).
-    pub lifetime_peak_rss_mib: Option<f64>,
-    pub rss_start_mib: Option<f64>,
-    pub rss_end_mib: Option<f64>,
-    pub cpu_s: Option<f64>,
+    /// Over the traffic and the check.
+    #[serde(flatten)]
+    pub usage: crate::procfs::Usage,
     pub samples: Vec<Sample>,
 }
 
@@ -310,12 +305,16 @@ impl SoakReport {
             let _ = writeln!(
                 o,
                 "server: RSS {} → {} MiB, peak {} MiB{} (lifetime {} MiB), CPU {} s",
-                mib(s.rss_start_mib),
-                mib(s.rss_end_mib),
-                mib(s.peak_rss_mib),
-                if s.peak_was_reset { "" } else { " (not reset)" },
-                mib(s.lifetime_peak_rss_mib),
-                s.cpu_s.map_or("?".into(), |c| format!("{c:.0}")),
+                mib(s.usage.rss_start_mib),
+                mib(s.usage.rss_end_mib),
+                mib(s.usage.peak_rss_mib),
+                if s.usage.peak_was_reset {
+                    ""
+                } else {
+                    " (not reset)"
+                },
+                mib(s.usage.lifetime_peak_rss_mib),
+                s.usage.cpu_s.map_or("?".into(), |c| format!("{c:.0}")),
             );
         }
         let _ = writeln!(o, "{}", if self.passed { "PASSED" } else { "FAILED" });
