@@ -135,3 +135,63 @@ fn rand_u128() -> u128 {
         .unwrap_or(0)
         ^ u128::from(std::process::id())
 }
+
+/// A fresh DynamoDB table and S3 bucket on moto, named uniquely for this run; the test
+/// reads and writes them directly through these clients.
+pub struct MotoBackends {
+    pub dynamo: faceid_storage::DynamoStore,
+    pub s3: faceid_storage::S3ImageStore,
+    pub table: String,
+    pub bucket: String,
+}
+
+impl MotoBackends {
+    pub async fn create(moto_endpoint: &str) -> Self {
+        // Static test credentials for the SDK's default chain (moto accepts any).
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::set_var("AWS_REGION", "us-east-1");
+        let suffix = &uuid_like()[..12];
+        let (table, bucket) = (format!("faces-{suffix}"), format!("photos-{suffix}"));
+        let sdk = faceid_storage::load_sdk_config(&faceid_storage::AwsSettings {
+            endpoint_url: Some(moto_endpoint.to_owned()),
+            ..Default::default()
+        })
+        .await;
+        let dynamo = faceid_storage::DynamoStore::new(&sdk, table.clone());
+        dynamo.create_table_if_missing().await.expect("table");
+        let s3 = faceid_storage::S3ImageStore::new(&sdk, bucket.clone());
+        s3.create_bucket_if_missing().await.expect("bucket");
+        Self {
+            dynamo,
+            s3,
+            table,
+            bucket,
+        }
+    }
+
+    /// The functions' settings on these backends, reached at `endpoint` (moto, or a proxy
+    /// in front of it), with local files in `data_dir` and `extra` variables.
+    pub fn settings(
+        &self,
+        endpoint: &str,
+        data_dir: &str,
+        extra: &[(&str, &str)],
+    ) -> faceid_runtime::Settings {
+        let mut vars = vec![
+            ("FACEID_TABLE", self.table.as_str()),
+            ("FACEID_BUCKET", self.bucket.as_str()),
+            ("FACEID_AWS_ENDPOINT", endpoint),
+            ("FACEID_DATA_DIR", data_dir),
+            (
+                "FACEID_TOKEN_SECRET",
+                "0123456789abcdef0123456789abcdef-test",
+            ),
+            ("FACEID_ADMIN_TOKEN", crate::ADMIN_TOKEN),
+            ("FACEID_REQUIRE_LIVENESS", "false"),
+            ("FACEID_TRUST_FORWARDED_FOR", "true"),
+        ];
+        vars.extend_from_slice(extra);
+        crate::settings(&vars)
+    }
+}

@@ -14,9 +14,9 @@ use faceid_core::audit::AuditQuery;
 use faceid_core::ports::{ImageStore, TemplateStore};
 use faceid_core::UserId;
 use faceid_service_tests::fault_proxy::{Fault, FaultProxy, Plan, Service};
-use faceid_service_tests::lambda::{apigw, login, s3_event, uuid_like, Functions};
-use faceid_service_tests::{b64, biden_variant, fixture, pipeline, settings, ADMIN_TOKEN};
-use faceid_storage::{AwsSettings, DynamoStore, S3ImageStore};
+use faceid_service_tests::lambda::{apigw, login, s3_event, Functions, MotoBackends};
+use faceid_service_tests::{b64, biden_variant, fixture, pipeline, ADMIN_TOKEN};
+use faceid_storage::{DynamoStore, S3ImageStore};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -32,41 +32,20 @@ struct Rig {
 
 impl Rig {
     async fn start() -> Self {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-        std::env::set_var("AWS_REGION", "us-east-1");
         let moto = servers::moto_endpoint().to_owned();
         let proxy = FaultProxy::start(&moto).await;
-        let suffix = &uuid_like()[..12];
-        let (table, bucket) = (format!("faults-{suffix}"), format!("faults-{suffix}"));
-        // Tables, buckets and the test's own checks go to moto directly.
-        let sdk = faceid_storage::load_sdk_config(&AwsSettings {
-            endpoint_url: Some(moto),
-            ..Default::default()
-        })
-        .await;
-        let dynamo = DynamoStore::new(&sdk, table.clone());
-        dynamo.create_table_if_missing().await.expect("table");
-        let s3 = S3ImageStore::new(&sdk, bucket.clone());
-        s3.create_bucket_if_missing().await.expect("bucket");
+        // Tables, buckets and the test's own checks go to moto directly; the service
+        // goes through the proxy.
+        let aws = MotoBackends::create(&moto).await;
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().to_string_lossy().to_string();
-        let s = settings(&[
-            ("FACEID_TABLE", &table),
-            ("FACEID_BUCKET", &bucket),
-            ("FACEID_AWS_ENDPOINT", proxy.url()),
-            ("FACEID_DATA_DIR", &data),
-            (
-                "FACEID_TOKEN_SECRET",
-                "0123456789abcdef0123456789abcdef-test",
-            ),
-            ("FACEID_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("FACEID_REQUIRE_LIVENESS", "false"),
-            ("FACEID_TRUST_FORWARDED_FOR", "true"),
-        ]);
+        let s = aws.settings(proxy.url(), &data, &[]);
         let service = faceid_runtime::build_service(&s, pipeline())
             .await
             .expect("service builds");
+        let MotoBackends {
+            dynamo, s3, bucket, ..
+        } = aws;
         Self {
             f: Functions::new(service.state),
             proxy,

@@ -7,9 +7,8 @@ mod servers;
 
 use faceid_core::ports::{ImageStore, TemplateStore};
 use faceid_core::UserId;
-use faceid_service_tests::lambda::{apigw, login, s3_event, uuid_like, wait_until, Functions};
-use faceid_service_tests::{b64, crop_png, fixture, pipeline, settings, ADMIN_TOKEN};
-use faceid_storage::{AwsSettings, DynamoStore, S3ImageStore};
+use faceid_service_tests::lambda::{apigw, login, s3_event, wait_until, Functions, MotoBackends};
+use faceid_service_tests::{b64, crop_png, fixture, pipeline, ADMIN_TOKEN};
 use serde_json::json;
 use std::time::Duration;
 
@@ -21,44 +20,24 @@ async fn audit_count(coll: &mongodb::Collection<mongodb::bson::Document>) -> u64
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_handlers_on_moto_and_mongodb() {
-    // Static test credentials for the SDK's default chain (moto accepts any).
-    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-    std::env::set_var("AWS_REGION", "us-east-1");
     let endpoint = servers::moto_endpoint().to_owned();
     let mut mongo = servers::OwnedMongo::start();
     let uri = mongo.uri();
-    let suffix = &uuid_like()[..10];
-    let (table, bucket) = (format!("faces-{suffix}"), format!("photos-{suffix}"));
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
     let data = dir.path().to_string_lossy().to_string();
-
-    let sdk = faceid_storage::load_sdk_config(&AwsSettings {
-        endpoint_url: Some(endpoint.clone()),
-        ..Default::default()
-    })
-    .await;
-    let dynamo = DynamoStore::new(&sdk, table.clone());
-    dynamo.create_table_if_missing().await.expect("table");
-    let s3 = S3ImageStore::new(&sdk, bucket.clone());
-    s3.create_bucket_if_missing().await.expect("bucket");
-
-    let s = settings(&[
-        ("FACEID_TABLE", &table),
-        ("FACEID_BUCKET", &bucket),
-        ("FACEID_AWS_ENDPOINT", &endpoint),
-        ("FACEID_MONGODB_URI", &uri),
-        ("FACEID_SPOOL_DIR", &spool.to_string_lossy()),
-        ("FACEID_DATA_DIR", &data),
-        (
-            "FACEID_TOKEN_SECRET",
-            "0123456789abcdef0123456789abcdef-test",
-        ),
-        ("FACEID_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("FACEID_REQUIRE_LIVENESS", "false"),
-        ("FACEID_TRUST_FORWARDED_FOR", "true"),
-    ]);
+    let aws = MotoBackends::create(&endpoint).await;
+    let s = aws.settings(
+        &endpoint,
+        &data,
+        &[
+            ("FACEID_MONGODB_URI", &uri),
+            ("FACEID_SPOOL_DIR", &spool.to_string_lossy()),
+        ],
+    );
+    let MotoBackends {
+        dynamo, s3, bucket, ..
+    } = aws;
     let service = faceid_runtime::build_service(&s, pipeline())
         .await
         .expect("service builds");
