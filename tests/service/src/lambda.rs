@@ -118,22 +118,19 @@ where
     }
 }
 
-/// A name suffix unique within this machine's test runs (time, process, counter).
-pub fn uuid_like() -> String {
+/// A name suffix unique within this machine's test runs: clock, process and a counter
+/// (test binaries share one moto server, so their tables and buckets must not collide).
+pub fn run_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:032x}",
-        rand_u128() ^ u128::from(N.fetch_add(1, Ordering::Relaxed)) << 64
-    )
-}
-
-fn rand_u128() -> u128 {
-    std::time::SystemTime::now()
+    let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-        ^ u128::from(std::process::id())
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A fresh DynamoDB table and S3 bucket on moto, named uniquely for this run; the test
@@ -151,7 +148,7 @@ impl MotoBackends {
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         std::env::set_var("AWS_REGION", "us-east-1");
-        let suffix = &uuid_like()[..12];
+        let suffix = run_suffix();
         let (table, bucket) = (format!("faces-{suffix}"), format!("photos-{suffix}"));
         let sdk = faceid_storage::load_sdk_config(&faceid_storage::AwsSettings {
             endpoint_url: Some(moto_endpoint.to_owned()),
