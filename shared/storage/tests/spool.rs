@@ -150,7 +150,15 @@ async fn failing_log_spools_every_event_and_flush_delivers_them_in_order_once() 
     assert_eq!(inner.appends.load(Ordering::SeqCst), 25);
 
     // Healthy again: appends go straight through (after the back-off is cleared).
-    let e = event("authenticate", Some("bob"), "success", now_ms());
+    // Stamped after the batch (which runs up to 24 ms ahead of the clock), since the
+    // log lists events by time.
+    let last = evs.last().map(|e| e.at).unwrap_or_else(now_ms);
+    let e = event(
+        "authenticate",
+        Some("bob"),
+        "success",
+        last + time::Duration::milliseconds(1),
+    );
     log.append(&e).await.unwrap();
     assert!(log.pending().await.unwrap().is_empty());
     assert_eq!(inner.stored().await.last(), Some(&e));
