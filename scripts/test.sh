@@ -4,6 +4,8 @@
 # against real moto_server and nx-27017), a 30 s soak of `faceid serve`, the SAM template
 # lint, and the browser test in headless Chromium. Needs: python3 with `moto[server]
 # nx-27017 cfn-lint`, node/npm, and Debian's chromium (see .ci/run, which installs all of it).
+# Every stage runs even when an earlier one fails, so one run shows every failure; the
+# exit status is non-zero if any stage failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -12,16 +14,31 @@ source scripts/services.sh
 trap stop_services EXIT
 start_services
 
-echo "== cargo fmt --check"; cargo fmt --all -- --check
-echo "== cargo clippy"; cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== cargo test"; cargo test --workspace --no-fail-fast
+failed=()
+stage() {
+  local name=$1
+  shift
+  echo "== $name"
+  if ! "$@"; then
+    echo "!! stage failed: $name"
+    failed+=("$name")
+  fi
+}
+browser_e2e() {
+  cargo build -p faceid -p faceid-testkit && bash tests/e2e/run.sh
+}
+
+stage "cargo fmt --check" cargo fmt --all -- --check
+stage "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+stage "cargo test" cargo test --workspace --no-fail-fast
 # 30 s of mixed enroll/login/delete traffic against `faceid serve` (debug build, as the
 # tests), then the consistency check, again after a restart (docs/perf.md, "Soak").
-echo "== soak"; bash scripts/soak.sh --debug 30s
-echo "== cfn-lint"; cfn-lint infra/template.yaml
-if [ -f tests/e2e/run.sh ]; then
-  echo "== browser end-to-end"
-  cargo build -p faceid -p faceid-testkit
-  bash tests/e2e/run.sh
+stage "soak" bash scripts/soak.sh --debug 30s
+stage "cfn-lint" cfn-lint infra/template.yaml
+stage "browser end-to-end" browser_e2e
+
+if ((${#failed[@]})); then
+  printf 'FAILED stages: %s\n' "${failed[*]}"
+  exit 1
 fi
 echo "all test stages passed"
