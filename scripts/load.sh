@@ -41,42 +41,13 @@ load="$CARGO_TARGET_DIR/release/faceid-load"
 frame=tests/fixtures/images/face_recognition/obama-640x480.jpg
 
 tmp="$(mktemp -d)"
-server_pid=""
-stop_server() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -INT "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-}
+source scripts/serve.sh
 trap 'stop_server; rm -rf "$tmp"' EXIT
-
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port found" >&2; return 1
-}
 
 export FACEID_DATA_DIR="$tmp/data"
 export FACEID_ADMIN_TOKEN="load-test-$RANDOM$RANDOM"
 export FACEID_REQUIRE_LIVENESS=false
 export NO_COLOR=1
-# Starts `faceid serve` on a free port (the data dir, and so the gallery, persists).
-start_server() {
-  port="$(free_port)"
-  url="http://127.0.0.1:$port"
-  "$faceid" serve --addr "127.0.0.1:$port" >>"$out/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 600); do
-    curl -fsS "$url/healthz" >/dev/null 2>&1 && return
-    kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  curl -fsS "$url/healthz" >/dev/null
-}
 start_server
 
 echo "== enroll obama" >&2

@@ -360,6 +360,7 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// The gallery version's increment (`ADD version 1`), for a transaction.
     fn version_bump(&self) -> StoreResult<Update> {
         Update::builder()
             .table_name(&self.table)
@@ -372,15 +373,16 @@ impl DynamoStore {
             .map_err(|e| StoreError::Other(e.to_string()))
     }
 
+    /// [`version_bump`](Self::version_bump) on its own, outside a transaction.
     async fn bump_version(&self) -> StoreResult<()> {
+        let bump = self.version_bump()?;
         self.client
             .update_item()
-            .table_name(&self.table)
-            .key("pk", s(GALLERY_PK))
-            .key("sk", s(GALLERY_SK))
-            .update_expression("ADD #v :one")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":one", n(1))
+            .table_name(bump.table_name)
+            .set_key(Some(bump.key))
+            .update_expression(bump.update_expression)
+            .set_expression_attribute_names(bump.expression_attribute_names)
+            .set_expression_attribute_values(bump.expression_attribute_values)
             .send()
             .await
             .map_err(|e| sdk_err("UpdateItem", e))?;
