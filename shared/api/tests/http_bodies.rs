@@ -19,6 +19,7 @@ use base64::Engine;
 use faceid_api::{ApiConfig, Limits};
 use faceid_core::lockout::LockoutPolicy;
 use faceid_core::token::TokenSigner;
+use faceid_mutate::Mutations;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -180,62 +181,10 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Set(Index, u8),
-    Insert(Index, u8),
-    Delete(Index),
-    /// Copies a run of bytes elsewhere (duplicates keys, brackets, base64 runs).
-    Splice(Index, Index, u8),
-    Truncate(Index),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    // Bytes that matter to JSON and base64 more often than chance would pick them.
-    let byte = prop_oneof![
-        any::<u8>(),
-        proptest::sample::select(b"{}[]\":,\\0-9eE+-/=.ntf ".to_vec())
-    ];
-    prop_oneof![
-        (any::<Index>(), byte.clone()).prop_map(|(i, b)| Edit::Set(i, b)),
-        (any::<Index>(), byte).prop_map(|(i, b)| Edit::Insert(i, b)),
-        any::<Index>().prop_map(Edit::Delete),
-        (any::<Index>(), any::<Index>(), 1u8..64).prop_map(|(a, b, n)| Edit::Splice(a, b, n)),
-        any::<Index>().prop_map(Edit::Truncate),
-    ]
-}
-
-fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
-    let mut d = seed.to_vec();
-    for e in edits {
-        let at = |i: &Index, d: &Vec<u8>| i.index(d.len().max(1)).min(d.len());
-        match e {
-            Edit::Set(i, b) if !d.is_empty() => {
-                let p = at(i, &d).min(d.len() - 1);
-                d[p] = *b;
-            }
-            Edit::Insert(i, b) => {
-                let p = at(i, &d);
-                d.insert(p, *b);
-            }
-            Edit::Delete(i) if !d.is_empty() => {
-                let p = at(i, &d).min(d.len() - 1);
-                d.remove(p);
-            }
-            Edit::Splice(from, to, n) => {
-                let a = at(from, &d);
-                let run: Vec<u8> = d[a..(a + *n as usize).min(d.len())].to_vec();
-                let b = at(to, &d);
-                d.splice(b..b, run);
-            }
-            Edit::Truncate(i) => {
-                let p = at(i, &d);
-                d.truncate(p);
-            }
-            _ => {}
-        }
-    }
-    d
+/// Edits of a body, writing the bytes that matter to JSON and base64 more often than
+/// chance would pick them.
+fn mutations() -> Mutations {
+    Mutations::new().favouring(b"{}[]\":,\\0-9eE+-/=.ntf ")
 }
 
 /// Arbitrary JSON, shallow and small (deep nesting is a test of its own below).
@@ -283,14 +232,14 @@ proptest! {
     #[test]
     fn mutated_valid_bodies_get_json_4xx_or_2xx(
         which in any::<Index>(),
-        edits in proptest::collection::vec(edit(), 1..8),
+        edits in mutations().edits(1..8),
         auth in auth(),
         json_type in prop::bool::weighted(0.9),
         liveness in any::<bool>(),
     ) {
         let seeds = seeds();
         let (uri, body) = &seeds[which.index(seeds.len())];
-        send(Method::POST, uri, auth, json_type, liveness, apply(body, &edits));
+        send(Method::POST, uri, auth, json_type, liveness, mutations().apply(body, &edits));
     }
 
     #[test]

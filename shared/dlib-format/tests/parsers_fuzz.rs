@@ -9,8 +9,8 @@
 use faceid_dlib_format::hog_detector::HogDetectorModel;
 use faceid_dlib_format::net::Network;
 use faceid_dlib_format::shape_predictor::{parse_shape_predictor, ShapePredictorModel};
+use faceid_mutate::Mutations;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use std::path::Path;
 
@@ -117,62 +117,10 @@ fn parse_all(data: &[u8]) {
     let _ = Network::parse_mmod_human_face(data);
 }
 
-/// One edit of a seed. Positions are drawn from the first `HEAD` bytes half of the time:
-/// the headers and counts are where a flipped byte changes the parse, not deep inside
-/// float data.
-#[derive(Debug, Clone)]
-enum Edit {
-    Set(bool, Index, u8),
-    Flip(bool, Index, u8),
-    Insert(bool, Index, u8),
-    Delete(bool, Index),
-    Truncate(bool, Index),
-}
-
-const HEAD: usize = 512;
-
-fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![
-        (any::<bool>(), any::<Index>(), any::<u8>()).prop_map(|(h, i, b)| Edit::Set(h, i, b)),
-        (any::<bool>(), any::<Index>(), 0u8..8).prop_map(|(h, i, b)| Edit::Flip(h, i, b)),
-        (any::<bool>(), any::<Index>(), any::<u8>()).prop_map(|(h, i, b)| Edit::Insert(h, i, b)),
-        (any::<bool>(), any::<Index>()).prop_map(|(h, i)| Edit::Delete(h, i)),
-        (any::<bool>(), any::<Index>()).prop_map(|(h, i)| Edit::Truncate(h, i)),
-    ]
-}
-
-fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
-    let mut d = seed.to_vec();
-    let pos = |d: &Vec<u8>, head: bool, i: &Index| {
-        let n = if head { d.len().min(HEAD) } else { d.len() };
-        i.index(n.max(1)).min(d.len())
-    };
-    for e in edits {
-        match e {
-            Edit::Set(h, i, b) if !d.is_empty() => {
-                let p = pos(&d, *h, i).min(d.len() - 1);
-                d[p] = *b;
-            }
-            Edit::Flip(h, i, bit) if !d.is_empty() => {
-                let p = pos(&d, *h, i).min(d.len() - 1);
-                d[p] ^= 1 << bit;
-            }
-            Edit::Insert(h, i, b) => {
-                let p = pos(&d, *h, i);
-                d.insert(p, *b);
-            }
-            Edit::Delete(h, i) if !d.is_empty() => {
-                let p = pos(&d, *h, i).min(d.len() - 1);
-                d.remove(p);
-            }
-            Edit::Truncate(h, i) => {
-                let p = pos(&d, *h, i);
-                d.truncate(p);
-            }
-            _ => {}
-        }
-    }
-    d
+/// Edits of a seed; half of the positions among the first 512 bytes: the headers and
+/// counts are where a changed byte changes the parse, not deep inside float data.
+fn mutations() -> Mutations {
+    Mutations::new().head(512)
 }
 
 /// A fixed-seed runner: the same cases on every run, so a failure reproduces.
@@ -186,9 +134,10 @@ fn runner(cases: u32) -> TestRunner {
 }
 
 fn fuzz_seed(seed: &[u8], cases: u32) {
+    let m = mutations();
     runner(cases)
-        .run(&proptest::collection::vec(edit(), 1..8), |edits| {
-            parse_all(&apply(seed, &edits));
+        .run(&m.edits(1..8), |edits| {
+            parse_all(&m.apply(seed, &edits));
             Ok(())
         })
         .unwrap();

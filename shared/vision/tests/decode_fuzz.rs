@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use faceid_mutate::Mutations;
 use faceid_vision::decode::{decode_image, DecodeLimits};
 use proptest::prelude::*;
 
@@ -59,19 +60,8 @@ proptest! {
     #[test]
     fn mutated_images_never_panic(
         which in 0usize..2,
-        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16),
-        cut in any::<prop::sample::Index>(),
-        truncate in any::<bool>(),
+        edits in Mutations::new().edits(1..16),
     ) {
-        let mut bytes = seeds().swap_remove(which);
-        for (at, v) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = v;
-        }
-        if truncate {
-            let n = cut.index(bytes.len());
-            bytes.truncate(n);
-        }
-        check(&bytes);
+        check(&Mutations::new().apply(&seeds()[which], &edits));
     }
 }

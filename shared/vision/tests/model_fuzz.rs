@@ -2,10 +2,10 @@
 //! parsers (CI side of the `model_parsers` cargo-fuzz target in tests/fuzz): mutated and
 //! truncated model files give a typed error or a usable model, never a panic.
 
+use faceid_mutate::Mutations;
 use faceid_vision::hog::HogDetector;
 use faceid_vision::shape::ShapePredictor;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::test_runner::RngSeed;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -29,19 +29,10 @@ fn shape_seed() -> &'static [u8] {
     D.get_or_init(|| model("shape_predictor_5_face_landmarks.dat")[..256 << 10].to_vec())
 }
 
-/// Overwrites bytes (half of them among the first 512, where the counts and sizes are),
-/// then maybe truncates.
-fn mutate(seed: &[u8], edits: &[(bool, Index, u8)], cut: Option<Index>) -> Vec<u8> {
-    let mut d = seed.to_vec();
-    for (head, at, v) in edits {
-        let n = if *head { d.len().min(512) } else { d.len() };
-        let i = at.index(n);
-        d[i] = *v;
-    }
-    if let Some(c) = cut {
-        d.truncate(c.index(d.len()));
-    }
-    d
+/// Edits of a model file; half of the positions among the first 512 bytes, where the
+/// counts and sizes are.
+fn mutations() -> Mutations {
+    Mutations::new().head(512)
 }
 
 proptest! {
@@ -54,10 +45,9 @@ proptest! {
 
     #[test]
     fn mutated_hog_detector_never_panics(
-        edits in proptest::collection::vec((any::<bool>(), any::<Index>(), any::<u8>()), 1..6),
-        cut in proptest::option::of(any::<Index>()),
+        edits in mutations().edits(1..6),
     ) {
-        let data = mutate(hog_seed(), &edits, cut);
+        let data = mutations().apply(hog_seed(), &edits);
         if let Ok(d) = HogDetector::from_bytes(&data) {
             // A model that loads must also run.
             let img = image::RgbImage::new(90, 90);
@@ -67,10 +57,9 @@ proptest! {
 
     #[test]
     fn mutated_shape_predictor_never_panics(
-        edits in proptest::collection::vec((any::<bool>(), any::<Index>(), any::<u8>()), 1..6),
-        cut in proptest::option::of(any::<Index>()),
+        edits in mutations().edits(1..6),
     ) {
-        let _ = ShapePredictor::from_bytes(&mutate(shape_seed(), &edits, cut));
+        let _ = ShapePredictor::from_bytes(&mutations().apply(shape_seed(), &edits));
     }
 }
 
