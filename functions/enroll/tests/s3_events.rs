@@ -13,12 +13,14 @@
 #[path = "../../../shared/api/tests/common/embedded_state.rs"]
 mod embedded_state;
 
-use embedded_state::{open_stores, state_on, test_config, StubAnalyzer, PNG_SIGNATURE as PNG};
+use embedded_state::{
+    open_stores, state_on, test_config, test_tokens, StubAnalyzer, PNG_SIGNATURE as PNG,
+    TEST_ADMIN_TOKEN,
+};
 use enroll::{EnrollEvent, EnrollOutput};
 use faceid_api::enroll::user_of_key;
 use faceid_api::lambda_event::ApiEvent;
 use faceid_api::AppState;
-use faceid_core::token::TokenSigner;
 use faceid_mutate::Mutations;
 use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;
@@ -40,12 +42,10 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let tokens = TokenSigner::new(&[7; 32], "faceid", "faceid-web", time::Duration::hours(1))
-            .expect("key");
         let state = state_on(
             &open_stores(dir.path()),
             Arc::new(StubAnalyzer),
-            test_config("test-admin-token-0123456789", tokens),
+            test_config(TEST_ADMIN_TOKEN, test_tokens()),
         );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -136,7 +136,7 @@ fn mutations() -> Mutations {
 fn seeds() -> Vec<Vec<u8>> {
     let mut http: Value = serde_json::from_str(&fixture_json("apigw_v2_request.json")).unwrap();
     http["body"] = json!(r#"{"images": ["iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAA"]}"#);
-    http["headers"]["authorization"] = json!("Bearer test-admin-token-0123456789");
+    http["headers"]["authorization"] = json!(format!("Bearer {TEST_ADMIN_TOKEN}"));
     vec![
         s3_event("enroll/alice/a.jpg").into_bytes(),
         s3_event("enroll/bob/b.jpg").into_bytes(),

@@ -18,7 +18,6 @@ use axum::http::{header, Method, Request, StatusCode};
 use base64::Engine;
 use faceid_api::{ApiConfig, Limits};
 use faceid_core::lockout::LockoutPolicy;
-use faceid_core::token::TokenSigner;
 use faceid_mutate::Mutations;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
@@ -28,9 +27,12 @@ use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
 
-use embedded_state::{open_stores, state_on, test_config, StubAnalyzer, PNG_SIGNATURE as PNG};
+use embedded_state::{
+    open_stores, state_on, test_config, test_tokens, StubAnalyzer, PNG_SIGNATURE as PNG,
+    TEST_ADMIN_TOKEN,
+};
 
-const ADMIN: &str = "test-admin-token-0123456789";
+const ADMIN: &str = TEST_ADMIN_TOKEN;
 struct Fixture {
     routers: [axum::Router; 2],
     session: String,
@@ -43,8 +45,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let embedded = open_stores(dir.path());
-        let tokens = TokenSigner::new(&[7; 32], "faceid", "faceid-web", time::Duration::hours(1))
-            .expect("key");
+        let tokens = test_tokens();
         let session = tokens.issue("alice", time::OffsetDateTime::now_utc()).0;
         let router = |require_liveness: bool| {
             let config = ApiConfig {

@@ -46,6 +46,15 @@ pub fn open_stores(dir: &Path) -> EmbeddedStores {
     .expect("embedded stores open")
 }
 
+/// The admin token of the test configurations.
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A session-token signer with a fixed test key.
+pub fn test_tokens() -> TokenSigner {
+    TokenSigner::new(&[7; 32], "faceid", "faceid-web", time::Duration::hours(1))
+        .expect("32-byte key")
+}
+
 /// The service's defaults with this admin token and token signer; tests override fields
 /// with `ApiConfig { limits: …, ..test_config(…) }`.
 pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {

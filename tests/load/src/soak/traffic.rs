@@ -265,14 +265,7 @@ pub fn judge(
             if status != 201 {
                 return Verdict::err(describe(ans), Effect::Nothing);
             }
-            let ids: Vec<String> = body["faces"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|f| f["face_id"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let ids = face_ids(body);
             let refused = body["rejected"].as_array().map_or(0, Vec::len);
             if ids.is_empty() {
                 Verdict::err("201 without face ids".into(), Effect::Nothing)
@@ -363,15 +356,7 @@ pub fn judge(
                 Verdict::ok(Effect::Nothing)
             } else if status == 201 {
                 // Accepted after all: keep the ledger truthful.
-                let ids = body["faces"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|f| f["face_id"].as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Verdict::err(format!("{b:?}: accepted"), Effect::Enrolled(ids))
+                Verdict::err(format!("{b:?}: accepted"), Effect::Enrolled(face_ids(body)))
             } else {
                 Verdict::err(
                     format!("{b:?}: {} (want {want_status} {want_code})", describe(ans)),
@@ -380,6 +365,18 @@ pub fn judge(
             }
         }
     }
+}
+
+/// The face ids of an enrollment answer (`{"faces": [{"face_id": …}, …]}`).
+fn face_ids(body: &Value) -> Vec<String> {
+    body["faces"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["face_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
