@@ -5,10 +5,7 @@
 
 server_pid=""
 
-# A free 127.0.0.1 port (the kernel's choice; only loopback is ever used).
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 # Starts `faceid serve` (its data dir, and so the gallery, persists across restarts) and
 # waits up to 60 s for /healthz; exits with the server log if it dies first.

@@ -3,7 +3,7 @@
 #   moto_server  (S3 + DynamoDB)         PyPI: moto[server]
 #   nx-27017     (MongoDB wire protocol) PyPI: nx-27017
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 wait_for_port() { # port, name
   for _ in $(seq 1 100); do
