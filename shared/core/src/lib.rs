@@ -8,6 +8,7 @@ pub mod face;
 pub mod liveness;
 pub mod lockout;
 pub mod matching;
+pub mod policy;
 pub mod ports;
 pub mod token;
 

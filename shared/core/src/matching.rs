@@ -1,7 +1,9 @@
 //! Matching probes against enrolled templates: 1:1 (one user's faces) and 1:N (everyone).
 
 use crate::domain::{squared_distance, Descriptor, FaceId, UserId, DESCRIPTOR_LEN};
+use crate::policy::Score;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The best template found for a probe.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,6 +20,10 @@ pub struct Match {
 pub struct Gallery {
     rows: Vec<[f32; DESCRIPTOR_LEN]>,
     owners: Vec<(UserId, FaceId)>,
+    /// `row_user[i]` indexes `users`: the person of row `i`.
+    row_user: Vec<usize>,
+    users: Vec<UserId>,
+    user_index: HashMap<UserId, usize>,
 }
 
 impl Gallery {
@@ -28,11 +34,60 @@ impl Gallery {
         Self {
             rows: Vec::with_capacity(n),
             owners: Vec::with_capacity(n),
+            row_user: Vec::with_capacity(n),
+            ..Self::default()
         }
     }
     pub fn push(&mut self, user: UserId, face: FaceId, d: &Descriptor) {
+        let next = self.users.len();
+        let u = *self.user_index.entry(user.clone()).or_insert(next);
+        if u == next {
+            self.users.push(user.clone());
+        }
         self.rows.push(d.0);
         self.owners.push((user, face));
+        self.row_user.push(u);
+    }
+    /// How many different people are enrolled.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Each person's [`Score`] for a login's frames (no frames: empty).
+    pub fn scores(&self, frames: &[Descriptor]) -> Vec<(UserId, Score)> {
+        // nearest[u][f]: squared distance of frame f to person u's nearest template.
+        let mut nearest = vec![vec![f32::MAX; frames.len()]; self.users.len()];
+        for (row, &u) in self.rows.iter().zip(&self.row_user) {
+            for (best, frame) in nearest[u].iter_mut().zip(frames) {
+                *best = best.min(squared_distance(row, &frame.0));
+            }
+        }
+        self.users
+            .iter()
+            .zip(nearest)
+            .filter_map(|(user, d)| {
+                let d: Vec<f32> = d.into_iter().map(f32::sqrt).collect();
+                Score::of(&d).map(|s| (user.clone(), s))
+            })
+            .collect()
+    }
+
+    /// One person's [`Score`]; `None` if they have no templates or there are no frames.
+    pub fn score_of(&self, user: &UserId, frames: &[Descriptor]) -> Option<Score> {
+        let u = *self.user_index.get(user)?;
+        let per_frame: Vec<f32> = frames
+            .iter()
+            .map(|f| {
+                self.rows
+                    .iter()
+                    .zip(&self.row_user)
+                    .filter(|(_, &owner)| owner == u)
+                    .map(|(row, _)| squared_distance(row, &f.0))
+                    .fold(f32::MAX, f32::min)
+                    .sqrt()
+            })
+            .collect();
+        Score::of(&per_frame)
     }
     pub fn len(&self) -> usize {
         self.rows.len()

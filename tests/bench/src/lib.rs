@@ -3,6 +3,7 @@
 //! in `docs/figures`. Run everything with `scripts/bench.sh`.
 
 pub mod plots;
+pub mod policy;
 pub mod report;
 pub mod roc;
 pub mod search;

@@ -67,6 +67,12 @@ enum Cmd {
     Search(SearchArgs),
     /// Our distances on the labelled pairs; summary JSON on stdout.
     Roc,
+    /// The shipped decision policy: FAR, FRR and 1:N stranger acceptance against gallery
+    /// size, from the descriptor fixtures; tables on stdout, policy.json and policy.svg.
+    Policy {
+        #[arg(long, default_value = "docs/figures")]
+        out: PathBuf,
+    },
     /// Everything: stages, RSS (child process), search, ROC; merges face_recognition's
     /// timings, prints the tables, writes bench.json and the SVG figures.
     All {
@@ -224,6 +230,11 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string(&r)?);
         }
         Cmd::Search(args) => println!("{}", serde_json::to_string_pretty(&run_search(&args))?),
+        Cmd::Policy { out } => {
+            let r = faceid_bench::policy::shipped()?;
+            std::fs::write(out.join("policy.json"), serde_json::to_string_pretty(&r)?)?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
         Cmd::Roc => {
             let sets = run_roc(&models_dir(&None))?;
             let s: Vec<_> = sets.iter().map(|s| &s.summary).collect();
