@@ -213,7 +213,6 @@ function showLoggedIn(s, message) {
     title: message || `Welcome back, ${s.userId}!`,
     text: `You are logged in as ${s.userId}.`,
     details: [
-      ...(s.distance != null ? [["Match", `distance ${s.distance.toFixed(2)} (accepted up to ${s.threshold.toFixed(2)})`]] : []),
       ...(s.expiresAt ? [["Session valid until", formatTime(s.expiresAt)]] : []),
     ],
   });
@@ -329,8 +328,6 @@ async function runLogin(userId) {
         token: d.token,
         userId: d.user_id,
         expiresAt: d.expires_at,
-        distance: typeof d.distance === "number" ? d.distance : null,
-        threshold: typeof d.threshold === "number" ? d.threshold : null,
       };
       setSession(s);
       showLoggedIn(s, d.message);

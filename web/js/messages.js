@@ -7,7 +7,11 @@ const LOGIN_REASONS = {
     title: "We couldn't recognise you",
     text: ctx.userId
       ? `This face doesn't match the photos enrolled for “${ctx.userId}”. Check the user name, or enroll first.`
-      : "Your face doesn't match anyone enrolled here. If you haven't enrolled yet, use the Enroll tab first.",
+      : "We couldn't tell who you are from your face alone. Type your user name and try again, or enroll first.",
+  }),
+  identification_unavailable: () => ({
+    title: "Enter your user name",
+    text: "Too many people are enrolled here to recognise you from your face alone. Type your user name and try again.",
   }),
   no_face: () => ({
     title: "No face was seen",

@@ -128,22 +128,26 @@ pub async fn authenticate(image: &std::path::Path, user: Option<&str>) -> Result
         .get(l.state.stores.templates.as_ref())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let best = match user {
-        Some(u) => gallery.nearest_of(
+    // The service's own decision policy on one frame (an operator's tool: it prints the
+    // figures a login response never shows).
+    let policy = &l.state.config.policy;
+    let frames = [face.descriptor.clone()];
+    let decision = match user {
+        Some(u) => policy.verify(
+            &gallery,
             &faceid_core::UserId::parse(u).map_err(|e| anyhow::anyhow!(e.0))?,
-            &face.descriptor,
+            &frames,
         ),
-        None => gallery.nearest(&face.descriptor),
+        None => policy.identify(&gallery, &frames),
     };
-    let threshold = l.state.config.threshold;
-    match best {
-        Some(m) if m.distance <= threshold => print(
-            &json!({"match": true, "user_id": m.user_id, "distance": m.distance, "threshold": threshold}),
-        ),
-        Some(m) => {
-            print(&json!({"match": false, "nearest_distance": m.distance, "threshold": threshold}))
-        }
-        None => print(&json!({"match": false, "reason": "no templates enrolled"})),
-    }
+    print(&json!({
+        "match": decision.refusal.is_none(),
+        "user_id": decision.user_id,
+        "reason": decision.refusal.map(|r| r.code()),
+        "distance": decision.score.as_ref().map(|s| s.median),
+        "runner_up_distance": decision.runner_up,
+        "verify_distance": policy.verify_distance,
+        "identify_distance": policy.identify_distance,
+    }));
     Ok(())
 }

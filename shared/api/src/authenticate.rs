@@ -5,6 +5,7 @@ use crate::auth::{bearer, ClientAddr, RequestId};
 use crate::error::ApiError;
 use crate::extract::{decode_image_b64, ApiJson};
 use crate::pipeline::analyze_each;
+use crate::state::ApiConfig;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -12,9 +13,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use faceid_core::audit::AuditEvent;
-use faceid_core::liveness::LivenessReport;
+use faceid_core::face::FaceObservation;
+use faceid_core::liveness::LivenessFailure;
+use faceid_core::lockout::{LockoutKey, Outcome, Reservation};
+use faceid_core::matching::Gallery;
+use faceid_core::policy::Refusal;
 use faceid_core::ports::Redeemed;
-use faceid_core::{Challenge, ChallengeId, Turn, UserId};
+use faceid_core::{Challenge, ChallengeId, Descriptor, Turn, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -58,15 +63,6 @@ pub struct AuthenticateRequest {
     pub frames: Vec<String>,
 }
 
-/// Why a login attempt was refused (the `reason` field).
-fn rejected(reason: &str, message: &str, extra: serde_json::Value) -> Response {
-    let mut body = json!({"authenticated": false, "reason": reason, "message": message});
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
-}
-
 pub async fn authenticate(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -74,261 +70,385 @@ pub async fn authenticate(
     ApiJson(req): ApiJson<AuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let timer = Timer::start(request_id);
-    let user = req.user_id.clone();
-    let result = decide(&state, client.clone(), &timer, req).await;
-    // Every decision path records its own event; a storage failure (503) or an internal
-    // error interrupts it before that, so record one here: the audit trail has an entry
-    // for every login attempt that got past input validation.
-    if let Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) = &result {
-        let mut ev = AuditEvent::new("authenticate", "error");
-        ev.user_id = user;
-        ev.client = Some(client);
-        ev.reason = Some(e.code().to_owned());
-        record(&state, ev, &timer).await;
-    }
-    result
+    let login = Login::parse(&state.config, req)?;
+    let mut attempt = Attempt::new(&state, &timer, client, login.user.clone());
+    let ended = attempt.run(login).await;
+    attempt.finish(ended).await
 }
 
-async fn decide(
-    state: &AppState,
+/// A validated request: nothing has been charged or stored yet.
+struct Login {
+    user: Option<UserId>,
+    challenge: Option<ChallengeId>,
+    frames: Vec<Vec<u8>>,
+}
+
+impl Login {
+    fn parse(cfg: &ApiConfig, req: AuthenticateRequest) -> Result<Self, ApiError> {
+        let user = req
+            .user_id
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(UserId::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request("bad_user_id", e.0))?;
+        if req.frames.is_empty() {
+            return Err(ApiError::bad_request(
+                "no_frames",
+                "send at least one frame",
+            ));
+        }
+        if req.frames.len() > cfg.limits.max_frames {
+            return Err(ApiError::bad_request(
+                "too_many_frames",
+                format!("send at most {} frames", cfg.limits.max_frames),
+            ));
+        }
+        let challenge = req
+            .challenge_id
+            .as_deref()
+            .map(ChallengeId::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request("bad_challenge_id", e.0))?;
+        if cfg.require_liveness && challenge.is_none() {
+            return Err(ApiError::bad_request(
+                "challenge_required",
+                "POST /v1/challenge first and send its challenge_id",
+            ));
+        }
+        let frames = req
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| decode_image_b64(f, i, cfg.limits.max_image_bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Login {
+            user,
+            challenge,
+            frames,
+        })
+    }
+}
+
+/// How a login ended before a token: a refusal the client may see (reason code and
+/// message), with the lockout outcome it settles to; or an error response.
+enum Stop {
+    Refused {
+        reason: &'static str,
+        message: &'static str,
+        outcome: Outcome,
+        /// The audit log's reason when it says more than the client's (e.g.
+        /// `frame_mismatch`, which a client must not tell apart from `no_match`).
+        audit_reason: Option<&'static str>,
+    },
+    Locked(i64),
+    Error(ApiError),
+}
+
+impl From<ApiError> for Stop {
+    fn from(e: ApiError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+impl From<faceid_core::ports::StoreError> for Stop {
+    fn from(e: faceid_core::ports::StoreError) -> Self {
+        Stop::Error(e.into())
+    }
+}
+
+impl Stop {
+    fn refused(reason: &'static str, message: &'static str, outcome: Outcome) -> Self {
+        Stop::Refused {
+            reason,
+            message,
+            outcome,
+            audit_reason: None,
+        }
+    }
+}
+
+/// One login attempt through its steps: parse → reserve → redeem challenge → analyse →
+/// liveness → match → issue. It carries the audit event and the lockout reservations,
+/// which [`Attempt::finish`] settles and records whatever the ending.
+struct Attempt<'a> {
+    state: &'a AppState,
+    timer: &'a Timer,
+    event: AuditEvent,
     client: String,
-    timer: &Timer,
-    req: AuthenticateRequest,
-) -> Result<Response, ApiError> {
-    let cfg = &state.config;
-    let user = req
-        .user_id
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(UserId::parse)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("bad_user_id", e.0))?;
-    if req.frames.is_empty() {
-        return Err(ApiError::bad_request(
-            "no_frames",
-            "send at least one frame",
-        ));
-    }
-    if req.frames.len() > cfg.limits.max_frames {
-        return Err(ApiError::bad_request(
-            "too_many_frames",
-            format!("send at most {} frames", cfg.limits.max_frames),
-        ));
-    }
-    let challenge_id = req
-        .challenge_id
-        .as_deref()
-        .map(ChallengeId::parse)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("bad_challenge_id", e.0))?;
-    if cfg.require_liveness && challenge_id.is_none() {
-        return Err(ApiError::bad_request(
-            "challenge_required",
-            "POST /v1/challenge first and send its challenge_id",
-        ));
-    }
-    let frames = req
-        .frames
-        .iter()
-        .enumerate()
-        .map(|(i, f)| decode_image_b64(f, i, cfg.limits.max_image_bytes))
-        .collect::<Result<Vec<_>, _>>()?;
+    claimed: Option<UserId>,
+    /// Reserved lockout keys and whether each is a user's.
+    reserved: Vec<(Reservation, bool)>,
+}
 
-    // Lockout is checked before any expensive work.
-    let now = OffsetDateTime::now_utc();
-    let keys: Vec<String> = user
-        .iter()
-        .map(|u| format!("user#{u}"))
-        .chain(std::iter::once(format!("addr#{client}")))
-        .collect();
-    for key in &keys {
-        if let Some(wait) = cfg
+impl<'a> Attempt<'a> {
+    fn new(state: &'a AppState, timer: &'a Timer, client: String, claimed: Option<UserId>) -> Self {
+        let mut event = AuditEvent::new("authenticate", "rejected");
+        event.user_id = claimed.as_ref().map(|u| u.to_string());
+        event.client = Some(client.clone());
+        Attempt {
+            state,
+            timer,
+            event,
+            client,
+            claimed,
+            reserved: Vec::new(),
+        }
+    }
+
+    async fn run(&mut self, login: Login) -> Result<Response, Stop> {
+        let gallery = self
+            .state
+            .gallery
+            .get(self.state.stores.templates.as_ref())
+            .await?;
+        self.check_identification_allowed(&gallery)?;
+        self.reserve(LockoutKey::network(&self.client), false)
+            .await?;
+        if let Some(u) = self.claimed.clone() {
+            self.reserve(LockoutKey::user(&u), true).await?;
+        }
+        let challenge = self.redeem_challenge(login.challenge).await?;
+        let faces = self.analyse(login.frames).await?;
+        let descriptors = self.check_liveness(challenge.as_ref(), &faces)?;
+        let user = self.match_faces(&gallery, &descriptors).await?;
+        self.issue(&user).await
+    }
+
+    /// 1:N on a gallery too large for its stated FAR is refused before any work.
+    fn check_identification_allowed(&self, gallery: &Gallery) -> Result<(), Stop> {
+        let policy = &self.state.config.policy;
+        if self.claimed.is_none() && !policy.identification_allowed(gallery.len()) {
+            let r = Refusal::IdentificationUnavailable;
+            return Err(Stop::refused(r.code(), r.message(), Outcome::NotAttempted));
+        }
+        Ok(())
+    }
+
+    /// Charges the key before any face work, so parallel requests cannot pass a lock.
+    async fn reserve(&mut self, key: LockoutKey, is_user: bool) -> Result<(), Stop> {
+        let cfg = &self.state.config;
+        let now = OffsetDateTime::now_utc();
+        match cfg
             .lockout
-            .check(state.stores.counters.as_ref(), key, now)
-            .await?
+            .reserve(self.state.stores.counters.as_ref(), key, now)
+            .await
         {
-            let mut ev = AuditEvent::new("authenticate", "locked_out");
-            ev.user_id = user.as_ref().map(|u| u.to_string());
-            ev.client = Some(client.clone());
-            record(state, ev, timer).await;
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: wait.whole_seconds().max(1),
-            });
+            Ok(r) => {
+                self.reserved.push((r, is_user));
+                Ok(())
+            }
+            Err(Ok(wait)) => Err(Stop::Locked(wait.whole_seconds().max(1))),
+            Err(Err(e)) => Err(Stop::Error(e.into())),
         }
     }
 
-    let mut event = AuditEvent::new("authenticate", "rejected");
-    event.user_id = user.as_ref().map(|u| u.to_string());
-    event.client = Some(client.clone());
-    event.threshold = Some(cfg.threshold);
-
-    // The challenge is consumed whatever the outcome: single use.
-    let challenge = match challenge_id {
-        None => None,
-        Some(id) => match state.stores.challenges.redeem_challenge(&id).await? {
-            Redeemed::Fresh(c) if c.is_expired(now) => {
-                return finish_rejected(
-                    state,
-                    event,
-                    &keys,
-                    "challenge_expired",
-                    "The challenge has expired; start again.",
-                    json!({}),
-                    timer,
-                )
-                .await
-            }
-            Redeemed::Fresh(c) => Some(c),
-            Redeemed::AlreadyUsed => {
-                return finish_rejected(
-                    state,
-                    event,
-                    &keys,
-                    "challenge_used",
-                    "This challenge was already used; start again.",
-                    json!({}),
-                    timer,
-                )
-                .await
-            }
-            Redeemed::Unknown => {
-                return finish_rejected(
-                    state,
-                    event,
-                    &keys,
-                    "challenge_unknown",
-                    "Unknown challenge; start again.",
-                    json!({}),
-                    timer,
-                )
-                .await
-            }
-        },
-    };
-
-    let analyses = analyze_each(state, frames, cfg.detector).await?;
-    let mut faces_per_frame = Vec::with_capacity(analyses.len());
-    for (i, a) in analyses.into_iter().enumerate() {
-        let a = a.map_err(|e| match ApiError::from(e) {
-            ApiError::BadRequest { code, message } => {
-                ApiError::bad_request(code, format!("frame {i}: {message}"))
-            }
-            other => other,
-        })?;
-        faces_per_frame.push(a.faces);
-    }
-
-    let liveness: Option<LivenessReport> = challenge
-        .as_ref()
-        .map(|c| cfg.liveness.evaluate(&c.steps, &faces_per_frame));
-    event.liveness = liveness.as_ref().and_then(|l| serde_json::to_value(l).ok());
-    if let Some(l) = &liveness {
-        if let Some(f) = l.failure {
-            let reason = f.code();
-            let extra = json!({"liveness": l});
-            return finish_rejected(
-                state,
-                event,
-                &keys,
-                &format!("liveness_{reason}"),
-                f.message(),
-                extra,
-                timer,
-            )
-            .await;
+    /// The challenge is consumed whatever the outcome: single use.
+    async fn redeem_challenge(&self, id: Option<ChallengeId>) -> Result<Option<Challenge>, Stop> {
+        let Some(id) = id else { return Ok(None) };
+        let now = OffsetDateTime::now_utc();
+        let refused = |reason, message| Err(Stop::refused(reason, message, Outcome::NotAttempted));
+        match self.state.stores.challenges.redeem_challenge(&id).await? {
+            Redeemed::Fresh(c) if c.is_expired(now) => refused(
+                "challenge_expired",
+                "The challenge has expired; start again.",
+            ),
+            Redeemed::Fresh(c) => Ok(Some(c)),
+            Redeemed::AlreadyUsed => refused(
+                "challenge_used",
+                "This challenge was already used; start again.",
+            ),
+            Redeemed::Unknown => refused("challenge_unknown", "Unknown challenge; start again."),
         }
     }
-    // The probe: the most frontal single face.
-    let probe = faces_per_frame
-        .iter()
-        .filter(|f| f.len() == 1)
-        .map(|f| &f[0])
-        .min_by(|a, b| a.yaw().abs().total_cmp(&b.yaw().abs()));
-    let Some(probe) = probe else {
-        let (reason, msg) = if faces_per_frame.iter().all(|f| f.is_empty()) {
-            (
+
+    /// The faces of every frame. A frame that is not a usable image ends the attempt
+    /// with its 4xx, as a request that did no face work.
+    async fn analyse(&mut self, frames: Vec<Vec<u8>>) -> Result<Vec<Vec<FaceObservation>>, Stop> {
+        let analyses = analyze_each(self.state, frames, self.state.config.detector).await?;
+        let mut faces = Vec::with_capacity(analyses.len());
+        for (i, a) in analyses.into_iter().enumerate() {
+            match a {
+                Ok(a) => faces.push(a.faces),
+                Err(e) => {
+                    let e = match ApiError::from(e) {
+                        ApiError::BadRequest { code, message } => {
+                            ApiError::bad_request(code, format!("frame {i}: {message}"))
+                        }
+                        other => other,
+                    };
+                    self.settle(Outcome::NotAttempted).await;
+                    return Err(Stop::Error(e));
+                }
+            }
+        }
+        Ok(faces)
+    }
+
+    /// Liveness over the frames, then the descriptors the decision uses: every frame's
+    /// one face (identity is checked on the very frames that showed the turns).
+    fn check_liveness(
+        &mut self,
+        challenge: Option<&Challenge>,
+        faces: &[Vec<FaceObservation>],
+    ) -> Result<Vec<Descriptor>, Stop> {
+        if let Some(c) = challenge {
+            let report = self.state.config.liveness.evaluate(&c.steps, faces);
+            self.event.liveness = serde_json::to_value(&report).ok();
+            if let Some(f) = report.failure {
+                return Err(Stop::refused(
+                    liveness_code(f),
+                    f.message(),
+                    Outcome::Failed,
+                ));
+            }
+        }
+        let single: Vec<Descriptor> = faces
+            .iter()
+            .filter_map(|f| match f.as_slice() {
+                [one] => Some(one.descriptor.clone()),
+                _ => None,
+            })
+            .collect();
+        if !single.is_empty() {
+            return Ok(single);
+        }
+        Err(if faces.iter().all(|f| f.is_empty()) {
+            Stop::refused(
                 "no_face",
                 "No face was found; face the camera in good light.",
+                Outcome::Failed,
             )
         } else {
-            (
+            Stop::refused(
                 "several_faces",
                 "More than one face is visible; only the person logging in may be in view.",
+                Outcome::Failed,
             )
-        };
-        return finish_rejected(state, event, &keys, reason, msg, json!({}), timer).await;
-    };
-
-    let gallery = state.gallery.get(state.stores.templates.as_ref()).await?;
-    let best = match &user {
-        Some(u) => gallery.nearest_of(u, &probe.descriptor),
-        None => gallery.nearest(&probe.descriptor),
-    };
-    let nearest_distance = best.as_ref().map(|m| m.distance);
-    let Some(best) = best.filter(|m| m.distance <= cfg.threshold) else {
-        event.distance = nearest_distance;
-        return finish_rejected(
-            state,
-            event,
-            &keys,
-            "no_match",
-            "Face not recognized.",
-            json!({"threshold": cfg.threshold}),
-            timer,
-        )
-        .await;
-    };
-
-    let (token, claims) = cfg
-        .tokens
-        .issue(best.user_id.as_str(), OffsetDateTime::now_utc());
-    for key in keys
-        .iter()
-        .chain(std::iter::once(&format!("user#{}", best.user_id)))
-    {
-        state.stores.counters.delete_counter(key).await?;
+        })
     }
-    event.outcome = "success".into();
-    event.user_id = Some(best.user_id.to_string());
-    event.distance = Some(best.distance);
-    record(state, event, timer).await;
-    Ok((
-        StatusCode::OK,
-        Json(json!({
-            "authenticated": true,
-            "user_id": best.user_id,
-            "distance": best.distance,
-            "threshold": cfg.threshold,
-            "token": token,
-            "expires_at": claims.exp,
-            "liveness": liveness,
-            "message": format!("Welcome back, {}!", best.user_id),
-        })),
-    )
-        .into_response())
+
+    /// The decision policy: 1:1 for a claimed user, else 1:N. A 1:N attempt also counts
+    /// against the nearest person, who must not be locked.
+    async fn match_faces(
+        &mut self,
+        gallery: &Gallery,
+        frames: &[Descriptor],
+    ) -> Result<UserId, Stop> {
+        let policy = &self.state.config.policy;
+        let decision = match &self.claimed {
+            Some(u) => policy.verify(gallery, u, frames),
+            None => policy.identify(gallery, frames),
+        };
+        self.event.distance = decision.score.as_ref().map(|s| s.median);
+        self.event.threshold = Some(match &self.claimed {
+            Some(_) => policy.verify_distance,
+            None => policy.identify_distance,
+        });
+        if self.claimed.is_none() {
+            if let Some(nearest) = &decision.user_id {
+                self.event.user_id = Some(nearest.to_string());
+                self.reserve(LockoutKey::user(nearest), true).await?;
+            }
+        }
+        match (decision.refusal, decision.user_id) {
+            (None, Some(user)) => Ok(user),
+            (refusal, _) => {
+                let refusal = refusal.unwrap_or(Refusal::NoMatch);
+                // Only "not recognised" reaches the client: which rule refused is an
+                // oracle for an attacker tuning their presentation.
+                let client = match refusal {
+                    Refusal::IdentificationUnavailable => refusal,
+                    _ => Refusal::NoMatch,
+                };
+                Err(Stop::Refused {
+                    reason: client.code(),
+                    message: client.message(),
+                    outcome: Outcome::Failed,
+                    audit_reason: Some(refusal.code()),
+                })
+            }
+        }
+    }
+
+    async fn issue(&mut self, user: &UserId) -> Result<Response, Stop> {
+        let now = OffsetDateTime::now_utc();
+        let (token, claims) = self.state.config.tokens.issue(user.as_str(), now);
+        self.settle(Outcome::Success).await;
+        self.event.outcome = "success".into();
+        self.event.user_id = Some(user.to_string());
+        Ok((
+            StatusCode::OK,
+            Json(json!({
+                "authenticated": true,
+                "user_id": user,
+                "token": token,
+                "expires_at": claims.exp,
+                "message": format!("Welcome back, {user}!"),
+            })),
+        )
+            .into_response())
+    }
+
+    /// Settles every reservation once (a failed settle leaves the charge: fail closed).
+    async fn settle(&mut self, outcome: Outcome) {
+        let lockout = &self.state.config.lockout;
+        for (r, is_user) in std::mem::take(&mut self.reserved) {
+            let counters = self.state.stores.counters.as_ref();
+            if let Err(e) = lockout.settle(counters, &r, outcome, is_user).await {
+                tracing::warn!(error = %e, "lockout counter not settled; the charge stays");
+            }
+        }
+    }
+
+    /// Settles what is left, records the audit event and answers.
+    async fn finish(mut self, ended: Result<Response, Stop>) -> Result<Response, ApiError> {
+        let result = match ended {
+            Ok(resp) => Ok(resp),
+            Err(Stop::Refused {
+                reason,
+                message,
+                outcome,
+                audit_reason,
+            }) => {
+                self.settle(outcome).await;
+                self.event.reason = Some(audit_reason.unwrap_or(reason).to_owned());
+                let body = json!({"authenticated": false, "reason": reason, "message": message});
+                Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response())
+            }
+            Err(Stop::Locked(retry_after_secs)) => {
+                self.settle(Outcome::NotAttempted).await;
+                self.event.outcome = "locked_out".into();
+                Err(ApiError::TooManyRequests { retry_after_secs })
+            }
+            Err(Stop::Error(e)) => {
+                // Charges stay on errors after face work (a storage failure must not
+                // become a free retry); input errors were refunded where they arose.
+                self.settle(Outcome::Failed).await;
+                self.event.outcome = match e {
+                    ApiError::Unavailable(_) | ApiError::Internal(_) => "error".into(),
+                    _ => "rejected".into(),
+                };
+                self.event.reason = Some(e.code().to_owned());
+                Err(e)
+            }
+        };
+        record(self.state, self.event, self.timer).await;
+        result
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn finish_rejected(
-    state: &AppState,
-    mut event: AuditEvent,
-    keys: &[String],
-    reason: &str,
-    message: &str,
-    extra: serde_json::Value,
-    timer: &Timer,
-) -> Result<Response, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    for key in keys {
-        state
-            .config
-            .lockout
-            .record_failure(state.stores.counters.as_ref(), key, now)
-            .await?;
+/// The client's reason for a liveness failure (`liveness_<code>`).
+fn liveness_code(f: LivenessFailure) -> &'static str {
+    match f {
+        LivenessFailure::TooFewFrames => "liveness_too_few_frames",
+        LivenessFailure::TooManyFrames => "liveness_too_many_frames",
+        LivenessFailure::FaceCountInFrame => "liveness_face_count_in_frame",
+        LivenessFailure::DifferentPeople => "liveness_different_people",
+        LivenessFailure::NoMotion => "liveness_no_motion",
+        LivenessFailure::NoHeadTurn => "liveness_no_head_turn",
+        LivenessFailure::WrongTurnOrder => "liveness_wrong_turn_order",
     }
-    event.reason = Some(reason.to_owned());
-    record(state, event, timer).await;
-    Ok(rejected(reason, message, extra))
 }
 
 /// `GET /v1/session`: verifies a session token (for web apps that received one).

@@ -5,6 +5,7 @@ use faceid_core::face::{DetectorKind, FaceAnalyzer, QualityPolicy};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::lockout::LockoutPolicy;
 use faceid_core::matching::Gallery;
+use faceid_core::policy::DecisionPolicy;
 use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
 use faceid_core::token::TokenSigner;
 use std::sync::Arc;
@@ -43,7 +44,8 @@ impl Default for Limits {
 /// Policy and secrets, parsed once from the environment by the binaries.
 #[derive(Clone)]
 pub struct ApiConfig {
-    pub threshold: f32,
+    /// Who the frames show: thresholds calibrated to stated FARs.
+    pub policy: DecisionPolicy,
     /// Admin bearer token (`FACEID_ADMIN_TOKEN`); `None` disables admin routes.
     pub admin_token: Option<String>,
     pub tokens: TokenSigner,

@@ -66,6 +66,11 @@ pub struct FailureCounter {
     pub window_start: OffsetDateTime,
     #[serde(with = "time::serde::timestamp::option")]
     pub locked_until: Option<OffsetDateTime>,
+    /// Locks imposed within the escalation memory, and when the last one began.
+    #[serde(default)]
+    pub lockouts: u32,
+    #[serde(default, with = "time::serde::timestamp::option")]
+    pub last_locked_at: Option<OffsetDateTime>,
 }
 
 #[async_trait]

@@ -42,7 +42,6 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub admin_token: Option<SecretSource>,
     pub token_secret: Option<SecretSource>,
-    pub threshold: f32,
     pub detector: DetectorKind,
     pub require_liveness: bool,
     pub templates: TemplateBackend,
@@ -110,11 +109,13 @@ impl Settings {
     }
 
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(env: Env<F>) -> Result<Self, ConfigError> {
-        let threshold: f32 = env.parse("FACEID_THRESHOLD", 0.6)?;
-        if !(0.05..=1.5).contains(&threshold) {
+        // Refused rather than ignored: a deployment that set it expects it to act.
+        if env.get("FACEID_THRESHOLD").is_some() {
             return Err(ConfigError::Invalid {
                 var: "FACEID_THRESHOLD",
-                problem: "must be between 0.05 and 1.5".into(),
+                problem: "was removed: the match thresholds are a calibrated policy with a \
+                          stated false-accept rate (README, \"Decision policy\"); unset it"
+                    .into(),
             });
         }
         let detector = match env.get("FACEID_DETECTOR").as_deref() {
@@ -157,7 +158,6 @@ impl Settings {
             data_dir,
             admin_token: env.secret("FACEID_ADMIN_TOKEN", "FACEID_ADMIN_TOKEN_SSM"),
             token_secret: env.secret("FACEID_TOKEN_SECRET", "FACEID_TOKEN_SECRET_SSM"),
-            threshold,
             detector,
             require_liveness: env.bool("FACEID_REQUIRE_LIVENESS", true)?,
             templates,
@@ -192,7 +192,6 @@ mod tests {
     #[test]
     fn defaults_are_local_and_safe() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.threshold, 0.6);
         assert_eq!(s.templates, TemplateBackend::Embedded);
         assert!(s.require_liveness);
         assert!(!s.trust_forwarded_for);
@@ -202,8 +201,7 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable() {
         for (var, val) in [
-            ("FACEID_THRESHOLD", "abc"),
-            ("FACEID_THRESHOLD", "7"),
+            ("FACEID_THRESHOLD", "0.6"),
             ("FACEID_DETECTOR", "sift"),
             ("FACEID_REQUIRE_LIVENESS", "maybe"),
             ("FACEID_MAX_FRAMES", "-1"),

@@ -190,7 +190,7 @@ pub async fn build_service(
     };
 
     let config = ApiConfig {
-        threshold: settings.threshold,
+        policy: Default::default(),
         admin_token,
         tokens,
         limits: settings.limits,

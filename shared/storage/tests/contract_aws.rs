@@ -145,6 +145,8 @@ async fn dynamo_items_have_the_documented_layout_and_ttl() {
         count: 2,
         window_start: now.replace_nanosecond(0).unwrap(),
         locked_until: None,
+        lockouts: 0,
+        last_locked_at: None,
     };
     assert!(store
         .store_counter("ip:192.0.2.1", &fc, None, exp)

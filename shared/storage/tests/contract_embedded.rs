@@ -232,6 +232,8 @@ async fn embedded_two_instances_on_one_directory_stay_consistent() {
         count: 1,
         window_start: now.replace_nanosecond(0).unwrap(),
         locked_until: None,
+        lockouts: 0,
+        last_locked_at: None,
     };
     let exp = now + time::Duration::minutes(1);
     a.store_counter("k", &fc, None, exp).await.unwrap();

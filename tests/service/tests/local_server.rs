@@ -49,7 +49,10 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["authenticated"], true);
     assert_eq!(body["user_id"], "obama");
-    assert!(body["distance"].as_f64().unwrap() < 0.6);
+    assert!(
+        body.get("distance").is_none(),
+        "no figures to the client: {body}"
+    );
     let (st, body) = login(&s, None, &biden_crop()).await;
     assert_eq!(
         (st, body["user_id"].clone()),

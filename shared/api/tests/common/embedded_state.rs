@@ -59,7 +59,7 @@ pub fn test_tokens() -> TokenSigner {
 /// with `ApiConfig { limits: …, ..test_config(…) }`.
 pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
     ApiConfig {
-        threshold: 0.6,
+        policy: Default::default(),
         admin_token: Some(admin_token.into()),
         tokens,
         limits: Limits::default(),

@@ -6,7 +6,7 @@
 //! | face | `USER#{user}` | `FACE#{face_id}` | user_id, face_id, descriptor (B, 128×f32 LE), model_id, source (JSON string), created_at (RFC 3339) |
 //! | gallery version | `GALLERY` | `VERSION` | version (N, bumped with ADD) |
 //! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), expires_at, used (BOOL), ttl (N) |
-//! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, version (N), ttl (N) |
+//! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, lockouts?, last_locked_at?, version (N), ttl (N) |
 //!
 //! `ttl` is epoch seconds for DynamoDB TTL. TTL deletion is lazy (up to days), so reads
 //! treat an item whose `ttl` has passed as absent.
@@ -708,6 +708,10 @@ impl CounterStore for DynamoStore {
             locked_until: get_n::<i64>(item, "locked_until")?
                 .map(from_epoch)
                 .transpose()?,
+            lockouts: get_n(item, "lockouts")?.unwrap_or(0),
+            last_locked_at: get_n::<i64>(item, "last_locked_at")?
+                .map(from_epoch)
+                .transpose()?,
         };
         let version = get_n(item, "version")?.ok_or_else(|| corrupt("counter without version"))?;
         Ok(Some((counter, version)))
@@ -742,6 +746,11 @@ impl CounterStore for DynamoStore {
             .expression_attribute_values(":now", n(now));
         if let Some(t) = counter.locked_until {
             req = req.item("locked_until", n(epoch(t)));
+        }
+        if let Some(t) = counter.last_locked_at {
+            req = req
+                .item("last_locked_at", n(epoch(t)))
+                .item("lockouts", n(counter.lockouts));
         }
         req = match expected {
             // Absent, or present but expired (TTL deletion lags).

@@ -3,7 +3,7 @@
 
 use super::{event, now_ms, template, unique};
 use faceid_core::audit::{AuditEvent, AuditQuery};
-use faceid_core::lockout::LockoutPolicy;
+use faceid_core::lockout::{LockoutKey, LockoutPolicy};
 use faceid_core::ports::{
     AuditLog, ChallengeStore, CounterStore, FailureCounter, ImageStore, Redeemed, TemplateStore,
     UserSummary,
@@ -184,6 +184,8 @@ fn counter(count: u32, now: OffsetDateTime) -> FailureCounter {
         window_start: now.replace_nanosecond(0).unwrap(),
         locked_until: (count >= 5)
             .then(|| (now + Duration::minutes(3)).replace_nanosecond(0).unwrap()),
+        lockouts: u32::from(count >= 5) * 2,
+        last_locked_at: (count >= 5).then(|| now.replace_nanosecond(0).unwrap()),
     }
 }
 
@@ -248,21 +250,29 @@ pub async fn counters(store: Arc<dyn CounterStore>) {
     assert!(store.store_counter(&gone, &c1, None, exp).await.unwrap());
     assert!(store.load_counter(&gone).await.unwrap().is_some());
 
-    // The lockout policy's retry loop over CAS counts every concurrent failure.
+    // Twenty concurrent reservations on one key: the compare-and-set admits exactly the
+    // five the policy allows and refuses the rest as locked (no lost update, no race).
     let policy = LockoutPolicy::default();
-    let hot = unique("hot");
-    let tasks: Vec<_> = (0..4)
+    let hot = LockoutKey::network(&unique("10.9.8.7"));
+    let tasks: Vec<_> = (0..20)
         .map(|_| {
             let store = Arc::clone(&store);
             let hot = hot.clone();
-            tokio::spawn(async move { policy.record_failure(store.as_ref(), &hot, now).await })
+            tokio::spawn(async move { policy.reserve(store.as_ref(), hot, now).await })
         })
         .collect();
+    let (mut admitted, mut locked) = (0, 0);
     for t in tasks {
-        t.await.unwrap().expect("record_failure");
+        match t.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(Ok(_)) => locked += 1,
+            Err(Err(e)) => panic!("reserve: {e}"),
+        }
     }
-    let (c, _) = store.load_counter(&hot).await.unwrap().unwrap();
-    assert_eq!(c.count, 4, "no lost updates");
+    assert_eq!((admitted, locked), (5, 15));
+    let (c, _) = store.load_counter(hot.as_str()).await.unwrap().unwrap();
+    assert_eq!(c.lockouts, 1);
+    assert!(policy.retry_after(&c, now).is_some());
 }
 
 /// Put/get/delete-by-prefix with S3 prefix semantics; keys that could escape rejected.
