@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use faceid_core::audit::AuditEvent;
 use faceid_core::face::{FaceObservation, ImageAnalysis};
-use faceid_core::keys::{self, user_of_key};
+use faceid_core::keys::{self, photo_key, user_of_key};
 use faceid_core::{FaceId, Source, Template, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -41,11 +41,6 @@ impl Quality {
             detector_score: f.score,
         }
     }
-}
-
-/// Photo key in the bucket for a face.
-pub fn photo_key(user: &UserId, face: &FaceId) -> String {
-    format!("enroll/{user}/{face}.jpg")
 }
 
 /// Outcome of checking one photo.
