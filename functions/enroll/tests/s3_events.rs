@@ -18,9 +18,9 @@ use embedded_state::{
     TEST_ADMIN_TOKEN,
 };
 use enroll::{EnrollEvent, EnrollOutput};
-use faceid_api::enroll::user_of_key;
 use faceid_api::lambda_event::ApiEvent;
 use faceid_api::AppState;
+use faceid_core::keys::user_of_key;
 use faceid_mutate::Mutations;
 use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;

@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use faceid_core::audit::{AuditEvent, AuditQuery};
+use faceid_core::keys;
 use serde_json::json;
 
 pub async fn list_users(
@@ -31,11 +32,11 @@ pub async fn delete_user(
     let timer = Timer::start(request_id);
     caller.may_act_for(&user)?;
     let templates = state.stores.templates.delete_user(&user).await?;
-    let photos = state
-        .stores
-        .images
-        .delete_prefix(&format!("enroll/{user}/"))
-        .await?;
+    // Both prefixes: API-enrolled photos and presigned uploads (faceid_core::keys).
+    let mut photos = 0;
+    for prefix in keys::user_prefixes(&user) {
+        photos += state.stores.images.delete_prefix(&prefix).await?;
+    }
     state
         .stores
         .counters

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use faceid_core::audit::AuditEvent;
 use faceid_core::face::{FaceObservation, ImageAnalysis};
+use faceid_core::keys::{self, photo_key, user_of_key};
 use faceid_core::{FaceId, Source, Template, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,11 +41,6 @@ impl Quality {
             detector_score: f.score,
         }
     }
-}
-
-/// Photo key in the bucket for a face.
-pub fn photo_key(user: &UserId, face: &FaceId) -> String {
-    format!("enroll/{user}/{face}.jpg")
 }
 
 /// Outcome of checking one photo.
@@ -209,7 +205,7 @@ pub async fn create_upload(
     let user =
         UserId::parse(&req.user_id).map_err(|e| ApiError::bad_request("bad_user_id", e.0))?;
     caller.may_act_for(&user)?;
-    let key = format!("enroll/{user}/{}.jpg", uuid::Uuid::new_v4());
+    let key = keys::upload_key(&user, &uuid::Uuid::new_v4().to_string());
     let ttl = state.config.upload_ttl;
     let url = state.stores.images.presign_put(&key, ttl).await?;
     let expires_at = OffsetDateTime::now_utc() + ttl;
@@ -220,31 +216,6 @@ pub async fn create_upload(
                     "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
         ),
     ))
-}
-
-/// The user an `enroll/{user}/{file}` key belongs to.
-///
-/// `file` must also be a name the image stores accept (1-255 of `[A-Za-z0-9._@-]`, not
-/// starting with `.`): the photo under any other key cannot be read, and the store's
-/// error would fail the whole S3 event, which Lambda then retries for nothing (found by
-/// the `s3_events` property test).
-pub fn user_of_key(key: &str) -> Result<UserId, String> {
-    let mut parts = key.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("enroll"), Some(user), Some(file), None) if !file.is_empty() => {
-            let user = UserId::parse(user).map_err(|e| format!("bad user in key: {}", e.0))?;
-            let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
-            if file.len() > 255 || file.starts_with('.') || !file.chars().all(ok) {
-                return Err(
-                    "bad file name in key: use 1-255 of letters, digits and . _ - @, \
-                     not starting with '.'"
-                        .into(),
-                );
-            }
-            Ok(user)
-        }
-        _ => Err("key is not of the form enroll/{user_id}/{file}".into()),
-    }
 }
 
 /// What became of one uploaded photo.
@@ -337,7 +308,7 @@ pub async fn handle_s3_event(
         };
         // S3 event keys are URL-encoded with '+' for spaces.
         let key = url_decode(raw_key);
-        if !key.starts_with("enroll/") {
+        if !keys::is_upload_key(&key) {
             continue;
         }
         let etag = record.s3.object.e_tag.as_deref().unwrap_or("");
@@ -372,26 +343,6 @@ fn url_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_name_their_user() {
-        assert_eq!(user_of_key("enroll/alice/x.jpg").unwrap().as_str(), "alice");
-        for bad in [
-            "enroll/alice",
-            "other/alice/x.jpg",
-            "enroll/../x.jpg",
-            "enroll/a/b/c.jpg",
-            "enroll/alice/",
-            // Keys the image stores refuse (regression: a space failed the whole event).
-            "enroll/alice/my photo.jpg",
-            "enroll/alice/.hidden.jpg",
-            "enroll/alice/caf\u{e9}.jpg",
-        ] {
-            assert!(user_of_key(bad).is_err(), "{bad}");
-        }
-        assert!(user_of_key(&format!("enroll/alice/{}", "x".repeat(256))).is_err());
-        assert!(user_of_key("enroll/a@b.com/3f1c-9e_x.jpg").is_ok());
-    }
 
     #[test]
     fn s3_keys_are_url_decoded() {

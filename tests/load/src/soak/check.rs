@@ -226,13 +226,14 @@ fn stems(dir: &Path, ext: &str) -> BTreeSet<String> {
 }
 
 /// The embedded store's layout (shared/storage/src/embedded/mod.rs):
-/// `templates/users/<user>/<face_id>.json`, `images/enroll/<user>/<face_id>.jpg`,
+/// `templates/users/<user>/<face_id>.json`, `images/photos/<user>/<face_id>.jpg`
+/// (API photos; faceid_core::keys::photo_key),
 /// `audit/events.jsonl`.
 fn check_disk(world: &World, data: &Path, a: &mut AuditCheck) -> DiskCheck {
     let mut d = DiskCheck::default();
     for (id, user) in &world.ledger.users {
         let templates = stems(&data.join("templates/users").join(id), ".json");
-        let photos = stems(&data.join("images/enroll").join(id), ".jpg");
+        let photos = stems(&data.join("images/photos").join(id), ".jpg");
         match &user.state {
             UserState::Present { faces } => {
                 d.users_checked += 1;
