@@ -281,7 +281,7 @@ async fn decide(
 
     let (token, claims) = cfg
         .tokens
-        .issue(best.user_id.as_str(), OffsetDateTime::now_utc());
+        .issue(best.user_id.as_str(), 0, OffsetDateTime::now_utc());
     for key in keys
         .iter()
         .chain(std::iter::once(&format!("user#{}", best.user_id)))

@@ -46,7 +46,7 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let embedded = open_stores(dir.path());
         let tokens = test_tokens();
-        let session = tokens.issue("alice", time::OffsetDateTime::now_utc()).0;
+        let session = tokens.issue("alice", 0, time::OffsetDateTime::now_utc()).0;
         let router = |require_liveness: bool| {
             let config = ApiConfig {
                 // Small limits, so generated bodies reach them.
