@@ -1,13 +1,13 @@
-//! `POST /v1/challenge`, `POST /v1/authenticate`, `GET /v1/session`.
+//! `POST /v1/challenge`, `POST /v1/authenticate`.
 
 use crate::audit::{record, Timer};
-use crate::auth::{bearer, ClientAddr, RequestId};
+use crate::auth::{ClientAddr, RequestId};
 use crate::error::ApiError;
 use crate::extract::{decode_image_b64, ApiJson};
 use crate::pipeline::analyze_each;
+use crate::sessions::issue_session;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -279,9 +279,7 @@ async fn decide(
         .await;
     };
 
-    let (token, claims) = cfg
-        .tokens
-        .issue(best.user_id.as_str(), 0, OffsetDateTime::now_utc());
+    let (token, claims) = issue_session(state, &best.user_id, OffsetDateTime::now_utc()).await?;
     for key in keys
         .iter()
         .chain(std::iter::once(&format!("user#{}", best.user_id)))
@@ -329,25 +327,4 @@ async fn finish_rejected(
     event.reason = Some(reason.to_owned());
     record(state, event, timer).await;
     Ok(rejected(reason, message, extra))
-}
-
-/// `GET /v1/session`: verifies a session token (for web apps that received one).
-pub async fn session(
-    State(state): State<AppState>,
-    parts: Parts,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let token = bearer(&parts).ok_or_else(|| {
-        ApiError::unauthorized(
-            "missing_token",
-            "send Authorization: Bearer <session token>",
-        )
-    })?;
-    let claims = state
-        .config
-        .tokens
-        .verify(token, OffsetDateTime::now_utc())
-        .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
-    Ok(Json(
-        json!({"valid": true, "user_id": claims.sub, "expires_at": claims.exp, "issuer": claims.iss, "audience": claims.aud}),
-    ))
 }
