@@ -21,8 +21,8 @@ pub async fn list_users(
     Ok(Json(json!({"users": users})))
 }
 
-/// Removes the user's templates, photos and lockout counters. The audit log keeps the
-/// event (no biometrics in it).
+/// Revokes the user's sessions, then removes their templates, photos and lockout
+/// counters. The audit log keeps the event (no biometrics in it).
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -30,7 +30,9 @@ pub async fn delete_user(
     UserPath(user): UserPath,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let timer = Timer::start(request_id);
-    caller.may_act_for(&user)?;
+    caller.may_change(&user, state.config.step_up_max_age)?;
+    // Revoke first: if a later step fails, no session outlives the request.
+    state.stores.sessions.bump_session_version(&user).await?;
     let templates = state.stores.templates.delete_user(&user).await?;
     // Both prefixes: API-enrolled photos and presigned uploads (faceid_core::keys).
     let mut photos = 0;

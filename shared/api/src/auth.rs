@@ -2,6 +2,7 @@
 //! a valid session token.
 
 use crate::error::ApiError;
+use crate::sessions::verify_session;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -12,7 +13,11 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
     Admin,
-    User(UserId),
+    User {
+        user: UserId,
+        /// Unix seconds of the face login the session came from.
+        auth_time: i64,
+    },
 }
 
 impl Caller {
@@ -20,16 +25,40 @@ impl Caller {
     pub fn may_act_for(&self, user: &UserId) -> Result<(), ApiError> {
         match self {
             Caller::Admin => Ok(()),
-            Caller::User(u) if u == user => Ok(()),
-            Caller::User(_) => Err(ApiError::Forbidden(
+            Caller::User { user: u, .. } if u == user => Ok(()),
+            Caller::User { .. } => Err(ApiError::Forbidden(
                 "a session may only act on its own account".into(),
             )),
         }
     }
+
+    /// Admin, or a session whose face login is at most `max_age` old. Changes that
+    /// widen or remove access (new faces, uploads, deleting the account) need a fresh
+    /// login, so a stolen session cannot enroll the thief's face.
+    pub fn require_step_up(&self, max_age: time::Duration) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::User { auth_time, .. } => {
+                let age = OffsetDateTime::now_utc().unix_timestamp() - auth_time;
+                if age <= max_age.whole_seconds() {
+                    Ok(())
+                } else {
+                    Err(ApiError::StepUpRequired)
+                }
+            }
+        }
+    }
+
+    /// [`Self::may_act_for`] and [`Self::require_step_up`] together, for account changes.
+    pub fn may_change(&self, user: &UserId, max_age: time::Duration) -> Result<(), ApiError> {
+        self.may_act_for(user)?;
+        self.require_step_up(max_age)
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self {
             Caller::Admin => Ok(()),
-            Caller::User(_) => Err(ApiError::Forbidden(
+            Caller::User { .. } => Err(ApiError::Forbidden(
                 "this route needs the admin token".into(),
             )),
         }
@@ -59,14 +88,11 @@ impl FromRequestParts<AppState> for Caller {
                 return Ok(Caller::Admin);
             }
         }
-        let claims = state
-            .config
-            .tokens
-            .verify(token, OffsetDateTime::now_utc())
-            .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
-        let user = UserId::parse(&claims.sub)
-            .map_err(|_| ApiError::unauthorized("invalid_token", "bad subject"))?;
-        Ok(Caller::User(user))
+        let (user, claims) = verify_session(state, token, OffsetDateTime::now_utc()).await?;
+        Ok(Caller::User {
+            user,
+            auth_time: claims.auth_time,
+        })
     }
 }
 

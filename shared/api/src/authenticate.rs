@@ -1,14 +1,14 @@
-//! `POST /v1/challenge`, `POST /v1/authenticate`, `GET /v1/session`.
+//! `POST /v1/challenge`, `POST /v1/authenticate`.
 
 use crate::audit::{record, Timer};
-use crate::auth::{bearer, ClientAddr, RequestId};
+use crate::auth::{ClientAddr, RequestId};
 use crate::error::ApiError;
 use crate::extract::{decode_image_b64, ApiJson};
 use crate::pipeline::analyze_each;
+use crate::sessions::issue_session;
 use crate::state::ApiConfig;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -373,7 +373,7 @@ impl<'a> Attempt<'a> {
 
     async fn issue(&mut self, user: &UserId) -> Result<Response, Stop> {
         let now = OffsetDateTime::now_utc();
-        let (token, claims) = self.state.config.tokens.issue(user.as_str(), now);
+        let (token, claims) = issue_session(self.state, user, now).await?;
         self.settle(Outcome::Success).await;
         self.event.outcome = "success".into();
         self.event.user_id = Some(user.to_string());
@@ -449,25 +449,4 @@ fn liveness_code(f: LivenessFailure) -> &'static str {
         LivenessFailure::NoHeadTurn => "liveness_no_head_turn",
         LivenessFailure::WrongTurnOrder => "liveness_wrong_turn_order",
     }
-}
-
-/// `GET /v1/session`: verifies a session token (for web apps that received one).
-pub async fn session(
-    State(state): State<AppState>,
-    parts: Parts,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let token = bearer(&parts).ok_or_else(|| {
-        ApiError::unauthorized(
-            "missing_token",
-            "send Authorization: Bearer <session token>",
-        )
-    })?;
-    let claims = state
-        .config
-        .tokens
-        .verify(token, OffsetDateTime::now_utc())
-        .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
-    Ok(Json(
-        json!({"valid": true, "user_id": claims.sub, "expires_at": claims.exp, "issuer": claims.iss, "audience": claims.aud}),
-    ))
 }

@@ -95,7 +95,7 @@ pub async fn add_faces(
     ApiJson(req): ApiJson<AddFacesRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let timer = Timer::start(request_id);
-    caller.may_act_for(&user)?;
+    caller.may_change(&user, state.config.step_up_max_age)?;
     let limits = state.config.limits;
     if req.images.is_empty() {
         return Err(ApiError::bad_request(
@@ -204,7 +204,7 @@ pub async fn create_upload(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let user =
         UserId::parse(&req.user_id).map_err(|e| ApiError::bad_request("bad_user_id", e.0))?;
-    caller.may_act_for(&user)?;
+    caller.may_change(&user, state.config.step_up_max_age)?;
     let key = keys::upload_key(&user, &uuid::Uuid::new_v4().to_string());
     let ttl = state.config.upload_ttl;
     let url = state.stores.images.presign_put(&key, ttl).await?;

@@ -18,6 +18,9 @@ pub enum ApiError {
     Unauthorized { code: &'static str, message: String },
     #[error("{0}")]
     Forbidden(String),
+    /// A session older than the step-up window tried an account change.
+    #[error("log in again to do this")]
+    StepUpRequired,
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -59,6 +62,7 @@ impl ApiError {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::StepUpRequired => (StatusCode::FORBIDDEN, "step_up_required"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),

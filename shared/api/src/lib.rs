@@ -12,8 +12,9 @@ pub mod extract;
 pub mod lambda_event;
 pub mod pipeline;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 
 pub use error::ApiError;
 pub use routes::{all_routes, authenticate_routes, enroll_routes, route_table};
-pub use state::{ApiConfig, AppState, Limits, Stores};
+pub use state::{ApiConfig, AppState, Limits, Stores, STEP_UP_MAX_AGE};

@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{admin, authenticate, enroll};
+use crate::{admin, authenticate, enroll, sessions};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -69,7 +69,13 @@ fn authenticate_paths() -> Routes {
             post(authenticate::create_challenge),
         )
         .add("POST", "/v1/authenticate", post(authenticate::authenticate))
-        .add("GET", "/v1/session", get(authenticate::session))
+        .add("GET", "/v1/session", get(sessions::session))
+        .add(
+            "DELETE",
+            "/v1/sessions",
+            delete(sessions::logout_everywhere),
+        )
+        .add("GET", "/.well-known/jwks.json", get(sessions::jwks))
 }
 
 fn enroll_paths() -> Routes {
@@ -78,6 +84,11 @@ fn enroll_paths() -> Routes {
         .add("POST", "/v1/uploads", post(enroll::create_upload))
         .add("GET", "/v1/users", get(admin::list_users))
         .add("DELETE", "/v1/users/{user_id}", delete(admin::delete_user))
+        .add(
+            "DELETE",
+            "/v1/users/{user_id}/sessions",
+            delete(sessions::revoke_user_sessions),
+        )
         .add("GET", "/v1/audit", get(admin::audit))
 }
 

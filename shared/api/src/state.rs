@@ -6,20 +6,26 @@ use faceid_core::liveness::LivenessPolicy;
 use faceid_core::lockout::LockoutPolicy;
 use faceid_core::matching::Gallery;
 use faceid_core::policy::DecisionPolicy;
-use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
+use faceid_core::ports::{
+    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore,
+};
 use faceid_core::token::TokenSigner;
 use std::sync::Arc;
 use tokio::sync::{RwLock, Semaphore};
 
-/// The five storage ports.
+/// The storage ports.
 #[derive(Clone)]
 pub struct Stores {
     pub templates: Arc<dyn TemplateStore>,
     pub challenges: Arc<dyn ChallengeStore>,
     pub counters: Arc<dyn CounterStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub images: Arc<dyn ImageStore>,
     pub audit: Arc<dyn AuditLog>,
 }
+
+/// Default of [`ApiConfig::step_up_max_age`]: five minutes.
+pub const STEP_UP_MAX_AGE: time::Duration = time::Duration::seconds(300);
 
 /// Request limits (bad input gets a 4xx long before it costs CPU).
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +55,9 @@ pub struct ApiConfig {
     /// Admin bearer token (`FACEID_ADMIN_TOKEN`); `None` disables admin routes.
     pub admin_token: Option<String>,
     pub tokens: TokenSigner,
+    /// How old a session's face login may be for account changes (adding faces,
+    /// uploads, deleting the user); older sessions get 403 `step_up_required`.
+    pub step_up_max_age: time::Duration,
     pub limits: Limits,
     pub challenge_ttl: time::Duration,
     /// When false, `/v1/authenticate` accepts a single frame without a challenge

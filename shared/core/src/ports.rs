@@ -106,3 +106,15 @@ pub trait AuditLog: Send + Sync {
     /// Newest first.
     async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
 }
+
+/// Per-user session versions. Every session token carries the version current when it
+/// was issued (`sv`); a token whose `sv` differs from the stored one is revoked. Bumping
+/// the version is therefore "log out everywhere". The version must outlive the user's
+/// templates: if it were deleted with them, it would restart at 0 and revive old tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// The user's current version; 0 for a user never bumped.
+    async fn session_version(&self, user: &UserId) -> StoreResult<u64>;
+    /// Increments the version atomically and returns the new one.
+    async fn bump_session_version(&self, user: &UserId) -> StoreResult<u64>;
+}

@@ -41,7 +41,8 @@ pub enum TemplateBackend {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub admin_token: Option<SecretSource>,
-    pub token_secret: Option<SecretSource>,
+    /// Base64 Ed25519 seed that signs session tokens (`FACEID_TOKEN_KEY` or `_SSM`).
+    pub token_key: Option<SecretSource>,
     pub detector: DetectorKind,
     pub require_liveness: bool,
     pub templates: TemplateBackend,
@@ -157,7 +158,7 @@ impl Settings {
                 .unwrap_or_else(|| data_dir.join("audit-spool")),
             data_dir,
             admin_token: env.secret("FACEID_ADMIN_TOKEN", "FACEID_ADMIN_TOKEN_SSM"),
-            token_secret: env.secret("FACEID_TOKEN_SECRET", "FACEID_TOKEN_SECRET_SSM"),
+            token_key: env.secret("FACEID_TOKEN_KEY", "FACEID_TOKEN_KEY_SSM"),
             detector,
             require_liveness: env.bool("FACEID_REQUIRE_LIVENESS", true)?,
             templates,
@@ -216,14 +217,11 @@ mod tests {
     fn secrets_come_from_values_or_ssm_and_are_never_printed() {
         let s = settings(&[
             ("FACEID_ADMIN_TOKEN", "hunter2"),
-            ("FACEID_TOKEN_SECRET_SSM", "/faceid/key"),
+            ("FACEID_TOKEN_KEY_SSM", "/faceid/key"),
         ])
         .unwrap();
         assert_eq!(s.admin_token, Some(SecretSource::Value("hunter2".into())));
-        assert_eq!(
-            s.token_secret,
-            Some(SecretSource::Ssm("/faceid/key".into()))
-        );
+        assert_eq!(s.token_key, Some(SecretSource::Ssm("/faceid/key".into())));
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

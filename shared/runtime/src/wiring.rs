@@ -1,10 +1,20 @@
 //! Builds the application state from [`Settings`]: secrets, stores, policy.
 
+/// The ports one table backs (DynamoDB or the embedded store).
+type TableStores = (
+    Arc<dyn TemplateStore>,
+    Arc<dyn ChallengeStore>,
+    Arc<dyn CounterStore>,
+    Arc<dyn SessionStore>,
+);
+
 use crate::settings::{ConfigError, SecretSource, Settings, TemplateBackend};
 use faceid_api::{ApiConfig, AppState, Stores};
 use faceid_core::face::FaceAnalyzer;
-use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
-use faceid_core::token::TokenSigner;
+use faceid_core::ports::{
+    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore,
+};
+use faceid_core::token::{TokenSigner, SEED_LEN};
 use faceid_storage::{
     AwsSettings, DynamoStore, EmbeddedConfig, EmbeddedStores, FlusherHandle, LocalImageStore,
     MongoAuditConfig, MongoAuditLog, S3ImageStore, SpoolConfig, SpooledAuditLog,
@@ -49,18 +59,33 @@ async fn resolve(
     }
 }
 
-/// A signing key kept in the data directory, created on first start (local mode only).
-fn local_token_key(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
+/// Decodes a base64 Ed25519 seed; `what` names where it came from in the error.
+fn decode_seed(text: &str, what: &str) -> Result<[u8; SEED_LEN], String> {
     use base64::Engine;
-    let path = data_dir.join("token-secret");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| {
+            format!("{what} is not base64 ({e}); create one with `openssl rand -base64 32`")
+        })?;
+    bytes.as_slice().try_into().map_err(|_| {
+        format!(
+            "{what} decodes to {} bytes; an Ed25519 seed is {SEED_LEN} (`openssl rand -base64 32`)",
+            bytes.len()
+        )
+    })
+}
+
+/// The token signing seed kept in the data directory, created on first start (local
+/// mode only). Mode 0600: whoever reads it can mint sessions.
+fn local_token_key(data_dir: &Path) -> Result<[u8; SEED_LEN], ConfigError> {
+    use base64::Engine;
+    let path = data_dir.join("token-key");
     let io = |e: std::io::Error| ConfigError::Other(format!("{}: {e}", path.display()));
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|e| ConfigError::Other(format!("{}: {e}", path.display())));
+        return decode_seed(&text, &path.display().to_string()).map_err(ConfigError::Other);
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
-    let key: [u8; 32] = rand::random();
+    let key: [u8; SEED_LEN] = rand::random();
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -73,7 +98,7 @@ fn local_token_key(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
             .as_bytes(),
     )
     .map_err(io)?;
-    Ok(key.to_vec())
+    Ok(key)
 }
 
 fn store_err(e: impl std::fmt::Display) -> ConfigError {
@@ -97,12 +122,19 @@ pub async fn build_service(
         None
     };
 
-    let token_key = match &settings.token_secret {
-        Some(s) => resolve(s, &aws).await?.into_bytes(),
+    let token_key = match &settings.token_key {
+        Some(source) => {
+            decode_seed(&resolve(source, &aws).await?, "the key").map_err(|problem| {
+                ConfigError::Invalid {
+                    var: "FACEID_TOKEN_KEY",
+                    problem,
+                }
+            })?
+        }
         None if uses_aws => {
             return Err(ConfigError::Invalid {
-                var: "FACEID_TOKEN_SECRET",
-                problem: "required with AWS storage (or FACEID_TOKEN_SECRET_SSM)".into(),
+                var: "FACEID_TOKEN_KEY",
+                problem: "required with AWS storage (or FACEID_TOKEN_KEY_SSM)".into(),
             })
         }
         None => local_token_key(&settings.data_dir)?,
@@ -124,7 +156,7 @@ pub async fn build_service(
         time::Duration::seconds(settings.session_ttl_secs),
     )
     .map_err(|problem| ConfigError::Invalid {
-        var: "FACEID_TOKEN_SECRET",
+        var: "FACEID_TOKEN_KEY",
         problem,
     })?;
 
@@ -146,18 +178,20 @@ pub async fn build_service(
         None
     };
 
-    let (templates, challenges, counters): (
-        Arc<dyn TemplateStore>,
-        Arc<dyn ChallengeStore>,
-        Arc<dyn CounterStore>,
-    ) = match (&settings.templates, &aws, &embedded) {
-        (TemplateBackend::DynamoDb { table }, Some(cfg), _) => {
-            let d = Arc::new(DynamoStore::new(cfg, table.clone()));
-            (d.clone(), d.clone(), d)
-        }
-        (_, _, Some(e)) => (e.store.clone(), e.store.clone(), e.store.clone()),
-        _ => return Err(ConfigError::Other("no template store configured".into())),
-    };
+    let (templates, challenges, counters, sessions): TableStores =
+        match (&settings.templates, &aws, &embedded) {
+            (TemplateBackend::DynamoDb { table }, Some(cfg), _) => {
+                let d = Arc::new(DynamoStore::new(cfg, table.clone()));
+                (d.clone(), d.clone(), d.clone(), d)
+            }
+            (_, _, Some(e)) => (
+                e.store.clone(),
+                e.store.clone(),
+                e.store.clone(),
+                e.store.clone(),
+            ),
+            _ => return Err(ConfigError::Other("no template store configured".into())),
+        };
     let mut local_images = None;
     let images: Arc<dyn ImageStore> = match (&settings.bucket, &aws, &embedded) {
         (Some(bucket), Some(cfg), _) => Arc::new(S3ImageStore::new(cfg, bucket.clone())),
@@ -193,6 +227,7 @@ pub async fn build_service(
         policy: Default::default(),
         admin_token,
         tokens,
+        step_up_max_age: faceid_api::STEP_UP_MAX_AGE,
         limits: settings.limits,
         challenge_ttl: time::Duration::seconds(settings.challenge_ttl_secs),
         require_liveness: settings.require_liveness,
@@ -208,6 +243,7 @@ pub async fn build_service(
         templates,
         challenges,
         counters,
+        sessions,
         images,
         audit,
     };
@@ -218,11 +254,52 @@ pub async fn build_service(
     })
 }
 
-/// Key separation: the upload-URL key is derived from the token key, never equal to it.
+/// Key separation: the local upload-URL (HMAC) key is derived from the token seed under
+/// its own label, so it is never the signing key itself and leaks nothing about it.
 fn faceid_storage_upload_key(token_key: &[u8]) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(b"faceid local upload urls\0");
+    h.update(b"faceid local upload urls v2 (ed25519 seed)\0");
     h.update(token_key);
     h.finalize().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_keys_say_what_is_wrong() {
+        let err = decode_seed("not base64!", "the key").unwrap_err();
+        assert!(err.contains("not base64"), "{err}");
+        let err = decode_seed("c2hvcnQ=", "the key").unwrap_err();
+        assert!(err.contains("5 bytes") && err.contains("32"), "{err}");
+        let seed = decode_seed("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n", "k").unwrap();
+        assert_eq!(&seed, b"0123456789abcdef0123456789abcdef");
+    }
+
+    #[test]
+    fn local_key_is_created_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = local_token_key(dir.path()).unwrap();
+        assert_eq!(local_token_key(dir.path()).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("token-key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(dir.path().join("token-key"), "AAAA").unwrap();
+        let err = local_token_key(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("token-key"), "{err}");
+    }
+
+    #[test]
+    fn upload_key_is_not_the_token_key() {
+        let seed = [9u8; SEED_LEN];
+        assert_ne!(faceid_storage_upload_key(&seed), seed.to_vec());
+    }
 }

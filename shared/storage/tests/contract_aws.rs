@@ -95,6 +95,11 @@ async fn dynamo_counters_contract() {
 }
 
 #[tokio::test]
+async fn dynamo_sessions_contract() {
+    contract::sessions(Arc::new(dynamo().await)).await;
+}
+
+#[tokio::test]
 async fn s3_images_contract() {
     contract::images(&s3().await).await;
 }

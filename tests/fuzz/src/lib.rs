@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub const ADMIN_TOKEN: &str = "fuzz-admin-token-0123456789";
 /// The user whose session token the targets can send.
 pub const SESSION_USER: &str = "alice";
-const TOKEN_KEY: &[u8] = b"fuzz token key, 32 bytes or more....";
+// A 32-byte Ed25519 seed.
+const TOKEN_KEY: &[u8] = b"fuzz token seed, exactly 32 b...";
 const RESET_EVERY: u64 = 20_000;
 
 /// Body and image limits small enough that libFuzzer's inputs (-max_len) reach them.
@@ -76,7 +77,7 @@ pub fn session_token() -> &'static str {
     static T: OnceLock<String> = OnceLock::new();
     T.get_or_init(|| {
         tokens()
-            .issue(SESSION_USER, time::OffsetDateTime::now_utc())
+            .issue(SESSION_USER, 0, time::OffsetDateTime::now_utc())
             .0
     })
 }

@@ -180,9 +180,10 @@ impl MotoBackends {
             ("FACEID_BUCKET", self.bucket.as_str()),
             ("FACEID_AWS_ENDPOINT", endpoint),
             ("FACEID_DATA_DIR", data_dir),
+            // base64 of the 32-byte test seed "0123456789abcdef0123456789abcdef".
             (
-                "FACEID_TOKEN_SECRET",
-                "0123456789abcdef0123456789abcdef-test",
+                "FACEID_TOKEN_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             ),
             ("FACEID_ADMIN_TOKEN", crate::ADMIN_TOKEN),
             ("FACEID_REQUIRE_LIVENESS", "false"),

@@ -117,7 +117,7 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
     let r = s.admin(s.get("/v1/users")).send().await.unwrap();
     let users: Value = r.json().await.unwrap();
     assert_eq!(users["users"].as_array().map(Vec::len), Some(2), "{users}");
-    let photos = s.data.path().join("images/enroll/obama");
+    let photos = s.data.path().join("images/photos/obama");
     assert_eq!(
         std::fs::read_dir(&photos).map(|d| d.count()).unwrap_or(0),
         2

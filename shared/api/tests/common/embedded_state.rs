@@ -62,6 +62,7 @@ pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
         policy: Default::default(),
         admin_token: Some(admin_token.into()),
         tokens,
+        step_up_max_age: faceid_api::STEP_UP_MAX_AGE,
         limits: Limits::default(),
         challenge_ttl: time::Duration::seconds(60),
         require_liveness: true,
@@ -85,6 +86,7 @@ pub fn state_on(
         templates: e.store.clone(),
         challenges: e.store.clone(),
         counters: e.store.clone(),
+        sessions: e.store.clone(),
         images: e.images.clone(),
         audit: e.audit.clone(),
     };

@@ -1,4 +1,4 @@
-//! Templates, challenges and failure counters on one DynamoDB table (key `pk`/`sk`, both
+//! Templates, challenges, failure counters and session versions on one DynamoDB table (key `pk`/`sk`, both
 //! strings). Item layout:
 //!
 //! | item | pk | sk | attributes |
@@ -7,6 +7,11 @@
 //! | gallery version | `GALLERY` | `VERSION` | version (N, bumped with ADD) |
 //! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), expires_at, used (BOOL), ttl (N) |
 //! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, lockouts?, last_locked_at?, version (N), ttl (N) |
+//! | session version | `USER#{user}` | `SESSION` | sv (N, bumped with ADD; no ttl) |
+//!
+//! The session item shares the user's partition but not the `FACE#` sort-key prefix, so
+//! face queries and scans (`begins_with(sk, "FACE#")`) never see it and `delete_user`
+//! leaves it in place: it must outlive the faces, or old tokens would come back.
 //!
 //! `ttl` is epoch seconds for DynamoDB TTL. TTL deletion is lazy (up to days), so reads
 //! treat an item whose `ttl` has passed as absent.
@@ -24,8 +29,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, Redeemed, StoreError, StoreResult, TemplateStore,
-    UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, Redeemed, SessionStore, StoreError, StoreResult,
+    TemplateStore, UserSummary,
 };
 use faceid_core::{Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId};
 use sha2::{Digest, Sha256};
@@ -42,6 +47,7 @@ type Item = HashMap<String, AttributeValue>;
 const GALLERY_PK: &str = "GALLERY";
 const GALLERY_SK: &str = "VERSION";
 const FACE_SK_PREFIX: &str = "FACE#";
+const SESSION_SK: &str = "SESSION";
 /// Redeemed/expired challenges stay this long so a late redeem says `AlreadyUsed`.
 const CHALLENGE_GRACE_SECS: i64 = 3600;
 
@@ -782,6 +788,46 @@ impl CounterStore for DynamoStore {
             .await
             .map_err(|e| sdk_err("DeleteItem", e))?;
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for DynamoStore {
+    async fn session_version(&self, user: &UserId) -> StoreResult<u64> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user)))
+            .key("sk", s(SESSION_SK))
+            // A revocation must be seen by the very next request.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetItem", e))?;
+        match out.item() {
+            None => Ok(0),
+            Some(item) => Ok(get_n(item, "sv")?.unwrap_or(0)),
+        }
+    }
+
+    async fn bump_session_version(&self, user: &UserId) -> StoreResult<u64> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user)))
+            .key("sk", s(SESSION_SK))
+            .update_expression("ADD sv :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| sdk_err("UpdateItem", e))?;
+        out.attributes()
+            .and_then(|a| get_n(a, "sv").transpose())
+            .transpose()?
+            .ok_or_else(|| corrupt("UpdateItem returned no sv"))
     }
 }
 

@@ -5,6 +5,7 @@
 //! <data>/templates/version                        gallery version
 //! <data>/challenges/<id>.json                     single-use challenges
 //! <data>/counters/<sha256(key)>.json              lockout counters
+//! <data>/sessions/<sha256(user)>.json             session versions (revocation)
 //! <data>/audit/events.jsonl                       audit log
 //! <data>/images/<key>                             photos
 //! ```
@@ -16,6 +17,7 @@
 mod area;
 mod audit;
 mod images;
+mod sessions;
 mod shortlived;
 mod templates;
 
@@ -24,7 +26,8 @@ pub use audit::FileAuditLog;
 pub use images::LocalImageStore;
 
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, Redeemed, StoreResult, TemplateStore, UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, Redeemed, SessionStore, StoreResult,
+    TemplateStore, UserSummary,
 };
 use faceid_core::{Challenge, ChallengeId, Template, UserId};
 use std::path::{Path, PathBuf};
@@ -34,12 +37,13 @@ use time::OffsetDateTime;
 /// Default data directory (`FACEID_DATA_DIR` overrides it).
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
-/// Templates, challenges and failure counters on local files.
+/// Templates, challenges, failure counters and session versions on local files.
 #[derive(Debug)]
 pub struct EmbeddedStore {
     templates: templates::Templates,
     challenges: shortlived::Challenges,
     counters: shortlived::Counters,
+    sessions: sessions::Sessions,
 }
 
 impl EmbeddedStore {
@@ -50,6 +54,7 @@ impl EmbeddedStore {
             templates: templates::Templates::open(d.join("templates"))?,
             challenges: shortlived::Challenges::open(d.join("challenges"))?,
             counters: shortlived::Counters::open(d.join("counters"))?,
+            sessions: sessions::Sessions::open(d.join("sessions"))?,
         })
     }
 }
@@ -107,6 +112,16 @@ impl CounterStore for EmbeddedStore {
     }
 }
 
+#[async_trait::async_trait]
+impl SessionStore for EmbeddedStore {
+    async fn session_version(&self, user: &UserId) -> StoreResult<u64> {
+        self.sessions.version(user).await
+    }
+    async fn bump_session_version(&self, user: &UserId) -> StoreResult<u64> {
+        self.sessions.bump(user).await
+    }
+}
+
 /// What the embedded stores need.
 #[derive(Debug, Clone)]
 pub struct EmbeddedConfig {
@@ -121,7 +136,7 @@ pub struct EmbeddedConfig {
 /// The embedded adapters, opened together on one data directory.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStores {
-    /// Implements `TemplateStore`, `ChallengeStore` and `CounterStore`.
+    /// Implements `TemplateStore`, `ChallengeStore`, `CounterStore` and `SessionStore`.
     pub store: Arc<EmbeddedStore>,
     pub images: Arc<LocalImageStore>,
     pub audit: Arc<FileAuditLog>,

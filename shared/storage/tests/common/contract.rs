@@ -5,8 +5,8 @@ use super::{event, now_ms, template, unique};
 use faceid_core::audit::{AuditEvent, AuditQuery};
 use faceid_core::lockout::{LockoutKey, LockoutPolicy};
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, FailureCounter, ImageStore, Redeemed, TemplateStore,
-    UserSummary,
+    AuditLog, ChallengeStore, CounterStore, FailureCounter, ImageStore, Redeemed, SessionStore,
+    TemplateStore, UserSummary,
 };
 use faceid_core::{Challenge, ChallengeId, UserId};
 use std::sync::Arc;
@@ -429,4 +429,44 @@ pub async fn audit(log: &dyn AuditLog) {
     page_q.before = Some(p1[1].at);
     let p2 = log.query(&page_q).await.unwrap();
     assert_eq!(p2, want[2..].to_vec());
+}
+
+/// Session versions start at 0, bump by one (also under concurrency), are per user, and
+/// survive the user's deletion (otherwise a re-created user would revive old tokens).
+pub async fn sessions<S: SessionStore + TemplateStore + 'static>(store: Arc<S>) {
+    let alice = uid(&unique("alice"));
+    let bob = uid(&unique("bob"));
+    assert_eq!(store.session_version(&alice).await.unwrap(), 0);
+    assert_eq!(store.bump_session_version(&alice).await.unwrap(), 1);
+    assert_eq!(store.bump_session_version(&alice).await.unwrap(), 2);
+    assert_eq!(store.session_version(&alice).await.unwrap(), 2);
+    assert_eq!(store.session_version(&bob).await.unwrap(), 0);
+
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, alice) = (store.clone(), alice.clone());
+            tokio::spawn(async move { store.bump_session_version(&alice).await.unwrap() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (3..=10).collect::<Vec<u64>>(), "no bump may be lost");
+
+    // The session item lives beside the faces but is not one of them.
+    store
+        .put_template(&template(alice.as_str(), 1, OffsetDateTime::now_utc()))
+        .await
+        .unwrap();
+    assert_eq!(store.user_templates(&alice).await.unwrap().len(), 1);
+    let listed = store.list_users().await.unwrap();
+    let mine: Vec<_> = listed.iter().filter(|u| u.user_id == alice).collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].faces, 1);
+    let all = store.all_templates().await.unwrap();
+    assert_eq!(all.iter().filter(|t| t.user_id == alice).count(), 1);
+    assert_eq!(store.delete_user(&alice).await.unwrap(), 1);
+    assert_eq!(store.session_version(&alice).await.unwrap(), 10);
 }
