@@ -47,9 +47,21 @@ pub fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
 
 async fn send(ctx: &Ctx, op: &Op, request_id: String) -> http::Answer {
     let req = traffic::request(op, &ctx.fixtures, &ctx.token, request_id);
+    // Requests meant to fail a login (bad ones, 1:N of strangers) each come from an
+    // address of their own: a failure is charged to its address and kept after a later
+    // success, so from the genuine clients' address they would lock those out.
+    let own;
     let client = match op.action {
         Action::Impostor => ctx.impostor.get(op.source).unwrap_or(&ctx.http),
-        Action::Bad(_) => &ctx.oneshot,
+        Action::Bad(_) | Action::Identify => {
+            match http::client(Some(one_off_source(op.seq)), 0, ctx.timeout) {
+                Ok(c) => {
+                    own = c;
+                    &own
+                }
+                Err(_) => &ctx.oneshot,
+            }
+        }
         _ => &ctx.http,
     };
     http::send(client, &ctx.target, req).await
@@ -139,4 +151,15 @@ pub async fn drive(ctx: Arc<Ctx>, world: Arc<Mutex<World>>, cfg: &DriveConfig) -
         abandoned,
         samples,
     }
+}
+
+/// 127.3.x.y (then 127.4…): one loopback address per request, by sequence number.
+fn one_off_source(seq: u64) -> std::net::IpAddr {
+    let n = seq % (1 << 20) + 1;
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+        127,
+        3 + (n >> 16) as u8,
+        (n >> 8) as u8,
+        n as u8,
+    ))
 }
