@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use faceid_core::audit::AuditEvent;
 use faceid_core::face::FaceObservation;
-use faceid_core::liveness::LivenessFailure;
 use faceid_core::lockout::{LockoutKey, Outcome, Reservation};
 use faceid_core::matching::Gallery;
 use faceid_core::policy::Refusal;
@@ -22,6 +21,7 @@ use faceid_core::ports::Redeemed;
 use faceid_core::{Challenge, ChallengeId, Descriptor, Turn, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::borrow::Cow;
 use time::OffsetDateTime;
 
 #[derive(Serialize)]
@@ -134,7 +134,7 @@ impl Login {
 /// message), with the lockout outcome it settles to; or an error response.
 enum Stop {
     Refused {
-        reason: &'static str,
+        reason: Cow<'static, str>,
         message: &'static str,
         outcome: Outcome,
         /// The audit log's reason when it says more than the client's (e.g.
@@ -158,9 +158,13 @@ impl From<faceid_core::ports::StoreError> for Stop {
 }
 
 impl Stop {
-    fn refused(reason: &'static str, message: &'static str, outcome: Outcome) -> Self {
+    fn refused(
+        reason: impl Into<Cow<'static, str>>,
+        message: &'static str,
+        outcome: Outcome,
+    ) -> Self {
         Stop::Refused {
-            reason,
+            reason: reason.into(),
             message,
             outcome,
             audit_reason: None,
@@ -297,7 +301,7 @@ impl<'a> Attempt<'a> {
             self.event.liveness = serde_json::to_value(&report).ok();
             if let Some(f) = report.failure {
                 return Err(Stop::refused(
-                    liveness_code(f),
+                    format!("liveness_{}", f.code()),
                     f.message(),
                     Outcome::Failed,
                 ));
@@ -362,7 +366,7 @@ impl<'a> Attempt<'a> {
                     _ => Refusal::NoMatch,
                 };
                 Err(Stop::Refused {
-                    reason: client.code(),
+                    reason: client.code().into(),
                     message: client.message(),
                     outcome: Outcome::Failed,
                     audit_reason: Some(refusal.code()),
@@ -412,7 +416,8 @@ impl<'a> Attempt<'a> {
                 audit_reason,
             }) => {
                 self.settle(outcome).await;
-                self.event.reason = Some(audit_reason.unwrap_or(reason).to_owned());
+                self.event.reason =
+                    Some(audit_reason.map_or_else(|| reason.to_string(), str::to_owned));
                 let body = json!({"authenticated": false, "reason": reason, "message": message});
                 Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response())
             }
@@ -435,18 +440,5 @@ impl<'a> Attempt<'a> {
         };
         record(self.state, self.event, self.timer).await;
         result
-    }
-}
-
-/// The client's reason for a liveness failure (`liveness_<code>`).
-fn liveness_code(f: LivenessFailure) -> &'static str {
-    match f {
-        LivenessFailure::TooFewFrames => "liveness_too_few_frames",
-        LivenessFailure::TooManyFrames => "liveness_too_many_frames",
-        LivenessFailure::FaceCountInFrame => "liveness_face_count_in_frame",
-        LivenessFailure::DifferentPeople => "liveness_different_people",
-        LivenessFailure::NoMotion => "liveness_no_motion",
-        LivenessFailure::NoHeadTurn => "liveness_no_head_turn",
-        LivenessFailure::WrongTurnOrder => "liveness_wrong_turn_order",
     }
 }
