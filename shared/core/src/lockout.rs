@@ -168,7 +168,6 @@ impl LockoutPolicy {
                     locked_at: locked.then_some(now),
                 });
             }
-            tokio_free_yield().await;
         }
         Err(Err(StoreError::Unavailable(
             "failure counter is contended".into(),
@@ -212,40 +211,11 @@ impl LockoutPolicy {
             {
                 return Ok(());
             }
-            tokio_free_yield().await;
         }
         Err(StoreError::Unavailable(
             "failure counter is contended".into(),
         ))
     }
-
-    /// `Some(wait)` when the key is locked out now (without charging it).
-    pub async fn check(
-        &self,
-        store: &dyn CounterStore,
-        key: &LockoutKey,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<Duration>> {
-        Ok(store
-            .load_counter(key.as_str())
-            .await?
-            .and_then(|(c, _)| self.retry_after(&c, now)))
-    }
-}
-
-/// Lets other tasks run between compare-and-set retries (core has no runtime dependency).
-async fn tokio_free_yield() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
 
 #[cfg(test)]

@@ -111,24 +111,6 @@ impl Gallery {
             distance: d.sqrt(),
         })
     }
-
-    /// The nearest template of one user (1:1 verification).
-    pub fn nearest_of(&self, user: &UserId, probe: &Descriptor) -> Option<Match> {
-        self.rows
-            .iter()
-            .zip(&self.owners)
-            .filter(|(_, (u, _))| u == user)
-            .map(|(row, (u, f))| (u, f, squared_distance(row, &probe.0)))
-            .fold(None::<(&UserId, &FaceId, f32)>, |best, cur| match best {
-                Some(b) if b.2 <= cur.2 => Some(b),
-                _ => Some(cur),
-            })
-            .map(|(u, f, d)| Match {
-                user_id: u.clone(),
-                face_id: *f,
-                distance: d.sqrt(),
-            })
-    }
 }
 
 #[cfg(test)]
@@ -167,7 +149,8 @@ mod tests {
             let u = &users[0];
             let naive_u = descs.iter().zip(&users).filter(|(_, x)| *x == u)
                 .map(|(d, _)| d.distance(&probe)).fold(f32::MAX, f32::min);
-            prop_assert!((g.nearest_of(u, &probe).unwrap().distance - naive_u).abs() < 1e-5);
+            let score_u = g.score_of(u, std::slice::from_ref(&probe)).unwrap();
+            prop_assert!((score_u.median - naive_u).abs() < 1e-5);
         }
     }
 }
