@@ -77,6 +77,18 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// `GET /v1/session` with `token` answers 401 `token_revoked`.
+    async fn assert_revoked(&self, token: &str) {
+        let (status, v) = self
+            .send(Method::GET, "/v1/session", Some(token), Value::Null)
+            .await;
+        assert_eq!(
+            (status, &v["error"]["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("token_revoked")),
+            "{v}"
+        );
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -164,13 +176,7 @@ async fn a_deleted_users_token_is_revoked() {
     }
     // Re-enrolling the same user id does not bring the old token back.
     f.enroll_as_admin("alice").await;
-    let (status, v) = f
-        .send(Method::GET, "/v1/session", Some(&tok), Value::Null)
-        .await;
-    assert_eq!(
-        (status, &v["error"]["code"]),
-        (StatusCode::UNAUTHORIZED, &json!("token_revoked"))
-    );
+    f.assert_revoked(&tok).await;
 }
 
 #[tokio::test]
@@ -184,11 +190,7 @@ async fn logout_everywhere_revokes_every_session_of_the_caller_only() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     for tok in [&a1, &a2] {
-        let (status, v) = f
-            .send(Method::GET, "/v1/session", Some(tok), Value::Null)
-            .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
-        assert_eq!(v["error"]["code"], "token_revoked");
+        f.assert_revoked(tok).await;
     }
     let (status, _) = f
         .send(Method::GET, "/v1/session", Some(&bob), Value::Null)
@@ -232,13 +234,7 @@ async fn admin_revokes_a_users_sessions() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, v) = f
-        .send(Method::GET, "/v1/session", Some(&tok), Value::Null)
-        .await;
-    assert_eq!(
-        (status, &v["error"]["code"]),
-        (StatusCode::UNAUTHORIZED, &json!("token_revoked"))
-    );
+    f.assert_revoked(&tok).await;
 }
 
 #[tokio::test]

@@ -245,6 +245,7 @@ pub fn report(policy: &DecisionPolicy) -> Result<PolicyReport> {
     let genuine = genuine_distances(&same);
     let k = policy.max_templates_per_user;
     let far = |d: &[f32], t: f32| Rate::new(at_most(d, t), d.len());
+    let frr = |t: f32| Rate::new(genuine.len() - at_most(&genuine, t), genuine.len());
     let thresholds = (30..=60)
         .map(|c| {
             let t = c as f32 / 100.0;
@@ -252,7 +253,7 @@ pub fn report(policy: &DecisionPolicy) -> Result<PolicyReport> {
                 threshold: t,
                 far_calibration: far(&imp_a, t),
                 far_held_out: far(&imp_b, t),
-                frr_one_photo: Rate::new(genuine.len() - at_most(&genuine, t), genuine.len()),
+                frr_one_photo: frr(t),
                 frr_best_of_templates: false_rejects_with_templates(&same, k, t),
             }
         })
@@ -285,7 +286,6 @@ pub fn report(policy: &DecisionPolicy) -> Result<PolicyReport> {
             }
         })
         .collect();
-    let gen_frr = |t: f32| Rate::new(genuine.len() - at_most(&genuine, t), genuine.len());
     Ok(PolicyReport {
         policy: format!("{policy:?}"),
         strangers: calibration.len() + held_out.len(),
@@ -293,7 +293,7 @@ pub fn report(policy: &DecisionPolicy) -> Result<PolicyReport> {
         same_person_pairs: genuine.len(),
         thresholds,
         verify_far_per_attempt_upper95: (k as f64 * verify_far.upper95).min(1.0),
-        verify_frr_one_photo: gen_frr(policy.verify_distance),
+        verify_frr_one_photo: frr(policy.verify_distance),
         verify_frr_best_of_templates: false_rejects_with_templates(
             &same,
             k,
