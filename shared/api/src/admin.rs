@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use faceid_core::audit::{AuditEvent, AuditQuery};
+use faceid_core::keys;
 use serde_json::json;
 
 pub async fn list_users(
@@ -30,16 +31,18 @@ pub async fn delete_user(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let timer = Timer::start(request_id);
     caller.may_act_for(&user)?;
+    // Grants first: an upload URL issued before this call can no longer enroll a photo,
+    // whenever its PUT lands (before or after the deletes below, its object is refused).
+    state.stores.upload_grants.revoke_user_grants(&user).await?;
     let templates = state.stores.templates.delete_user(&user).await?;
-    let photos = state
-        .stores
-        .images
-        .delete_prefix(&format!("enroll/{user}/"))
-        .await?;
+    let mut photos = 0;
+    for prefix in keys::user_photo_prefixes(&user) {
+        photos += state.stores.images.delete_prefix(&prefix).await?;
+    }
     state
         .stores
         .counters
-        .delete_counter(&format!("user#{user}"))
+        .delete_counter(&keys::user_counter_key(&user))
         .await?;
     if templates == 0 && photos == 0 {
         return Err(ApiError::NotFound(format!(

@@ -12,6 +12,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use faceid_core::audit::AuditEvent;
 use faceid_core::face::{FaceObservation, ImageAnalysis};
+use faceid_core::keys::{self, parse_upload_key, photo_key};
+use faceid_core::ports::GrantTaken;
 use faceid_core::{FaceId, Source, Template, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,11 +42,6 @@ impl Quality {
             detector_score: f.score,
         }
     }
-}
-
-/// Photo key in the bucket for a face.
-pub fn photo_key(user: &UserId, face: &FaceId) -> String {
-    format!("enroll/{user}/{face}.jpg")
 }
 
 /// Outcome of checking one photo.
@@ -200,7 +197,7 @@ pub struct UploadRequest {
 }
 
 /// `POST /v1/uploads`: a presigned PUT for `enroll/{user}/{uuid}.jpg`; the upload then
-/// enrolls through the bucket notification.
+/// enrolls through the bucket notification, once, against the grant recorded here.
 pub async fn create_upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -209,10 +206,17 @@ pub async fn create_upload(
     let user =
         UserId::parse(&req.user_id).map_err(|e| ApiError::bad_request("bad_user_id", e.0))?;
     caller.may_act_for(&user)?;
-    let key = format!("enroll/{user}/{}.jpg", uuid::Uuid::new_v4());
+    let upload_id = uuid::Uuid::new_v4().to_string();
+    let key = keys::upload_key(&user, &upload_id);
     let ttl = state.config.upload_ttl;
-    let url = state.stores.images.presign_put(&key, ttl).await?;
     let expires_at = OffsetDateTime::now_utc() + ttl;
+    // The grant before the URL: no URL exists whose upload would be refused.
+    state
+        .stores
+        .upload_grants
+        .put_grant(&user, &upload_id, expires_at)
+        .await?;
+    let url = state.stores.images.presign_put(&key, ttl).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -222,30 +226,8 @@ pub async fn create_upload(
     ))
 }
 
-/// The user an `enroll/{user}/{file}` key belongs to.
-///
-/// `file` must also be a name the image stores accept (1-255 of `[A-Za-z0-9._@-]`, not
-/// starting with `.`): the photo under any other key cannot be read, and the store's
-/// error would fail the whole S3 event, which Lambda then retries for nothing (found by
-/// the `s3_events` property test).
-pub fn user_of_key(key: &str) -> Result<UserId, String> {
-    let mut parts = key.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("enroll"), Some(user), Some(file), None) if !file.is_empty() => {
-            let user = UserId::parse(user).map_err(|e| format!("bad user in key: {}", e.0))?;
-            let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
-            if file.len() > 255 || file.starts_with('.') || !file.chars().all(ok) {
-                return Err(
-                    "bad file name in key: use 1-255 of letters, digits and . _ - @, \
-                     not starting with '.'"
-                        .into(),
-                );
-            }
-            Ok(user)
-        }
-        _ => Err("key is not of the form enroll/{user_id}/{file}".into()),
-    }
-}
+/// Reason of an upload refused for want of a grant.
+pub const NO_UPLOAD_GRANT: &str = "no_upload_grant";
 
 /// What became of one uploaded photo.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -256,8 +238,20 @@ pub struct UploadOutcome {
     pub face_id: Option<FaceId>,
 }
 
-/// Enrolls a photo already in the bucket. Idempotent: the face id derives from
-/// bucket + key + etag, so a re-delivered event writes nothing new.
+/// Enrolls an uploaded photo, once, if its upload was granted (`POST /v1/uploads`).
+///
+/// - Fresh grant: enrolled (the face id derives from bucket + key + etag, so even a
+///   second write of the same template is a no-op).
+/// - Grant already used: a re-delivered (or concurrent duplicate) event; nothing is
+///   written or deleted, the first delivery enrolled the photo. The grant is kept used
+///   rather than deleted for exactly this: a deleted grant would make a redelivery look
+///   ungranted and delete a legitimate photo.
+/// - No grant (never issued, expired, or revoked when the user was deleted): the object
+///   is deleted and the refusal audited (`no_upload_grant`); no template.
+///
+/// The grant is taken before the photo is read: an error after that (Lambda retries
+/// the event) finds it used, so a failed enrollment is not retried; the user uploads
+/// again. That costs a retry in a rare case instead of risking a second template.
 pub async fn enroll_stored_photo(
     state: &AppState,
     bucket: &str,
@@ -272,7 +266,7 @@ pub async fn enroll_stored_photo(
         reason: None,
         face_id: None,
     };
-    let user = match user_of_key(key) {
+    let upload = match parse_upload_key(key) {
         Ok(u) => u,
         Err(reason) => {
             ev.reason = Some(reason.clone());
@@ -281,7 +275,31 @@ pub async fn enroll_stored_photo(
             return Ok(outcome);
         }
     };
+    let user = upload.user;
     ev.user_id = Some(user.to_string());
+    match state
+        .stores
+        .upload_grants
+        .take_grant(&user, &upload.upload_id)
+        .await?
+    {
+        GrantTaken::Fresh => {}
+        GrantTaken::AlreadyUsed => {
+            outcome.outcome = "duplicate";
+            outcome.reason = Some("upload already handled (re-delivered event)".into());
+            ev.outcome = outcome.outcome.into();
+            ev.reason = outcome.reason.clone();
+            record(state, ev, &timer).await;
+            return Ok(outcome);
+        }
+        GrantTaken::Missing => {
+            state.stores.images.delete_image(key).await?;
+            outcome.reason = Some(NO_UPLOAD_GRANT.into());
+            ev.reason = outcome.reason.clone();
+            record(state, ev, &timer).await;
+            return Ok(outcome);
+        }
+    }
     let Some(bytes) = state.stores.images.get_image(key).await? else {
         ev.reason = Some("object not found".into());
         record(state, ev, &timer).await;
@@ -322,7 +340,8 @@ pub async fn enroll_stored_photo(
     Ok(outcome)
 }
 
-/// Handles an S3 notification (typed `aws_lambda_events` event): every `enroll/` object.
+/// Handles an S3 notification (typed `aws_lambda_events` event): every `enroll/` object;
+/// others (API photos under `photos/`) are skipped even if the trigger is misconfigured.
 pub async fn handle_s3_event(
     state: &AppState,
     event: aws_lambda_events::event::s3::S3Event,
@@ -337,7 +356,7 @@ pub async fn handle_s3_event(
         };
         // S3 event keys are URL-encoded with '+' for spaces.
         let key = url_decode(raw_key);
-        if !key.starts_with("enroll/") {
+        if !keys::is_upload_key(&key) {
             continue;
         }
         let etag = record.s3.object.e_tag.as_deref().unwrap_or("");
@@ -372,26 +391,6 @@ fn url_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_name_their_user() {
-        assert_eq!(user_of_key("enroll/alice/x.jpg").unwrap().as_str(), "alice");
-        for bad in [
-            "enroll/alice",
-            "other/alice/x.jpg",
-            "enroll/../x.jpg",
-            "enroll/a/b/c.jpg",
-            "enroll/alice/",
-            // Keys the image stores refuse (regression: a space failed the whole event).
-            "enroll/alice/my photo.jpg",
-            "enroll/alice/.hidden.jpg",
-            "enroll/alice/caf\u{e9}.jpg",
-        ] {
-            assert!(user_of_key(bad).is_err(), "{bad}");
-        }
-        assert!(user_of_key(&format!("enroll/alice/{}", "x".repeat(256))).is_err());
-        assert!(user_of_key("enroll/a@b.com/3f1c-9e_x.jpg").is_ok());
-    }
 
     #[test]
     fn s3_keys_are_url_decoded() {

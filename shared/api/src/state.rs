@@ -5,17 +5,20 @@ use faceid_core::face::{DetectorKind, FaceAnalyzer, QualityPolicy};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::lockout::LockoutPolicy;
 use faceid_core::matching::Gallery;
-use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
+use faceid_core::ports::{
+    AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore, UploadGrants,
+};
 use faceid_core::token::TokenSigner;
 use std::sync::Arc;
 use tokio::sync::{RwLock, Semaphore};
 
-/// The five storage ports.
+/// The six storage ports.
 #[derive(Clone)]
 pub struct Stores {
     pub templates: Arc<dyn TemplateStore>,
     pub challenges: Arc<dyn ChallengeStore>,
     pub counters: Arc<dyn CounterStore>,
+    pub upload_grants: Arc<dyn UploadGrants>,
     pub images: Arc<dyn ImageStore>,
     pub audit: Arc<dyn AuditLog>,
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod domain;
 pub mod face;
+pub mod keys;
 pub mod liveness;
 pub mod lockout;
 pub mod matching;

@@ -88,6 +88,8 @@ pub trait CounterStore: Send + Sync {
 pub trait ImageStore: Send + Sync {
     async fn put_image(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()>;
     async fn get_image(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes one object; deleting a missing one is not an error.
+    async fn delete_image(&self, key: &str) -> StoreResult<()>;
     /// Deletes every object under `prefix`; returns how many.
     async fn delete_prefix(&self, prefix: &str) -> StoreResult<usize>;
     /// A URL the client can PUT the photo to, valid for `ttl`.
@@ -100,4 +102,36 @@ pub trait AuditLog: Send + Sync {
     async fn append(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first.
     async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// What happened when an upload grant was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantTaken {
+    /// This caller took it: enroll the upload.
+    Fresh,
+    /// Taken before (a re-delivered or concurrent event for the same upload): do
+    /// nothing, the first taker enrolls it. Used grants are kept, not deleted, exactly
+    /// so that a redelivery is told apart from an upload nobody granted.
+    AlreadyUsed,
+    /// Never granted, expired, or revoked (the user was deleted): the upload is refused.
+    Missing,
+}
+
+/// Single-use grants for presigned uploads (`POST /v1/uploads`): the bucket trigger
+/// enrolls an `enroll/{user}/{upload_id}.jpg` object only against a fresh grant, so a
+/// PUT after the user was deleted, or an object written by anyone else, stores nothing.
+#[async_trait]
+pub trait UploadGrants: Send + Sync {
+    /// Records a grant for one upload, valid until `expires_at`.
+    async fn put_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Atomically marks the grant used: exactly one caller gets `Fresh`. An expired
+    /// grant is `Missing`.
+    async fn take_grant(&self, user: &UserId, upload_id: &str) -> StoreResult<GrantTaken>;
+    /// Removes every grant of the user (used ones too); returns how many.
+    async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize>;
 }

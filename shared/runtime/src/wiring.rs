@@ -3,7 +3,9 @@
 use crate::settings::{ConfigError, SecretSource, Settings, TemplateBackend};
 use faceid_api::{ApiConfig, AppState, Stores};
 use faceid_core::face::FaceAnalyzer;
-use faceid_core::ports::{AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore};
+use faceid_core::ports::{
+    AuditLog, ChallengeStore, CounterStore, ImageStore, TemplateStore, UploadGrants,
+};
 use faceid_core::token::TokenSigner;
 use faceid_storage::{
     AwsSettings, DynamoStore, EmbeddedConfig, EmbeddedStores, FlusherHandle, LocalImageStore,
@@ -146,16 +148,24 @@ pub async fn build_service(
         None
     };
 
-    let (templates, challenges, counters): (
+    // Upload grants live with the templates: revoking them and deleting the user's
+    // templates then happen in the same store.
+    let (templates, challenges, counters, upload_grants): (
         Arc<dyn TemplateStore>,
         Arc<dyn ChallengeStore>,
         Arc<dyn CounterStore>,
+        Arc<dyn UploadGrants>,
     ) = match (&settings.templates, &aws, &embedded) {
         (TemplateBackend::DynamoDb { table }, Some(cfg), _) => {
             let d = Arc::new(DynamoStore::new(cfg, table.clone()));
-            (d.clone(), d.clone(), d)
+            (d.clone(), d.clone(), d.clone(), d)
         }
-        (_, _, Some(e)) => (e.store.clone(), e.store.clone(), e.store.clone()),
+        (_, _, Some(e)) => (
+            e.store.clone(),
+            e.store.clone(),
+            e.store.clone(),
+            e.store.clone(),
+        ),
         _ => return Err(ConfigError::Other("no template store configured".into())),
     };
     let mut local_images = None;
@@ -208,6 +218,7 @@ pub async fn build_service(
         templates,
         challenges,
         counters,
+        upload_grants,
         images,
         audit,
     };

@@ -85,6 +85,7 @@ pub fn state_on(
         templates: e.store.clone(),
         challenges: e.store.clone(),
         counters: e.store.clone(),
+        upload_grants: e.store.clone(),
         images: e.images.clone(),
         audit: e.audit.clone(),
     };

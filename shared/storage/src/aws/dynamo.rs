@@ -7,6 +7,11 @@
 //! | gallery version | `GALLERY` | `VERSION` | version (N, bumped with ADD) |
 //! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), expires_at, used (BOOL), ttl (N) |
 //! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, version (N), ttl (N) |
+//! | upload grant | `USER#{user}` | `UPLOAD#{upload_id}` | expires_at (N, epoch s), used (BOOL), ttl (N) |
+//!
+//! Grants share the user's partition so revoking them is one Query; every template read
+//! selects `FACE#` sort keys (Query `begins_with`, Scan filter), so grants never show up
+//! as faces.
 //!
 //! `ttl` is epoch seconds for DynamoDB TTL. TTL deletion is lazy (up to days), so reads
 //! treat an item whose `ttl` has passed as absent.
@@ -24,8 +29,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, Redeemed, StoreError, StoreResult, TemplateStore,
-    UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, Redeemed, StoreError, StoreResult,
+    TemplateStore, UploadGrants, UserSummary,
 };
 use faceid_core::{Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId};
 use sha2::{Digest, Sha256};
@@ -42,10 +47,14 @@ type Item = HashMap<String, AttributeValue>;
 const GALLERY_PK: &str = "GALLERY";
 const GALLERY_SK: &str = "VERSION";
 const FACE_SK_PREFIX: &str = "FACE#";
+const UPLOAD_SK_PREFIX: &str = "UPLOAD#";
+/// Used grants stay this long after expiry, so a late re-delivery of the upload's event
+/// (Lambda retries asynchronous events for hours) is recognised as one.
+const GRANT_GRACE_SECS: i64 = 24 * 3600;
 /// Redeemed/expired challenges stay this long so a late redeem says `AlreadyUsed`.
 const CHALLENGE_GRACE_SECS: i64 = 3600;
 
-/// [`TemplateStore`] + [`ChallengeStore`] + [`CounterStore`] on DynamoDB.
+/// [`TemplateStore`] + [`ChallengeStore`] + [`CounterStore`] + [`UploadGrants`] on DynamoDB.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -773,6 +782,99 @@ impl CounterStore for DynamoStore {
             .await
             .map_err(|e| sdk_err("DeleteItem", e))?;
         Ok(())
+    }
+}
+
+fn grant_sk(upload_id: &str) -> StoreResult<String> {
+    if !faceid_core::keys::valid_upload_id(upload_id) {
+        return Err(StoreError::Other(format!(
+            "invalid upload id {upload_id:?}"
+        )));
+    }
+    Ok(format!("{UPLOAD_SK_PREFIX}{upload_id}"))
+}
+
+#[async_trait::async_trait]
+impl UploadGrants for DynamoStore {
+    async fn put_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(user_pk(user)))
+            .item("sk", s(grant_sk(upload_id)?))
+            .item("expires_at", n(epoch(expires_at)))
+            .item("used", AttributeValue::Bool(false))
+            .item("ttl", n(epoch(expires_at) + GRANT_GRACE_SECS))
+            .send()
+            .await
+            .map_err(|e| sdk_err("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn take_grant(&self, user: &UserId, upload_id: &str) -> StoreResult<GrantTaken> {
+        let pk = s(user_pk(user));
+        let sk = s(grant_sk(upload_id)?);
+        let now = epoch(OffsetDateTime::now_utc());
+        // Single use: the conditional update succeeds for exactly one caller. The grant
+        // is marked used, not deleted, so a re-delivered event finds it (AlreadyUsed)
+        // and leaves the enrolled photo alone instead of treating it as ungranted.
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk.clone())
+            .key("sk", sk.clone())
+            .update_expression("SET #u = :t")
+            .condition_expression("attribute_exists(pk) AND #u = :f AND #exp > :now")
+            .expression_attribute_names("#u", "used")
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(GrantTaken::Fresh),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let got = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", pk)
+                    .key("sk", sk)
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("GetItem", e))?;
+                let used = got.item().is_some_and(|item| {
+                    let live = get_n::<i64>(item, "ttl").ok().flatten().unwrap_or(0) > now;
+                    live && matches!(item.get("used"), Some(AttributeValue::Bool(true)))
+                });
+                Ok(if used {
+                    GrantTaken::AlreadyUsed
+                } else {
+                    GrantTaken::Missing
+                })
+            }
+            Err(e) => Err(sdk_err("UpdateItem", e)),
+        }
+    }
+
+    async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize> {
+        let keys = self
+            .query_pk(&user_pk(user), UPLOAD_SK_PREFIX, Some("pk, sk"))
+            .await?;
+        let count = keys.len();
+        self.batch_delete(keys).await?;
+        Ok(count)
     }
 }
 

@@ -1,10 +1,11 @@
-//! Embedded storage: all five ports under one data directory, no cloud account needed.
+//! Embedded storage: all six ports under one data directory, no cloud account needed.
 //!
 //! ```text
 //! <data>/templates/users/<user>/<face_id>.json   one file per enrolled face
 //! <data>/templates/version                        gallery version
 //! <data>/challenges/<id>.json                     single-use challenges
 //! <data>/counters/<sha256(key)>.json              lockout counters
+//! <data>/grants/<user>/<upload_id>.json           single-use upload grants
 //! <data>/audit/events.jsonl                       audit log
 //! <data>/images/<key>                             photos
 //! ```
@@ -15,6 +16,7 @@
 
 mod area;
 mod audit;
+mod grants;
 mod images;
 mod shortlived;
 mod templates;
@@ -24,7 +26,8 @@ pub use audit::FileAuditLog;
 pub use images::LocalImageStore;
 
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, Redeemed, StoreResult, TemplateStore, UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, Redeemed, StoreResult, TemplateStore,
+    UploadGrants, UserSummary,
 };
 use faceid_core::{Challenge, ChallengeId, Template, UserId};
 use std::path::{Path, PathBuf};
@@ -34,12 +37,13 @@ use time::OffsetDateTime;
 /// Default data directory (`FACEID_DATA_DIR` overrides it).
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
-/// Templates, challenges and failure counters on local files.
+/// Templates, challenges, failure counters and upload grants on local files.
 #[derive(Debug)]
 pub struct EmbeddedStore {
     templates: templates::Templates,
     challenges: shortlived::Challenges,
     counters: shortlived::Counters,
+    grants: grants::Grants,
 }
 
 impl EmbeddedStore {
@@ -50,6 +54,7 @@ impl EmbeddedStore {
             templates: templates::Templates::open(d.join("templates"))?,
             challenges: shortlived::Challenges::open(d.join("challenges"))?,
             counters: shortlived::Counters::open(d.join("counters"))?,
+            grants: grants::Grants::open(d.join("grants"))?,
         })
     }
 }
@@ -107,6 +112,24 @@ impl CounterStore for EmbeddedStore {
     }
 }
 
+#[async_trait::async_trait]
+impl UploadGrants for EmbeddedStore {
+    async fn put_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.grants.put(user, upload_id, expires_at).await
+    }
+    async fn take_grant(&self, user: &UserId, upload_id: &str) -> StoreResult<GrantTaken> {
+        self.grants.take(user, upload_id).await
+    }
+    async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize> {
+        self.grants.revoke_user(user).await
+    }
+}
+
 /// What the embedded stores need.
 #[derive(Debug, Clone)]
 pub struct EmbeddedConfig {
@@ -121,7 +144,7 @@ pub struct EmbeddedConfig {
 /// The embedded adapters, opened together on one data directory.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStores {
-    /// Implements `TemplateStore`, `ChallengeStore` and `CounterStore`.
+    /// Implements `TemplateStore`, `ChallengeStore`, `CounterStore` and `UploadGrants`.
     pub store: Arc<EmbeddedStore>,
     pub images: Arc<LocalImageStore>,
     pub audit: Arc<FileAuditLog>,
