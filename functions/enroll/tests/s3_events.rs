@@ -4,8 +4,8 @@
 //! with arbitrary object keys.
 //!
 //! Property: no panic; an S3 event gives one typed outcome per `enroll/` record (here
-//! always `rejected`, with a reason: no photo in the store has a face); an HTTP event gives
-//! an API Gateway response below 500.
+//! always `rejected` or `duplicate`, with a reason: no photo in the store has a face, and
+//! most keys have no upload grant); an HTTP event gives an API Gateway response below 500.
 //!
 //! The analyzer is a stub (PNG signature → no face, else a bad image): the subject is the
 //! event and key handling, not the face pipeline.
@@ -18,9 +18,10 @@ use embedded_state::{
     TEST_ADMIN_TOKEN,
 };
 use enroll::{EnrollEvent, EnrollOutput};
+use faceid_api::enroll::{NO_UPLOAD_GRANT, UPLOAD_URL_REUSED};
 use faceid_api::lambda_event::ApiEvent;
 use faceid_api::AppState;
-use faceid_core::keys::user_of_key;
+use faceid_core::keys::{parse_upload_key, upload_key};
 use faceid_mutate::Mutations;
 use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;
@@ -37,7 +38,8 @@ struct Fixture {
 }
 
 /// Photos in the store: `enroll/alice/a.jpg` (a "PNG" without a face) and
-/// `enroll/bob/b.jpg` (not an image).
+/// `enroll/bob/b.jpg` (not an image), uploaded without a grant; the same photos at
+/// `enroll/alice/granted-a.jpg` and `enroll/bob/granted-b.jpg`, with a grant each.
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
@@ -54,16 +56,28 @@ fn fixture() -> &'static Fixture {
         rt.block_on(async {
             let mut png = PNG.to_vec();
             png.extend([0; 16]);
-            for (key, bytes) in [
-                ("enroll/alice/a.jpg", png),
-                ("enroll/bob/b.jpg", vec![1; 16]),
+            for (user, id, bytes) in [
+                ("alice", "a", png.clone()),
+                ("bob", "b", vec![1; 16]),
+                ("alice", "granted-a", png),
+                ("bob", "granted-b", vec![1; 16]),
             ] {
+                let user = faceid_core::UserId::parse(user).expect("user");
                 state
                     .stores
                     .images
-                    .put_image(key, bytes, "image/jpeg")
+                    .put_image(&upload_key(&user, id), bytes, "image/jpeg")
                     .await
                     .expect("photo");
+                if id.starts_with("granted") {
+                    let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+                    state
+                        .stores
+                        .upload_grants
+                        .put_grant(&user, id, expires)
+                        .await
+                        .expect("grant");
+                }
             }
         });
         Fixture {
@@ -84,9 +98,14 @@ fn fixture_json(name: &str) -> String {
 
 /// The S3 fixture with its placeholders filled in.
 fn s3_event(key: &str) -> String {
+    s3_event_of_version(key, "0123abcd")
+}
+
+/// The S3 fixture for one version (ETag) of the object at `key`.
+fn s3_event_of_version(key: &str, etag: &str) -> String {
     fixture_json("s3_object_created.json")
         .replace("BUCKET", "photos")
-        .replace("ETAG", "0123abcd")
+        .replace("ETAG", etag)
         .replace("\"KEY\"", &Value::String(key.into()).to_string())
 }
 
@@ -109,7 +128,7 @@ fn invoke(bytes: &[u8]) -> Option<Vec<faceid_api::enroll::UploadOutcome>> {
             assert!(outcomes.len() <= n);
             for o in &outcomes {
                 assert!(o.key.starts_with("enroll/"), "{o:?}");
-                assert_eq!(o.outcome, "rejected", "{o:?}");
+                assert!(matches!(o.outcome, "rejected" | "duplicate"), "{o:?}");
                 assert!(o.reason.is_some() && o.face_id.is_none(), "{o:?}");
             }
             Some(outcomes)
@@ -164,19 +183,32 @@ fn the_fixtures_give_the_expected_outcomes() {
             .clone()
             .unwrap_or_default()
     };
-    assert!(
-        reason("enroll/alice/a.jpg").starts_with("no_face"),
-        "{}",
-        reason("enroll/alice/a.jpg")
+    // Granted: analysed (and refused, as no stub photo has a face).
+    let r = reason("enroll/alice/granted-a.jpg");
+    assert!(r.starts_with("no_face"), "{r}");
+    let r = reason("enroll/bob/granted-b.jpg");
+    assert!(r.starts_with("bad_image"), "{r}");
+    // The same object again (a re-delivered event, or Lambda's retry after a failure):
+    // analysed again, same outcome. Another object through the same URL: refused.
+    assert_eq!(r, reason("enroll/bob/granted-b.jpg"));
+    let other = &invoke(s3_event_of_version("enroll/bob/granted-b.jpg", "ffff0000").as_bytes())
+        .expect("S3 event")[0];
+    assert_eq!(
+        other.reason.as_deref(),
+        Some(UPLOAD_URL_REUSED),
+        "{other:?}"
     );
-    assert!(reason("enroll/bob/b.jpg").starts_with("bad_image"));
+    // Not granted: refused before it is read, and deleted.
+    assert_eq!(reason("enroll/alice/a.jpg"), NO_UPLOAD_GRANT);
+    let f = fixture();
+    let left =
+        f.rt.block_on(f.state.stores.images.get_image("enroll/alice/a.jpg"))
+            .expect("store");
+    assert!(left.is_none(), "an ungranted upload must be deleted");
     // Regression: a key the image store refuses (a space, `+` in the event) failed the
     // whole event with an internal error, so Lambda retried it for nothing.
     assert!(reason("enroll/bob/b+c.jpg").starts_with("bad file name in key"));
-    assert_eq!(
-        reason("enroll/carol%40example.com/x.jpg"),
-        "object not found"
-    );
+    assert_eq!(reason("enroll/carol%40example.com/x.jpg"), NO_UPLOAD_GRANT);
     assert!(reason("enroll/.x/y.jpg").starts_with("bad user in key"));
     assert!(reason("enroll/a%2Fb/y.jpg").starts_with("key is not of the form"));
     assert!(invoke(s3_event("other/alice/a.jpg").as_bytes())
@@ -222,17 +254,16 @@ proptest! {
         let enroll_like = keys.iter().filter(|k| k.starts_with("enroll/")).count();
         prop_assert_eq!(outcomes.len(), enroll_like);
         for o in &outcomes {
-            if let Err(e) = user_of_key(&o.key) {
+            if let Err(e) = parse_upload_key(&o.key) {
                 prop_assert_eq!(o.reason.as_deref(), Some(e.as_str()));
             }
         }
     }
 
     #[test]
-    fn user_of_key_accepts_only_enroll_user_file(key in "(enroll/)?[a-zA-Z0-9._@/-]{0,20}|.{0,30}") {
-        if let Ok(user) = user_of_key(&key) {
-            let rest = key.strip_prefix(&format!("enroll/{user}/")).expect("prefix");
-            prop_assert!(!rest.is_empty() && !rest.contains('/'), "{}", key);
+    fn parse_upload_key_accepts_only_upload_keys(key in "(enroll/)?[a-zA-Z0-9._@/-]{0,20}(.jpg)?|.{0,30}") {
+        if let Ok(u) = parse_upload_key(&key) {
+            prop_assert_eq!(upload_key(&u.user, &u.upload_id), key);
         }
     }
 }

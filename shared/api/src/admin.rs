@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use faceid_core::audit::{AuditEvent, AuditQuery};
 use faceid_core::keys;
+use faceid_core::lockout::LockoutKey;
 use serde_json::json;
 
 pub async fn list_users(
@@ -21,8 +22,8 @@ pub async fn list_users(
     Ok(Json(json!({"users": users})))
 }
 
-/// Revokes the user's sessions, then removes their templates, photos and lockout
-/// counters. The audit log keeps the event (no biometrics in it).
+/// Revokes the user's sessions and upload grants, then removes their templates, photos
+/// and lockout counter. The audit log keeps the event (no biometrics in it).
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -33,6 +34,9 @@ pub async fn delete_user(
     caller.may_change(&user, state.config.step_up_max_age)?;
     // Revoke first: if a later step fails, no session outlives the request.
     state.stores.sessions.bump_session_version(&user).await?;
+    // Grants next: an upload URL issued before this call can no longer enroll a photo,
+    // whenever its PUT lands (before or after the deletes below, its object is refused).
+    state.stores.upload_grants.revoke_user_grants(&user).await?;
     let templates = state.stores.templates.delete_user(&user).await?;
     // Both prefixes: API-enrolled photos and presigned uploads (faceid_core::keys).
     let mut photos = 0;
@@ -42,7 +46,7 @@ pub async fn delete_user(
     state
         .stores
         .counters
-        .delete_counter(&format!("user#{user}"))
+        .delete_counter(LockoutKey::user(&user).as_str())
         .await?;
     if templates == 0 && photos == 0 {
         return Err(ApiError::NotFound(format!(

@@ -12,7 +12,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use faceid_core::audit::AuditEvent;
 use faceid_core::face::{FaceObservation, ImageAnalysis};
-use faceid_core::keys::{self, photo_key, user_of_key};
+use faceid_core::keys::{self, parse_upload_key, photo_key};
+use faceid_core::ports::GrantTaken;
 use faceid_core::{FaceId, Source, Template, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -87,6 +88,57 @@ async fn store_face(
     Ok(state.stores.templates.put_template(template).await?)
 }
 
+/// Records an `enroll` event that ends the request early.
+async fn audit_enroll(
+    state: &AppState,
+    user: &UserId,
+    outcome: &str,
+    reason: String,
+    timer: &Timer,
+) {
+    let mut ev = AuditEvent::new("enroll", outcome);
+    ev.user_id = Some(user.to_string());
+    ev.reason = Some(reason);
+    record(state, ev, timer).await;
+}
+
+/// Code of a refusal for want of room: the user has the most faces the policy allows.
+pub const FACE_LIMIT: &str = "face_limit";
+
+/// Refuses `new` faces (ids the user does not have yet) that would take the user past
+/// the policy's template limit: each template is one more chance for a stranger to
+/// match (README, "Decision policy"). Faces already enrolled never count twice, so a
+/// retried request still succeeds.
+async fn check_face_limit(
+    state: &AppState,
+    user: &UserId,
+    new: impl IntoIterator<Item = FaceId>,
+) -> Result<(), ApiError> {
+    let max = state.config.policy.max_templates_per_user;
+    let have: std::collections::BTreeSet<FaceId> = state
+        .stores
+        .templates
+        .user_templates(user)
+        .await?
+        .into_iter()
+        .map(|t| t.face_id)
+        .collect();
+    let new: std::collections::BTreeSet<FaceId> =
+        new.into_iter().filter(|id| !have.contains(id)).collect();
+    if have.len() + new.len() > max {
+        return Err(ApiError::Conflict {
+            code: FACE_LIMIT,
+            message: format!(
+                "{user} has {} of at most {max} faces; this would add {}. Delete the user \
+                 (DELETE /v1/users/{user}) to enroll other photos",
+                have.len(),
+                new.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub async fn add_faces(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,6 +167,16 @@ pub async fn add_faces(
         .enumerate()
         .map(|(i, s)| decode_image_b64(s, i, limits.max_image_bytes))
         .collect::<Result<Vec<_>, _>>()?;
+    // Before any face work: the ids derive from the bytes alone.
+    let ids = images.iter().map(|b| FaceId::of_api_photo(&user, b));
+    if let Err(e) = check_face_limit(&state, &user, ids).await {
+        let outcome = match e {
+            ApiError::Conflict { .. } => "rejected",
+            _ => "error",
+        };
+        audit_enroll(&state, &user, outcome, e.to_string(), &timer).await;
+        return Err(e);
+    }
     let analyses = analyze_each(&state, images.clone(), state.config.detector).await?;
     let mut accepted = vec![];
     let mut rejected = vec![];
@@ -140,13 +202,9 @@ pub async fn add_faces(
                     Err(e) => {
                         // Faces stored so far stay (they are valid); the failure is
                         // audited, and a retry with the same photos is a no-op for them.
-                        let mut ev = AuditEvent::new("enroll", "error");
-                        ev.user_id = Some(user.to_string());
-                        ev.reason = Some(format!(
-                            "storage failed after {} stored photo(s)",
-                            accepted.len()
-                        ));
-                        record(&state, ev, &timer).await;
+                        let reason =
+                            format!("storage failed after {} stored photo(s)", accepted.len());
+                        audit_enroll(&state, &user, "error", reason, &timer).await;
                         return Err(e);
                     }
                 };
@@ -196,7 +254,7 @@ pub struct UploadRequest {
 }
 
 /// `POST /v1/uploads`: a presigned PUT for `enroll/{user}/{uuid}.jpg`; the upload then
-/// enrolls through the bucket notification.
+/// enrolls through the bucket notification, once, against the grant recorded here.
 pub async fn create_upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,10 +263,19 @@ pub async fn create_upload(
     let user =
         UserId::parse(&req.user_id).map_err(|e| ApiError::bad_request("bad_user_id", e.0))?;
     caller.may_change(&user, state.config.step_up_max_age)?;
-    let key = keys::upload_key(&user, &uuid::Uuid::new_v4().to_string());
+    // No URL for an upload that could only be refused: the upload is one face more.
+    check_face_limit(&state, &user, [FaceId::random()]).await?;
+    let upload_id = uuid::Uuid::new_v4().to_string();
+    let key = keys::upload_key(&user, &upload_id);
     let ttl = state.config.upload_ttl;
-    let url = state.stores.images.presign_put(&key, ttl).await?;
     let expires_at = OffsetDateTime::now_utc() + ttl;
+    // The grant before the URL: no URL exists whose upload would be refused.
+    state
+        .stores
+        .upload_grants
+        .put_grant(&user, &upload_id, expires_at)
+        .await?;
+    let url = state.stores.images.presign_put(&key, ttl).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -217,6 +284,11 @@ pub async fn create_upload(
         ),
     ))
 }
+
+/// Reason of an upload refused for want of a grant.
+pub const NO_UPLOAD_GRANT: &str = "no_upload_grant";
+/// Reason of a second, different object PUT through one upload URL.
+pub const UPLOAD_URL_REUSED: &str = "upload_url_reused";
 
 /// What became of one uploaded photo.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -227,8 +299,15 @@ pub struct UploadOutcome {
     pub face_id: Option<FaceId>,
 }
 
-/// Enrolls a photo already in the bucket. Idempotent: the face id derives from
-/// bucket + key + etag, so a re-delivered event writes nothing new.
+/// Enrolls an uploaded photo, once, if its upload was granted (`POST /v1/uploads`).
+///
+/// The grant is bound to the object's ETag on first sight:
+/// - fresh, or taken before by this same object (a re-delivered event, or Lambda's
+///   retry after a failure here): enrolled; the face id derives from bucket + key +
+///   etag, so a second pass writes nothing new and a retry loses nothing;
+/// - taken by another object (the URL was PUT twice): refused, `upload_url_reused`;
+/// - no grant (never issued, long expired, or revoked when the user was deleted): the
+///   object is deleted and the refusal audited, `no_upload_grant`; no template.
 pub async fn enroll_stored_photo(
     state: &AppState,
     bucket: &str,
@@ -243,7 +322,7 @@ pub async fn enroll_stored_photo(
         reason: None,
         face_id: None,
     };
-    let user = match user_of_key(key) {
+    let upload = match parse_upload_key(key) {
         Ok(u) => u,
         Err(reason) => {
             ev.reason = Some(reason.clone());
@@ -252,7 +331,38 @@ pub async fn enroll_stored_photo(
             return Ok(outcome);
         }
     };
+    let user = upload.user;
     ev.user_id = Some(user.to_string());
+    let taken = state
+        .stores
+        .upload_grants
+        .take_grant(&user, &upload.upload_id, etag)
+        .await?;
+    match taken {
+        GrantTaken::Fresh | GrantTaken::SameUpload => {}
+        GrantTaken::OtherUpload => {
+            outcome.reason = Some(UPLOAD_URL_REUSED.into());
+            ev.reason = outcome.reason.clone();
+            record(state, ev, &timer).await;
+            return Ok(outcome);
+        }
+        GrantTaken::Missing => {
+            state.stores.images.delete_image(key).await?;
+            outcome.reason = Some(NO_UPLOAD_GRANT.into());
+            ev.reason = outcome.reason.clone();
+            record(state, ev, &timer).await;
+            return Ok(outcome);
+        }
+    }
+    let face_id = FaceId::derived_from(&format!("{bucket}/{key}/{etag}"));
+    if let Err(e) = check_face_limit(state, &user, [face_id]).await {
+        // Not enrolled, so not kept: the refusal is in the audit log.
+        state.stores.images.delete_image(key).await?;
+        outcome.reason = Some(e.code().into());
+        ev.reason = Some(e.to_string());
+        record(state, ev, &timer).await;
+        return Ok(outcome);
+    }
     let Some(bytes) = state.stores.images.get_image(key).await? else {
         ev.reason = Some("object not found".into());
         record(state, ev, &timer).await;
@@ -268,7 +378,6 @@ pub async fn enroll_stored_photo(
                 outcome.reason = Some(format!("{code}: {message}"))
             }
             Checked::Accepted(face) => {
-                let face_id = FaceId::derived_from(&format!("{bucket}/{key}/{etag}"));
                 let template = Template {
                     user_id: user.clone(),
                     face_id,
@@ -293,7 +402,8 @@ pub async fn enroll_stored_photo(
     Ok(outcome)
 }
 
-/// Handles an S3 notification (typed `aws_lambda_events` event): every `enroll/` object.
+/// Handles an S3 notification (typed `aws_lambda_events` event): every `enroll/` object;
+/// others (API photos under `photos/`) are skipped even if the trigger is misconfigured.
 pub async fn handle_s3_event(
     state: &AppState,
     event: aws_lambda_events::event::s3::S3Event,

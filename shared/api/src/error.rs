@@ -23,6 +23,9 @@ pub enum ApiError {
     StepUpRequired,
     #[error("{0}")]
     NotFound(String),
+    /// The request is valid but the resource's state refuses it (e.g. a face limit).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{message}")]
@@ -64,6 +67,7 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::StepUpRequired => (StatusCode::FORBIDDEN, "step_up_required"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),

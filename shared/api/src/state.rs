@@ -7,7 +7,7 @@ use faceid_core::lockout::LockoutPolicy;
 use faceid_core::matching::Gallery;
 use faceid_core::policy::DecisionPolicy;
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore,
+    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
 };
 use faceid_core::token::TokenSigner;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ pub struct Stores {
     pub challenges: Arc<dyn ChallengeStore>,
     pub counters: Arc<dyn CounterStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub upload_grants: Arc<dyn UploadGrants>,
     pub images: Arc<dyn ImageStore>,
     pub audit: Arc<dyn AuditLog>,
 }

@@ -1,37 +1,37 @@
-//! Where photos live in the bucket. One place for every key format, because the prefix
-//! decides what the S3 `ObjectCreated` trigger enrolls:
+//! Every bucket key format in one place (lockout keys: `lockout::LockoutKey`). Two
+//! photo prefixes, on purpose:
 //!
-//! ```text
-//! photos/{user}/{face_id}.jpg     photos enrolled through the API (already templates;
-//!                                 the trigger ignores this prefix)
-//! enroll/{user}/{upload_id}.jpg   presigned uploads (the trigger enrolls them, once,
-//!                                 against a single-use upload grant)
-//! ```
+//! - `photos/{user}/{face}.jpg`: photos enrolled through the API (already a template);
+//!   the bucket notification ignores this prefix, so they are never enrolled twice;
+//! - `enroll/{user}/{upload_id}.jpg`: presigned uploads; the bucket notification enrolls
+//!   them, once, against the upload grant recorded when the URL was issued.
 
 use crate::domain::{FaceId, UserId};
 
-/// Prefix the bucket notification fires on (infra/template.yaml filters on it).
+/// Prefix the S3 `ObjectCreated` trigger acts on (and the only one).
 pub const UPLOAD_PREFIX: &str = "enroll/";
-/// Prefix of photos stored by `POST /v1/users/{id}/faces`.
+/// Prefix of photos enrolled through the API; the trigger ignores it.
 pub const PHOTO_PREFIX: &str = "photos/";
+const UPLOAD_SUFFIX: &str = ".jpg";
+/// Longest upload id (a UUID needs 36).
+const MAX_UPLOAD_ID_LEN: usize = 64;
 
-/// Key of a photo enrolled through the API. Not under [`UPLOAD_PREFIX`]: the template
-/// exists already, and the trigger must not enroll the photo a second time.
+/// Key of a photo enrolled through the API.
 pub fn photo_key(user: &UserId, face: &FaceId) -> String {
-    format!("{PHOTO_PREFIX}{user}/{face}.jpg")
+    format!("{PHOTO_PREFIX}{user}/{face}{UPLOAD_SUFFIX}")
 }
 
-/// Key a presigned upload is written to.
+/// Key a presigned upload writes to.
 pub fn upload_key(user: &UserId, upload_id: &str) -> String {
-    format!("{UPLOAD_PREFIX}{user}/{upload_id}.jpg")
+    format!("{UPLOAD_PREFIX}{user}/{upload_id}{UPLOAD_SUFFIX}")
 }
 
-/// Whether the bucket notification handles `key` at all.
+/// Whether the bucket notification should act on `key`.
 pub fn is_upload_key(key: &str) -> bool {
     key.starts_with(UPLOAD_PREFIX)
 }
 
-/// Every prefix holding the user's photos: what deleting the user removes.
+/// Every prefix holding the user's photos: all of them go when the user is deleted.
 pub fn user_prefixes(user: &UserId) -> [String; 2] {
     [
         format!("{PHOTO_PREFIX}{user}/"),
@@ -39,46 +39,45 @@ pub fn user_prefixes(user: &UserId) -> [String; 2] {
     ]
 }
 
-/// An `enroll/{user}/{file}` key, parsed.
+/// A parsed `enroll/{user}/{upload_id}.jpg` key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadKey {
     pub user: UserId,
-    /// The file name without its `.jpg` suffix: the id the upload grant was issued for.
     pub upload_id: String,
 }
 
-/// Parses an upload key into its user and upload id.
-///
-/// `file` must also be a name the image stores accept (1-255 of `[A-Za-z0-9._@-]`, not
-/// starting with `.`): the photo under any other key cannot be read, and the store's
-/// error would fail the whole S3 event, which Lambda then retries for nothing (found by
-/// the `s3_events` property test).
-pub fn parse_upload_key(key: &str) -> Result<UploadKey, String> {
-    let rest = key
-        .strip_prefix(UPLOAD_PREFIX)
-        .ok_or_else(|| "key is not of the form enroll/{user_id}/{file}".to_owned())?;
-    let mut parts = rest.split('/');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(user), Some(file), None) if !file.is_empty() => {
-            let user = UserId::parse(user).map_err(|e| format!("bad user in key: {}", e.0))?;
-            let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
-            if file.len() > 255 || file.starts_with('.') || !file.chars().all(ok) {
-                return Err(
-                    "bad file name in key: use 1-255 of letters, digits and . _ - @, \
-                     not starting with '.'"
-                        .into(),
-                );
-            }
-            let upload_id = file.strip_suffix(".jpg").unwrap_or(file).to_owned();
-            Ok(UploadKey { user, upload_id })
-        }
-        _ => Err("key is not of the form enroll/{user_id}/{file}".into()),
-    }
+/// Whether `id` is a valid upload id: 1-64 of `[A-Za-z0-9_-]`, so it is safe as a file
+/// name, a URL path segment and part of a DynamoDB key without escaping.
+pub fn valid_upload_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_UPLOAD_ID_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
 }
 
-/// The user an `enroll/{user}/{file}` key belongs to.
-pub fn user_of_key(key: &str) -> Result<UserId, String> {
-    parse_upload_key(key).map(|k| k.user)
+/// Parses an upload key.
+///
+/// Anything the image stores would refuse is refused here first: the photo under such
+/// a key cannot be read, and the store's error would fail the whole S3 event, which
+/// Lambda then retries for nothing (found by the `s3_events` property test).
+pub fn parse_upload_key(key: &str) -> Result<UploadKey, String> {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("enroll"), Some(user), Some(file), None) if !file.is_empty() => {
+            let user = UserId::parse(user).map_err(|e| format!("bad user in key: {}", e.0))?;
+            match file.strip_suffix(UPLOAD_SUFFIX) {
+                Some(id) if valid_upload_id(id) => Ok(UploadKey {
+                    user,
+                    upload_id: id.to_owned(),
+                }),
+                _ => Err("bad file name in key: use {upload_id}.jpg, the upload id \
+                          1-64 of letters, digits, _ and -"
+                    .into()),
+            }
+        }
+        _ => Err("key is not of the form enroll/{user_id}/{upload_id}.jpg".into()),
+    }
 }
 
 #[cfg(test)]
@@ -90,8 +89,24 @@ mod tests {
     }
 
     #[test]
-    fn keys_name_their_user() {
-        assert_eq!(user_of_key("enroll/alice/x.jpg").unwrap().as_str(), "alice");
+    fn upload_keys_round_trip() {
+        let key = upload_key(&alice(), "3f1c-9e_x");
+        assert_eq!(key, "enroll/alice/3f1c-9e_x.jpg");
+        assert!(is_upload_key(&key));
+        let parsed = parse_upload_key(&key).unwrap();
+        assert_eq!(
+            (parsed.user, parsed.upload_id.as_str()),
+            (alice(), "3f1c-9e_x")
+        );
+        let user = UserId::parse("a@b.com").unwrap();
+        assert_eq!(
+            parse_upload_key(&upload_key(&user, "x")).unwrap().user,
+            user
+        );
+    }
+
+    #[test]
+    fn bad_upload_keys_are_refused() {
         for bad in [
             "enroll/alice",
             "other/alice/x.jpg",
@@ -99,35 +114,23 @@ mod tests {
             "enroll/../x.jpg",
             "enroll/a/b/c.jpg",
             "enroll/alice/",
+            "enroll/alice/.jpg",
+            "enroll/alice/x.png",
+            "enroll/alice/x",
             // Keys the image stores refuse (regression: a space failed the whole event).
             "enroll/alice/my photo.jpg",
             "enroll/alice/.hidden.jpg",
             "enroll/alice/caf\u{e9}.jpg",
+            "enroll/alice/a.b.jpg",
         ] {
-            assert!(user_of_key(bad).is_err(), "{bad}");
+            assert!(parse_upload_key(bad).is_err(), "{bad}");
         }
-        assert!(user_of_key(&format!("enroll/alice/{}", "x".repeat(256))).is_err());
-        assert!(user_of_key("enroll/a@b.com/3f1c-9e_x.jpg").is_ok());
+        assert!(parse_upload_key(&format!("enroll/alice/{}.jpg", "x".repeat(65))).is_err());
+        assert!(parse_upload_key(&format!("enroll/alice/{}.jpg", "x".repeat(64))).is_ok());
     }
 
     #[test]
-    fn upload_keys_round_trip() {
-        let id = "3f1c9e2a-0000-4000-8000-000000000000";
-        let key = upload_key(&alice(), id);
-        assert_eq!(key, format!("enroll/alice/{id}.jpg"));
-        assert!(is_upload_key(&key));
-        let parsed = parse_upload_key(&key).unwrap();
-        assert_eq!(parsed.user, alice());
-        assert_eq!(parsed.upload_id, id);
-        // Another suffix stays part of the id (no grant is ever issued for it).
-        assert_eq!(
-            parse_upload_key("enroll/alice/x.jpeg").unwrap().upload_id,
-            "x.jpeg"
-        );
-    }
-
-    #[test]
-    fn api_photos_are_outside_the_trigger_prefix() {
+    fn api_photos_are_outside_the_upload_prefix() {
         let face = FaceId::derived_from("x");
         let key = photo_key(&alice(), &face);
         assert_eq!(key, format!("photos/alice/{face}.jpg"));
@@ -136,14 +139,19 @@ mod tests {
     }
 
     #[test]
-    fn user_prefixes_cover_both_kinds_and_only_that_user() {
-        let [photos, uploads] = user_prefixes(&alice());
-        assert_eq!(photos, "photos/alice/");
-        assert_eq!(uploads, "enroll/alice/");
-        assert!(photo_key(&alice(), &FaceId::derived_from("x")).starts_with(&photos));
-        assert!(upload_key(&alice(), "u").starts_with(&uploads));
-        // Trailing slash: alice's prefixes never reach "alicex".
-        let other = UserId::parse("alicex").unwrap();
-        assert!(!upload_key(&other, "u").starts_with(&uploads));
+    fn a_users_prefixes_cover_both_kinds_of_photo() {
+        let prefixes = user_prefixes(&alice());
+        let face = FaceId::derived_from("x");
+        for key in [photo_key(&alice(), &face), upload_key(&alice(), "u1")] {
+            assert!(
+                prefixes.iter().any(|p| key.starts_with(p.as_str())),
+                "{key}"
+            );
+        }
+        // Not another user whose id starts with this one's.
+        let other = UserId::parse("alice2").unwrap();
+        assert!(!prefixes
+            .iter()
+            .any(|p| upload_key(&other, "u1").starts_with(p.as_str())));
     }
 }

@@ -93,6 +93,8 @@ pub trait CounterStore: Send + Sync {
 pub trait ImageStore: Send + Sync {
     async fn put_image(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()>;
     async fn get_image(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes one object; deleting a missing one is not an error.
+    async fn delete_image(&self, key: &str) -> StoreResult<()>;
     /// Deletes every object under `prefix`; returns how many.
     async fn delete_prefix(&self, prefix: &str) -> StoreResult<usize>;
     /// A URL the client can PUT the photo to, valid for `ttl`.
@@ -117,4 +119,51 @@ pub trait SessionStore: Send + Sync {
     async fn session_version(&self, user: &UserId) -> StoreResult<u64>;
     /// Increments the version atomically and returns the new one.
     async fn bump_session_version(&self, user: &UserId) -> StoreResult<u64>;
+}
+
+/// How long after its URL expired an upload grant can still be taken, and a used one is
+/// still recognised. The URL itself refuses a late PUT (S3 checks the signature's
+/// expiry), but the PUT's event can arrive late: Lambda retries asynchronous events for
+/// up to 6 hours. Expiry alone must not delete a photo uploaded in time.
+pub const UPLOAD_GRANT_GRACE: time::Duration = time::Duration::hours(24);
+
+/// What happened when an upload grant was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantTaken {
+    /// This caller took it for this upload: enroll it.
+    Fresh,
+    /// Taken before for the same upload (same object version): a re-delivered event, or
+    /// Lambda's retry after a failure. Enroll again; the template is idempotent, so this
+    /// never makes a second one, and a retry after a transient error loses nothing.
+    SameUpload,
+    /// Taken before for another upload: the URL was used twice. Refused.
+    OtherUpload,
+    /// Never granted, past [`UPLOAD_GRANT_GRACE`], or revoked (the user was deleted):
+    /// the upload is refused.
+    Missing,
+}
+
+/// Single-use grants for presigned uploads (`POST /v1/uploads`): the bucket trigger
+/// enrolls an `enroll/{user}/{upload_id}.jpg` object only against its grant, so a PUT
+/// after the user was deleted, or an object written by anyone else, stores nothing.
+#[async_trait]
+pub trait UploadGrants: Send + Sync {
+    /// Records a grant for one upload whose URL is valid until `expires_at`.
+    async fn put_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Atomically binds the grant to `version` (the object's ETag): exactly one version
+    /// ever gets `Fresh`; that same version later gets `SameUpload`, any other
+    /// `OtherUpload`.
+    async fn take_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        version: &str,
+    ) -> StoreResult<GrantTaken>;
+    /// Removes every grant of the user (used ones too); returns how many.
+    async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize>;
 }

@@ -6,13 +6,14 @@ type TableStores = (
     Arc<dyn ChallengeStore>,
     Arc<dyn CounterStore>,
     Arc<dyn SessionStore>,
+    Arc<dyn UploadGrants>,
 );
 
 use crate::settings::{ConfigError, SecretSource, Settings, TemplateBackend};
 use faceid_api::{ApiConfig, AppState, Stores};
 use faceid_core::face::FaceAnalyzer;
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore,
+    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
 };
 use faceid_core::token::{TokenSigner, SEED_LEN};
 use faceid_storage::{
@@ -178,13 +179,16 @@ pub async fn build_service(
         None
     };
 
-    let (templates, challenges, counters, sessions): TableStores =
+    // Upload grants live with the templates: revoking them and deleting the user's
+    // templates then happen in the same store.
+    let (templates, challenges, counters, sessions, upload_grants): TableStores =
         match (&settings.templates, &aws, &embedded) {
             (TemplateBackend::DynamoDb { table }, Some(cfg), _) => {
                 let d = Arc::new(DynamoStore::new(cfg, table.clone()));
-                (d.clone(), d.clone(), d.clone(), d)
+                (d.clone(), d.clone(), d.clone(), d.clone(), d)
             }
             (_, _, Some(e)) => (
+                e.store.clone(),
                 e.store.clone(),
                 e.store.clone(),
                 e.store.clone(),
@@ -244,6 +248,7 @@ pub async fn build_service(
         challenges,
         counters,
         sessions,
+        upload_grants,
         images,
         audit,
     };

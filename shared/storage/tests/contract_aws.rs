@@ -94,6 +94,11 @@ async fn dynamo_counters_contract() {
     contract::counters(Arc::new(dynamo().await)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_upload_grants_contract() {
+    contract::upload_grants(Arc::new(dynamo().await)).await;
+}
+
 #[tokio::test]
 async fn dynamo_sessions_contract() {
     contract::sessions(Arc::new(dynamo().await)).await;

@@ -56,6 +56,12 @@ async fn embedded_sessions_contract() {
     contract::sessions(stores(dir.path()).store).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_upload_grants_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::upload_grants(stores(dir.path()).store).await;
+}
+
 #[tokio::test]
 async fn embedded_images_contract() {
     let dir = tempfile::tempdir().unwrap();

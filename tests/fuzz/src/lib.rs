@@ -123,19 +123,28 @@ fn build(require_liveness: bool) -> FuzzState {
         ..test_config(ADMIN_TOKEN, tokens())
     };
     let state = state_on(&open_stores(&dir), pipeline(), config);
-    // Photos the S3 events can point at: one that decodes (no face in it) and one that
-    // does not.
+    // Photos the S3 events can point at, each with its upload grant (so events reach
+    // the analysis): one that decodes (no face in it) and one that does not.
     runtime().block_on(async {
-        for (key, bytes) in [
-            ("enroll/alice/small.jpg", SMALL_PNG),
-            ("enroll/bob/corrupt.jpg", &SMALL_PNG[..40]),
+        for (user, upload_id, bytes) in [
+            ("alice", "small", SMALL_PNG),
+            ("bob", "corrupt", &SMALL_PNG[..40]),
         ] {
+            let user = faceid_core::UserId::parse(user).expect("user");
+            let key = faceid_core::keys::upload_key(&user, upload_id);
             state
                 .stores
                 .images
-                .put_image(key, bytes.to_vec(), "image/jpeg")
+                .put_image(&key, bytes.to_vec(), "image/jpeg")
                 .await
                 .expect("seed photo");
+            let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+            state
+                .stores
+                .upload_grants
+                .put_grant(&user, upload_id, expires)
+                .await
+                .expect("seed grant");
         }
     });
     FuzzState {

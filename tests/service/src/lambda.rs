@@ -95,6 +95,27 @@ pub fn login(frame: &[u8], user: Option<&str>) -> Value {
 }
 
 impl Functions {
+    /// A presigned upload as the page makes it: `POST /v1/uploads` (admin), then the PUT
+    /// to the URL. Returns the object's key and the ETag S3 gave it, for its event.
+    pub async fn upload(&self, user: &str, photo: Vec<u8>) -> (String, String) {
+        let (st, up) = self.upload_url(user).await;
+        assert_eq!(st, 201, "{up}");
+        let key = up["key"].as_str().expect("key").to_owned();
+        (key, put_upload(&up, photo).await)
+    }
+
+    /// `POST /v1/uploads` for `user` with the admin token.
+    pub async fn upload_url(&self, user: &str) -> (u16, Value) {
+        let body = json!({ "user_id": user });
+        self.enroll(apigw(
+            "POST",
+            "/v1/uploads",
+            Some(body),
+            Some(crate::ADMIN_TOKEN),
+        ))
+        .await
+    }
+
     /// Both functions' routers over one service state.
     pub fn new(state: faceid_api::AppState) -> Self {
         Self {
@@ -103,6 +124,24 @@ impl Functions {
             state,
         }
     }
+}
+
+/// PUTs `photo` to the presigned URL of a `POST /v1/uploads` answer; returns the ETag.
+pub async fn put_upload(upload: &Value, photo: Vec<u8>) -> String {
+    let url = upload["upload_url"].as_str().expect("upload_url");
+    let put = reqwest::Client::new()
+        .put(url)
+        .header("content-type", "image/jpeg")
+        .body(photo)
+        .send()
+        .await
+        .expect("presigned PUT");
+    assert!(put.status().is_success(), "presigned PUT: {}", put.status());
+    put.headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("S3 answers a PUT with an ETag")
+        .to_owned()
 }
 
 pub async fn wait_until<F, Fut>(mut cond: F)

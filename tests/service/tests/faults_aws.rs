@@ -11,12 +11,12 @@
 mod servers;
 
 use faceid_core::audit::AuditQuery;
-use faceid_core::ports::{ImageStore, TemplateStore};
+use faceid_core::ports::TemplateStore;
 use faceid_core::UserId;
 use faceid_service_tests::fault_proxy::{Fault, FaultProxy, Plan, Service};
 use faceid_service_tests::lambda::{apigw, login, s3_event, Functions, MotoBackends};
 use faceid_service_tests::{b64, biden_variant, fixture, pipeline, ADMIN_TOKEN};
-use faceid_storage::{DynamoStore, S3ImageStore};
+use faceid_storage::DynamoStore;
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -25,7 +25,6 @@ struct Rig {
     f: Functions,
     proxy: FaultProxy,
     dynamo: DynamoStore,
-    s3: S3ImageStore,
     bucket: String,
     _dir: tempfile::TempDir,
 }
@@ -43,14 +42,11 @@ impl Rig {
         let service = faceid_runtime::build_service(&s, pipeline())
             .await
             .expect("service builds");
-        let MotoBackends {
-            dynamo, s3, bucket, ..
-        } = aws;
+        let MotoBackends { dynamo, bucket, .. } = aws;
         Self {
             f: Functions::new(service.state),
             proxy,
             dynamo,
-            s3,
             bucket,
             _dir: dir,
         }
@@ -207,14 +203,10 @@ async fn storage_faults_give_retries_or_a_clear_503_never_a_wrong_accept() {
 async fn concurrent_deliveries_and_enrollments_store_each_photo_once() {
     let rig = Rig::start().await;
 
-    // The same S3 event delivered four times at once: one template.
-    let key = "enroll/erin/one.jpg";
-    rig.s3
-        .put_image(key, obama(0), "image/jpeg")
-        .await
-        .expect("object");
-    let outcomes =
-        join_all((0..4).map(|_| rig.f.enroll(s3_event(&rig.bucket, key, "\"etag-x\"")))).await;
+    // The same S3 event of one presigned upload delivered four times at once: one
+    // template.
+    let (key, etag) = rig.f.upload("erin", obama(0)).await;
+    let outcomes = join_all((0..4).map(|_| rig.f.enroll(s3_event(&rig.bucket, &key, &etag)))).await;
     let kinds: Vec<String> = outcomes
         .iter()
         .map(|(_, out)| {

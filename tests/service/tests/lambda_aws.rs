@@ -7,8 +7,10 @@ mod servers;
 
 use faceid_core::ports::{ImageStore, TemplateStore};
 use faceid_core::UserId;
-use faceid_service_tests::lambda::{apigw, login, s3_event, wait_until, Functions, MotoBackends};
-use faceid_service_tests::{b64, crop_png, fixture, pipeline, ADMIN_TOKEN};
+use faceid_service_tests::lambda::{
+    apigw, login, put_upload, s3_event, wait_until, Functions, MotoBackends,
+};
+use faceid_service_tests::{b64, biden_variant, crop_png, fixture, pipeline, ADMIN_TOKEN};
 use serde_json::json;
 use std::time::Duration;
 
@@ -57,14 +59,39 @@ async fn lambda_handlers_on_moto_and_mongodb() {
         .await;
     assert_eq!(st, 201, "{resp}");
 
-    // Person 2 through S3: the object, then its ObjectCreated event, delivered twice.
-    let key = "enroll/bob/first.jpg";
-    s3.put_image(key, fixture("face_recognition/biden.jpg"), "image/jpeg")
+    // The bucket notifies on every object it holds (as if the trigger had no prefix
+    // filter): the API's photos are not enrolled a second time.
+    let listed = s3
+        .client()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
         .await
         .unwrap();
-    let (_, out) = f.enroll(s3_event(&bucket, key, "\"etag-1\"")).await;
+    let objects: Vec<(String, String)> = listed
+        .contents()
+        .iter()
+        .map(|o| {
+            (
+                o.key().unwrap().to_owned(),
+                o.e_tag().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    for (key, etag) in &objects {
+        let (_, out) = f.enroll(s3_event(&bucket, key, etag)).await;
+        assert_eq!(out["outcomes"], json!([]), "{key}: {out}");
+    }
+    let alice = UserId::parse("alice").unwrap();
+    assert_eq!(dynamo.user_templates(&alice).await.unwrap().len(), 2);
+
+    // Person 2 through a presigned upload (the web/admin path), then its ObjectCreated
+    // event, delivered twice.
+    let (key, etag) = f.upload("bob", fixture("face_recognition/biden.jpg")).await;
+    let (_, out) = f.enroll(s3_event(&bucket, &key, &etag)).await;
     assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
-    let (_, out) = f.enroll(s3_event(&bucket, key, "\"etag-1\"")).await;
+    let (_, out) = f.enroll(s3_event(&bucket, &key, &etag)).await;
     assert_eq!(out["outcomes"][0]["outcome"], "duplicate", "{out}");
     let bob = UserId::parse("bob").unwrap();
     assert_eq!(
@@ -72,36 +99,36 @@ async fn lambda_handlers_on_moto_and_mongodb() {
         1,
         "a re-delivered event must not add a template"
     );
-
-    // A presigned upload (the web/admin path), then its event.
-    let (st, up) = f
-        .enroll(apigw(
-            "POST",
-            "/v1/uploads",
-            Some(json!({"user_id": "bob"})),
-            Some(ADMIN_TOKEN),
-        ))
+    let (key, etag) = f
+        .upload(
+            "bob",
+            crop_png("face_recognition/two_people.jpg", 563, 0, 563, 661),
+        )
         .await;
-    assert_eq!(st, 201, "{up}");
-    let put = reqwest::Client::new()
-        .put(up["upload_url"].as_str().unwrap())
-        .header("content-type", "image/jpeg")
-        .body(crop_png(
-            "face_recognition/two_people.jpg",
-            563,
-            0,
-            563,
-            661,
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "presigned PUT: {}", put.status());
-    let (_, out) = f
-        .enroll(s3_event(&bucket, up["key"].as_str().unwrap(), "\"etag-2\""))
-        .await;
+    let (_, out) = f.enroll(s3_event(&bucket, &key, &etag)).await;
     assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
     assert_eq!(dynamo.user_templates(&bob).await.unwrap().len(), 2);
+
+    // Attacker: an object written under enroll/ without an upload grant (anyone with
+    // write access to the bucket, or a guessed key) is refused and deleted.
+    let forged = "enroll/bob/forged.jpg";
+    s3.put_image(forged, fixture("face_recognition/obama.jpg"), "image/jpeg")
+        .await
+        .unwrap();
+    let (_, out) = f.enroll(s3_event(&bucket, forged, "\"etag-f\"")).await;
+    assert_eq!(out["outcomes"][0]["reason"], "no_upload_grant", "{out}");
+    assert!(s3.get_image(forged).await.unwrap().is_none());
+    // Attacker: a second, different photo PUT through a used upload URL is refused.
+    let (st, up) = f.upload_url("bob").await;
+    assert_eq!(st, 201, "{up}");
+    let reused = up["key"].as_str().unwrap().to_owned();
+    let etag = put_upload(&up, biden_variant(1)).await;
+    let (_, out) = f.enroll(s3_event(&bucket, &reused, &etag)).await;
+    assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
+    let etag = put_upload(&up, fixture("face_recognition/obama.jpg")).await;
+    let (_, out) = f.enroll(s3_event(&bucket, &reused, &etag)).await;
+    assert_eq!(out["outcomes"][0]["reason"], "upload_url_reused", "{out}");
+    assert_eq!(dynamo.user_templates(&bob).await.unwrap().len(), 3);
 
     // Authenticate: 1:N, 1:1, and a third person.
     let (st, r) = f
@@ -126,7 +153,8 @@ async fn lambda_handlers_on_moto_and_mongodb() {
     let coll = client
         .database("FaceAuthDB")
         .collection::<mongodb::bson::Document>("AuthLogs");
-    let expected_so_far = 8; // enroll, 2× enroll_s3, enroll_s3, 4× authenticate
+    // enroll, 6× enroll_s3 (2 deliveries, 1, forged, 2 through one URL), 4× authenticate
+    let expected_so_far = 11;
     wait_until(|| async { audit_count(&coll).await >= expected_so_far }).await;
     assert_eq!(audit_count(&coll).await, expected_so_far);
     let ok = coll
@@ -171,12 +199,19 @@ async fn lambda_handlers_on_moto_and_mongodb() {
         "each spooled event delivered exactly once"
     );
 
-    // Delete: gone from DynamoDB and S3.
+    // Delete: gone from DynamoDB and S3. An upload URL issued before the deletion
+    // (attacker: a stolen page session, or a slow client) stores nothing afterwards.
+    let (st, pending) = f.upload_url("bob").await;
+    assert_eq!(st, 201, "{pending}");
     let (st, r) = f
         .enroll(apigw("DELETE", "/v1/users/bob", None, Some(ADMIN_TOKEN)))
         .await;
     assert_eq!(st, 200, "{r}");
-    assert_eq!(r["deleted_faces"], 2);
+    assert_eq!(r["deleted_faces"], 3);
+    let late = pending["key"].as_str().unwrap();
+    let etag = put_upload(&pending, fixture("face_recognition/biden.jpg")).await;
+    let (_, out) = f.enroll(s3_event(&bucket, late, &etag)).await;
+    assert_eq!(out["outcomes"][0]["reason"], "no_upload_grant", "{out}");
     assert!(dynamo.user_templates(&bob).await.unwrap().is_empty());
     let left = s3
         .client()

@@ -87,6 +87,7 @@ pub fn state_on(
         challenges: e.store.clone(),
         counters: e.store.clone(),
         sessions: e.store.clone(),
+        upload_grants: e.store.clone(),
         images: e.images.clone(),
         audit: e.audit.clone(),
     };

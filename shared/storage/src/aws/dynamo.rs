@@ -1,5 +1,5 @@
-//! Templates, challenges, failure counters and session versions on one DynamoDB table (key `pk`/`sk`, both
-//! strings). Item layout:
+//! Templates, challenges, failure counters, session versions and upload grants on one
+//! DynamoDB table (key `pk`/`sk`, both strings). Item layout:
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
@@ -8,10 +8,14 @@
 //! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), expires_at, used (BOOL), ttl (N) |
 //! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, lockouts?, last_locked_at?, version (N), ttl (N) |
 //! | session version | `USER#{user}` | `SESSION` | sv (N, bumped with ADD; no ttl) |
+//! | upload grant | `USER#{user}` | `UPLOAD#{upload_id}` | expires_at (N, epoch s), taken_by? (S, the object's ETag), ttl (N, expiry + grace) |
 //!
 //! The session item shares the user's partition but not the `FACE#` sort-key prefix, so
 //! face queries and scans (`begins_with(sk, "FACE#")`) never see it and `delete_user`
 //! leaves it in place: it must outlive the faces, or old tokens would come back.
+//! Grants share the user's partition so revoking them is one Query; every template read
+//! selects `FACE#` sort keys (Query `begins_with`, Scan filter), so grants never show up
+//! as faces.
 //!
 //! `ttl` is epoch seconds for DynamoDB TTL. TTL deletion is lazy (up to days), so reads
 //! treat an item whose `ttl` has passed as absent.
@@ -29,8 +33,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, Redeemed, SessionStore, StoreError, StoreResult,
-    TemplateStore, UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, Redeemed, SessionStore, StoreError,
+    StoreResult, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
 };
 use faceid_core::{Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId};
 use sha2::{Digest, Sha256};
@@ -48,10 +52,11 @@ const GALLERY_PK: &str = "GALLERY";
 const GALLERY_SK: &str = "VERSION";
 const FACE_SK_PREFIX: &str = "FACE#";
 const SESSION_SK: &str = "SESSION";
+const UPLOAD_SK_PREFIX: &str = "UPLOAD#";
 /// Redeemed/expired challenges stay this long so a late redeem says `AlreadyUsed`.
 const CHALLENGE_GRACE_SECS: i64 = 3600;
 
-/// [`TemplateStore`] + [`ChallengeStore`] + [`CounterStore`] on DynamoDB.
+/// [`TemplateStore`] + [`ChallengeStore`] + [`CounterStore`] + [`UploadGrants`] on DynamoDB.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -828,6 +833,103 @@ impl SessionStore for DynamoStore {
             .and_then(|a| get_n(a, "sv").transpose())
             .transpose()?
             .ok_or_else(|| corrupt("UpdateItem returned no sv"))
+    }
+}
+
+fn grant_sk(upload_id: &str) -> StoreResult<String> {
+    if !faceid_core::keys::valid_upload_id(upload_id) {
+        return Err(StoreError::Other(format!(
+            "invalid upload id {upload_id:?}"
+        )));
+    }
+    Ok(format!("{UPLOAD_SK_PREFIX}{upload_id}"))
+}
+
+#[async_trait::async_trait]
+impl UploadGrants for DynamoStore {
+    async fn put_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(user_pk(user)))
+            .item("sk", s(grant_sk(upload_id)?))
+            .item("expires_at", n(epoch(expires_at)))
+            .item("ttl", n(epoch(expires_at + UPLOAD_GRANT_GRACE)))
+            .send()
+            .await
+            .map_err(|e| sdk_err("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn take_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        version: &str,
+    ) -> StoreResult<GrantTaken> {
+        let pk = s(user_pk(user));
+        let sk = s(grant_sk(upload_id)?);
+        let now = epoch(OffsetDateTime::now_utc());
+        // Single use: the conditional update binds the grant to one object version, for
+        // exactly one caller. The grant is kept (until its ttl), so a re-delivered event
+        // is recognised as the same upload instead of an ungranted one.
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk.clone())
+            .key("sk", sk.clone())
+            .update_expression("SET #by = :v")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(#by) AND #ttl > :now",
+            )
+            .expression_attribute_names("#by", "taken_by")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":v", s(version))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(GrantTaken::Fresh),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let got = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", pk)
+                    .key("sk", sk)
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("GetItem", e))?;
+                let live = got
+                    .item()
+                    .filter(|item| get_n::<i64>(item, "ttl").ok().flatten().unwrap_or(0) > now);
+                Ok(match live.and_then(|item| item.get("taken_by")) {
+                    Some(AttributeValue::S(by)) if by == version => GrantTaken::SameUpload,
+                    Some(_) => GrantTaken::OtherUpload,
+                    None => GrantTaken::Missing,
+                })
+            }
+            Err(e) => Err(sdk_err("UpdateItem", e)),
+        }
+    }
+
+    async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize> {
+        let keys = self
+            .query_pk(&user_pk(user), UPLOAD_SK_PREFIX, Some("pk, sk"))
+            .await?;
+        let count = keys.len();
+        self.batch_delete(keys).await?;
+        Ok(count)
     }
 }
 

@@ -165,6 +165,19 @@ impl ImageStore for S3ImageStore {
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 
+    async fn delete_image(&self, key: &str) -> StoreResult<()> {
+        validate_key(key).map_err(other)?;
+        // S3 answers 204 for a missing key too.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_err("DeleteObject", e))?;
+        Ok(())
+    }
+
     async fn delete_prefix(&self, prefix: &str) -> StoreResult<usize> {
         // An empty or odd prefix could wipe the bucket: only key-shaped prefixes pass.
         validate_prefix(prefix).map_err(other)?;

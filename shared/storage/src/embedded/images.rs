@@ -127,6 +127,20 @@ impl ImageStore for LocalImageStore {
         .await
     }
 
+    async fn delete_image(&self, key: &str) -> StoreResult<()> {
+        let path = self.path_of(key)?;
+        let root = self.root.clone();
+        blocking(move || {
+            if remove_optional(&path)? {
+                if let Some(parent) = path.parent() {
+                    prune_empty_dirs(&root, parent);
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete_prefix(&self, prefix: &str) -> StoreResult<usize> {
         validate_prefix(prefix).map_err(bad_key)?;
         let root = self.root.clone();

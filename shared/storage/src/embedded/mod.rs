@@ -1,4 +1,4 @@
-//! Embedded storage: all five ports under one data directory, no cloud account needed.
+//! Embedded storage: every port under one data directory, no cloud account needed.
 //!
 //! ```text
 //! <data>/templates/users/<user>/<face_id>.json   one file per enrolled face
@@ -6,6 +6,7 @@
 //! <data>/challenges/<id>.json                     single-use challenges
 //! <data>/counters/<sha256(key)>.json              lockout counters
 //! <data>/sessions/<sha256(user)>.json             session versions (revocation)
+//! <data>/grants/<user>/<upload_id>.json           single-use upload grants
 //! <data>/audit/events.jsonl                       audit log
 //! <data>/images/<key>                             photos
 //! ```
@@ -16,6 +17,7 @@
 
 mod area;
 mod audit;
+mod grants;
 mod images;
 mod sessions;
 mod shortlived;
@@ -26,8 +28,8 @@ pub use audit::FileAuditLog;
 pub use images::LocalImageStore;
 
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, Redeemed, SessionStore, StoreResult,
-    TemplateStore, UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, Redeemed, SessionStore, StoreResult,
+    TemplateStore, UploadGrants, UserSummary,
 };
 use faceid_core::{Challenge, ChallengeId, Template, UserId};
 use std::path::{Path, PathBuf};
@@ -37,13 +39,15 @@ use time::OffsetDateTime;
 /// Default data directory (`FACEID_DATA_DIR` overrides it).
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
-/// Templates, challenges, failure counters and session versions on local files.
+/// Templates, challenges, failure counters, session versions and upload grants on
+/// local files.
 #[derive(Debug)]
 pub struct EmbeddedStore {
     templates: templates::Templates,
     challenges: shortlived::Challenges,
     counters: shortlived::Counters,
     sessions: sessions::Sessions,
+    grants: grants::Grants,
 }
 
 impl EmbeddedStore {
@@ -55,6 +59,7 @@ impl EmbeddedStore {
             challenges: shortlived::Challenges::open(d.join("challenges"))?,
             counters: shortlived::Counters::open(d.join("counters"))?,
             sessions: sessions::Sessions::open(d.join("sessions"))?,
+            grants: grants::Grants::open(d.join("grants"))?,
         })
     }
 }
@@ -122,6 +127,29 @@ impl SessionStore for EmbeddedStore {
     }
 }
 
+#[async_trait::async_trait]
+impl UploadGrants for EmbeddedStore {
+    async fn put_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.grants.put(user, upload_id, expires_at).await
+    }
+    async fn take_grant(
+        &self,
+        user: &UserId,
+        upload_id: &str,
+        version: &str,
+    ) -> StoreResult<GrantTaken> {
+        self.grants.take(user, upload_id, version).await
+    }
+    async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize> {
+        self.grants.revoke_user(user).await
+    }
+}
+
 /// What the embedded stores need.
 #[derive(Debug, Clone)]
 pub struct EmbeddedConfig {
@@ -136,7 +164,8 @@ pub struct EmbeddedConfig {
 /// The embedded adapters, opened together on one data directory.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStores {
-    /// Implements `TemplateStore`, `ChallengeStore`, `CounterStore` and `SessionStore`.
+    /// Implements `TemplateStore`, `ChallengeStore`, `CounterStore`, `SessionStore` and
+    /// `UploadGrants`.
     pub store: Arc<EmbeddedStore>,
     pub images: Arc<LocalImageStore>,
     pub audit: Arc<FileAuditLog>,

@@ -5,8 +5,8 @@ use super::{event, now_ms, template, unique};
 use faceid_core::audit::{AuditEvent, AuditQuery};
 use faceid_core::lockout::{LockoutKey, LockoutPolicy};
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, FailureCounter, ImageStore, Redeemed, SessionStore,
-    TemplateStore, UserSummary,
+    AuditLog, ChallengeStore, CounterStore, FailureCounter, GrantTaken, ImageStore, Redeemed,
+    SessionStore, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
 };
 use faceid_core::{Challenge, ChallengeId, UserId};
 use std::sync::Arc;
@@ -275,6 +275,102 @@ pub async fn counters(store: Arc<dyn CounterStore>) {
     assert!(policy.retry_after(&c, now).is_some());
 }
 
+/// Upload grants: bound to one object version (exactly one concurrent taker wins; the
+/// same version again is `SameUpload`, another `OtherUpload`), expiry after the grace,
+/// revocation per user; and they share the templates' store without showing up as faces.
+pub async fn upload_grants<S: UploadGrants + TemplateStore + 'static>(store: Arc<S>) {
+    let now = OffsetDateTime::now_utc();
+    let later = now + Duration::minutes(10);
+    let alice = uid(&unique("alice"));
+    let bob = uid(&unique("bob"));
+    store.put_grant(&alice, "up-1", later).await.unwrap();
+    let take = |user: &UserId, id: &'static str, version: &'static str| {
+        let (store, user) = (Arc::clone(&store), user.clone());
+        async move { store.take_grant(&user, id, version).await.unwrap() }
+    };
+    assert_eq!(take(&alice, "up-1", "v1").await, GrantTaken::Fresh);
+    assert_eq!(take(&alice, "up-1", "v1").await, GrantTaken::SameUpload);
+    assert_eq!(take(&alice, "up-1", "v2").await, GrantTaken::OtherUpload);
+    // Grants are per user and per upload id.
+    store.put_grant(&alice, "up-2", later).await.unwrap();
+    assert_eq!(take(&bob, "up-2", "v1").await, GrantTaken::Missing);
+    assert_eq!(take(&alice, "never", "v1").await, GrantTaken::Missing);
+    // Within the grace after the URL expired: still taken (the PUT was in time, its
+    // event late). Past it: refused.
+    store
+        .put_grant(&alice, "late", now - Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(take(&alice, "late", "v1").await, GrantTaken::Fresh);
+    store
+        .put_grant(
+            &alice,
+            "old",
+            now - UPLOAD_GRANT_GRACE - Duration::seconds(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(take(&alice, "old", "v1").await, GrantTaken::Missing);
+    // Ids that are not plain names are errors, never paths.
+    for bad in ["../x", "a/b", "", "a.b"] {
+        assert!(store.put_grant(&alice, bad, later).await.is_err(), "{bad}");
+    }
+
+    // Grants and faces in one store: listings see the faces only.
+    store
+        .put_template(&template(alice.as_str(), 1, now_ms()))
+        .await
+        .unwrap();
+    assert_eq!(store.user_templates(&alice).await.unwrap().len(), 1);
+    let mine: Vec<_> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.user_id == alice)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].faces, 1);
+    let all = store.all_templates().await.unwrap();
+    assert_eq!(all.iter().filter(|t| t.user_id == alice).count(), 1);
+
+    // Revocation: every grant of the user (taken ones too), nobody else's; faces stay
+    // (they are deleted separately).
+    store.put_grant(&bob, "b-1", later).await.unwrap();
+    assert_eq!(store.revoke_user_grants(&alice).await.unwrap(), 4);
+    assert_eq!(store.revoke_user_grants(&alice).await.unwrap(), 0);
+    for id in ["up-1", "up-2", "late", "old"] {
+        assert_eq!(take(&alice, id, "v1").await, GrantTaken::Missing, "{id}");
+    }
+    assert_eq!(store.user_templates(&alice).await.unwrap().len(), 1);
+    assert_eq!(store.delete_user(&alice).await.unwrap(), 1);
+    assert_eq!(take(&bob, "b-1", "v1").await, GrantTaken::Fresh);
+
+    // Exactly one of many concurrent takers wins, each with its own version.
+    store.put_grant(&bob, "raced", later).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let bob = bob.clone();
+            tokio::spawn(async move {
+                store
+                    .take_grant(&bob, "raced", &format!("v{i}"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            GrantTaken::Fresh => fresh += 1,
+            GrantTaken::OtherUpload => {}
+            other => panic!("a raced take said {other:?}"),
+        }
+    }
+    assert_eq!(fresh, 1, "exactly one concurrent take wins");
+}
+
 /// Put/get/delete-by-prefix with S3 prefix semantics; keys that could escape rejected.
 pub async fn images(store: &dyn ImageStore) {
     let u = unique("u");
@@ -303,6 +399,17 @@ pub async fn images(store: &dyn ImageStore) {
         store.get_image(&keys[1]).await.unwrap(),
         Some(b"new".to_vec())
     );
+    // One object deleted, its neighbours kept; a missing one is no error.
+    let single = format!("enroll/{u}/single.jpg");
+    store
+        .put_image(&single, b"x".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    store.delete_image(&single).await.unwrap();
+    store.delete_image(&single).await.unwrap();
+    assert_eq!(store.get_image(&single).await.unwrap(), None);
+    assert!(store.get_image(&keys[0]).await.unwrap().is_some());
+    assert!(store.delete_image("../escape.jpg").await.is_err());
     assert_eq!(
         store
             .get_image(&format!("enroll/{u}/missing.jpg"))
