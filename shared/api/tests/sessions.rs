@@ -322,3 +322,59 @@ async fn the_jwks_alone_verifies_a_token_the_service_issued() {
     let forged = other.issue("erin", 0, OffsetDateTime::now_utc()).0;
     assert!(verifier.verify(&forged, OffsetDateTime::now_utc()).is_err());
 }
+
+/// The 1:1 FAR holds for at most `max_templates_per_user` templates: a fifth face is
+/// refused (409 `face_limit`) on every path, while re-posting an enrolled photo (a
+/// client's retry) still succeeds.
+#[tokio::test]
+async fn a_fifth_face_is_refused_on_every_enrollment_path() {
+    let f = fixture();
+    let max = f.state.config.policy.max_templates_per_user;
+    let photo = |i: u8| STANDARD.encode([PNG_SIGNATURE, &[i; 32][..]].concat());
+    let post = |i: u8| {
+        f.send(
+            Method::POST,
+            "/v1/users/dana/faces",
+            Some(TEST_ADMIN_TOKEN),
+            json!({ "images": [photo(i)] }),
+        )
+    };
+    for i in 0..max as u8 {
+        let (status, v) = post(i).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+    }
+    let (status, v) = post(0).await;
+    assert_eq!(
+        (status, &v["faces"][0]["duplicate"]),
+        (StatusCode::CREATED, &json!(true)),
+        "{v}"
+    );
+    let (status, v) = post(max as u8).await;
+    assert_eq!(
+        (status, &v["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("face_limit")),
+        "{v}"
+    );
+    let (status, v) = f
+        .send(
+            Method::POST,
+            "/v1/uploads",
+            Some(TEST_ADMIN_TOKEN),
+            json!({ "user_id": "dana" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &v["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("face_limit")),
+        "{v}"
+    );
+    let dana = UserId::parse("dana").expect("user id");
+    let stored = f
+        .state
+        .stores
+        .templates
+        .user_templates(&dana)
+        .await
+        .expect("store");
+    assert_eq!(stored.len(), max);
+}
