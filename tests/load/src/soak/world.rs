@@ -10,6 +10,9 @@ use super::traffic::{judge, Action, Bad, Effect, Op, Verdict};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+/// The service's `max_templates_per_user` (faceid_core::policy::CALIBRATED).
+const MAX_FACES_PER_USER: usize = 4;
+
 /// Relative frequency of each kind of request (sums to 100).
 pub const MIX: [(Action, u32); 8] = [
     (Action::Genuine, 36),
@@ -264,9 +267,14 @@ impl World {
                 Some(op)
             }
             Action::EnrollMore | Action::Genuine => {
-                let id = rng
-                    .pick(&self.candidates(true, |id| self.not_exclusive(id)))?
-                    .clone();
+                // The server refuses a face past its per-user limit (409 face_limit).
+                let room = |id: &str| match &self.ledger.users[id].state {
+                    UserState::Present { faces } => faces.len() < MAX_FACES_PER_USER,
+                    _ => true,
+                };
+                let free =
+                    |id: &str| self.not_exclusive(id) && (action != Action::EnrollMore || room(id));
+                let id = rng.pick(&self.candidates(true, free))?.clone();
                 let person = self.person_index(&self.ledger.users[&id].person);
                 let mut op = self.new_op(action, Some(id), person);
                 op.photo = rng.below(self.people[person].1);
