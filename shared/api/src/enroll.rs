@@ -167,9 +167,15 @@ pub async fn add_faces(
         .enumerate()
         .map(|(i, s)| decode_image_b64(s, i, limits.max_image_bytes))
         .collect::<Result<Vec<_>, _>>()?;
-    // Before any face work: the ids derive from the bytes alone.
-    let ids = images.iter().map(|b| FaceId::of_api_photo(&user, b));
-    if let Err(e) = check_face_limit(&state, &user, ids).await {
+    let analyses = analyze_each(&state, images.clone(), state.config.detector).await?;
+    // Only photos that will be enrolled count (a photo without a face takes no room);
+    // checked before anything is stored.
+    let usable = analyses
+        .iter()
+        .zip(&images)
+        .filter(|(a, _)| matches!(check_photo(&state, a), Checked::Accepted(_)))
+        .map(|(_, b)| FaceId::of_api_photo(&user, b));
+    if let Err(e) = check_face_limit(&state, &user, usable).await {
         let outcome = match e {
             ApiError::Conflict { .. } => "rejected",
             _ => "error",
@@ -177,7 +183,6 @@ pub async fn add_faces(
         audit_enroll(&state, &user, outcome, e.to_string(), &timer).await;
         return Err(e);
     }
-    let analyses = analyze_each(&state, images.clone(), state.config.detector).await?;
     let mut accepted = vec![];
     let mut rejected = vec![];
     for (i, (analysis, bytes)) in analyses.iter().zip(images).enumerate() {
