@@ -4,17 +4,15 @@
 //! challenge redeem); grants are swept once they are [`UPLOAD_GRANT_GRACE`] past expiry.
 
 use super::area::Area;
+use super::shortlived::Sweeper;
 use crate::fsutil::{atomic_write, io_err, read_optional};
 use faceid_core::keys::valid_upload_id;
 use faceid_core::ports::{GrantTaken, StoreError, StoreResult, UPLOAD_GRANT_GRACE};
 use faceid_core::UserId;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use time::OffsetDateTime;
-
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Serialize, Deserialize)]
 struct GrantRecord {
@@ -27,7 +25,7 @@ struct GrantRecord {
 #[derive(Debug)]
 pub(crate) struct Grants {
     area: Arc<Area>,
-    last_sweep: Mutex<Option<Instant>>,
+    sweeper: Sweeper,
 }
 
 fn grant_path(root: &Path, user: &UserId, upload_id: &str) -> StoreResult<PathBuf> {
@@ -89,17 +87,8 @@ impl Grants {
     pub(crate) fn open(dir: PathBuf) -> StoreResult<Self> {
         Ok(Self {
             area: Area::open(dir)?,
-            last_sweep: Mutex::new(None),
+            sweeper: Sweeper::default(),
         })
-    }
-
-    fn sweep_due(&self) -> bool {
-        let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
     }
 
     pub(crate) async fn put(
@@ -110,7 +99,7 @@ impl Grants {
     ) -> StoreResult<()> {
         let user = user.clone();
         let upload_id = upload_id.to_owned();
-        let sweep_now = self.sweep_due();
+        let sweep_now = self.sweeper.due();
         self.area
             .run(move |root| {
                 if sweep_now {

@@ -71,11 +71,11 @@ fn sweep<T: for<'de> Deserialize<'de>>(dir: &Path, expired: impl Fn(&T) -> bool)
 }
 
 /// Runs a sweep when the last one is older than [`SWEEP_EVERY`].
-#[derive(Debug)]
-struct Sweeper(Mutex<Option<Instant>>);
+#[derive(Debug, Default)]
+pub(crate) struct Sweeper(Mutex<Option<Instant>>);
 
 impl Sweeper {
-    fn due(&self) -> bool {
+    pub(crate) fn due(&self) -> bool {
         let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
             return false;
