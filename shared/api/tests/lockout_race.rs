@@ -10,10 +10,11 @@ use axum::http::{header, Method, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use embedded_state::{
-    open_stores, state_on, test_config, test_tokens, PNG_SIGNATURE, TEST_ADMIN_TOKEN,
+    one_frontal_face, open_stores, state_on, test_config, test_tokens, PNG_SIGNATURE,
+    TEST_ADMIN_TOKEN,
 };
 use faceid_api::ApiConfig;
-use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
+use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
 use faceid_core::{Descriptor, FaceId, Source, Template, UserId};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,23 +36,7 @@ fn descriptor(phase: f32) -> Descriptor {
 impl FaceAnalyzer for CountingStranger {
     fn analyze(&self, _: &[u8], _: DetectorKind) -> Result<ImageAnalysis, AnalyzeError> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(ImageAnalysis {
-            width: 400,
-            height: 400,
-            faces: vec![FaceObservation {
-                rect: [100, 100, 299, 299],
-                score: 2.0,
-                landmarks: [
-                    [250.0, 160.0],
-                    [230.0, 160.0],
-                    [150.0, 160.0],
-                    [170.0, 160.0],
-                    [200.0, 230.0],
-                ],
-                descriptor: descriptor(0.91),
-                sharpness: 800.0,
-            }],
-        })
+        Ok(one_frontal_face(descriptor(0.91)))
     }
     fn model_id(&self) -> &str {
         MODEL

@@ -10,11 +10,12 @@ use axum::http::{header, Method, Request, StatusCode};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use embedded_state::{
-    open_stores, state_on, test_config, test_tokens, PNG_SIGNATURE, TEST_ADMIN_TOKEN,
+    one_frontal_face, open_stores, state_on, test_config, test_tokens, PNG_SIGNATURE,
+    TEST_ADMIN_TOKEN,
 };
 use faceid_api::sessions::issue_session;
 use faceid_api::AppState;
-use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
+use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
 use faceid_core::token::{TokenSigner, TokenVerifier};
 use faceid_core::{Descriptor, UserId};
 use http_body_util::BodyExt;
@@ -32,23 +33,7 @@ impl FaceAnalyzer for OneFace {
             return Err(AnalyzeError::Input("unsupported image format".into()));
         }
         let d: [f32; 128] = std::array::from_fn(|i| ((i as f32 + 1.0) * 0.37).sin() / 4.0);
-        Ok(ImageAnalysis {
-            width: 400,
-            height: 400,
-            faces: vec![FaceObservation {
-                rect: [100, 100, 299, 299],
-                score: 2.0,
-                landmarks: [
-                    [250.0, 160.0],
-                    [230.0, 160.0],
-                    [150.0, 160.0],
-                    [170.0, 160.0],
-                    [200.0, 230.0],
-                ],
-                descriptor: Descriptor(d),
-                sharpness: 800.0,
-            }],
-        })
+        Ok(one_frontal_face(Descriptor(d)))
     }
     fn model_id(&self) -> &str {
         "one-face-stub"

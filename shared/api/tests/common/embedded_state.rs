@@ -6,14 +6,37 @@
 #![allow(dead_code)]
 
 use faceid_api::{ApiConfig, AppState, Limits, Stores};
-use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
+use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
 use faceid_core::token::TokenSigner;
+use faceid_core::Descriptor;
 use faceid_storage::{EmbeddedConfig, EmbeddedStores};
 use std::path::Path;
 use std::sync::Arc;
 
 /// The first bytes of every PNG file.
 pub const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// A 400×400 image with one large, sharp, frontal face of `descriptor`: passes every
+/// enrollment quality check.
+pub fn one_frontal_face(descriptor: Descriptor) -> ImageAnalysis {
+    ImageAnalysis {
+        width: 400,
+        height: 400,
+        faces: vec![FaceObservation {
+            rect: [100, 100, 299, 299],
+            score: 2.0,
+            landmarks: [
+                [250.0, 160.0],
+                [230.0, 160.0],
+                [150.0, 160.0],
+                [170.0, 160.0],
+                [200.0, 230.0],
+            ],
+            descriptor,
+            sharpness: 800.0,
+        }],
+    }
+}
 
 /// A face analyzer for tests of what comes before it: anything that starts like a PNG is
 /// an image without faces, anything else a bad image.
