@@ -170,10 +170,11 @@ pub async fn add_faces(
     let analyses = analyze_each(&state, images.clone(), state.config.detector).await?;
     // Only photos that will be enrolled count (a photo without a face takes no room);
     // checked before anything is stored.
-    let usable = analyses
+    let checked: Vec<Checked> = analyses.iter().map(|a| check_photo(&state, a)).collect();
+    let usable = checked
         .iter()
         .zip(&images)
-        .filter(|(a, _)| matches!(check_photo(&state, a), Checked::Accepted(_)))
+        .filter(|(c, _)| matches!(c, Checked::Accepted(_)))
         .map(|(_, b)| FaceId::of_api_photo(&user, b));
     if let Err(e) = check_face_limit(&state, &user, usable).await {
         let outcome = match e {
@@ -185,8 +186,8 @@ pub async fn add_faces(
     }
     let mut accepted = vec![];
     let mut rejected = vec![];
-    for (i, (analysis, bytes)) in analyses.iter().zip(images).enumerate() {
-        match check_photo(&state, analysis) {
+    for (i, (checked, bytes)) in checked.into_iter().zip(images).enumerate() {
+        match checked {
             Checked::Rejected { code, message } => {
                 rejected.push(json!({"index": i, "reason": code, "message": message}))
             }
