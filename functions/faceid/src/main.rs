@@ -5,7 +5,8 @@
 //! - `faceid embed --jsonl IMG…` — boxes, landmarks and descriptors as JSON lines;
 //! - `faceid compare A B` — distance and decision;
 //! - `faceid enroll USER IMG…`, `faceid users`, `faceid authenticate IMG`, `faceid delete USER`
-//!   — what the original helper scripts did, on the configured storage.
+//!   — what the original helper scripts did, on the configured storage;
+//! - `faceid token-public-key` — the public half of the session signing key.
 
 use faceid::{admin, embed, serve, DetectorArg};
 
@@ -72,6 +73,9 @@ enum Command {
     },
     /// Delete a user's templates and photos.
     Delete { user: String },
+    /// Print the base64 public key of the signing seed in FACEID_TOKEN_KEY (or on
+    /// stdin), for the enroll function's FACEID_TOKEN_PUBLIC_KEY.
+    TokenPublicKey,
 }
 
 #[tokio::main]
@@ -94,5 +98,13 @@ async fn main() -> Result<()> {
         Command::Users => admin::users().await,
         Command::Authenticate { image, user } => admin::authenticate(&image, user.as_deref()).await,
         Command::Delete { user } => admin::delete(&user).await,
+        Command::TokenPublicKey => {
+            let seed = match std::env::var("FACEID_TOKEN_KEY") {
+                Ok(seed) => seed,
+                Err(_) => std::io::read_to_string(std::io::stdin())?,
+            };
+            println!("{}", faceid_runtime::public_key_of(&seed)?);
+            Ok(())
+        }
     }
 }

@@ -16,5 +16,7 @@ pub mod sessions;
 pub mod state;
 
 pub use error::ApiError;
-pub use routes::{all_routes, authenticate_routes, enroll_routes, route_table};
+pub use routes::{
+    all_routes, authenticate_routes, enroll_routes, function_route_tables, route_table,
+};
 pub use state::{ApiConfig, AppState, Limits, Stores, STEP_UP_MAX_AGE};

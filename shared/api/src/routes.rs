@@ -92,11 +92,20 @@ fn enroll_paths() -> Routes {
         .add("GET", "/v1/audit", get(admin::audit))
 }
 
+/// (method, path) pairs.
+pub type RouteTable = Vec<(&'static str, &'static str)>;
+
 /// Every (method, path) the API serves (plus `GET /healthz`), for the OpenAPI check.
-pub fn route_table() -> Vec<(&'static str, &'static str)> {
+pub fn route_table() -> RouteTable {
     let mut t = authenticate_paths().merge(enroll_paths()).table;
     t.push(("GET", "/healthz"));
     t
+}
+
+/// The (method, path) pairs each function serves, for checking the deployment template:
+/// `(enroll, authenticate)`.
+pub fn function_route_tables() -> (RouteTable, RouteTable) {
+    (enroll_paths().table, authenticate_paths().table)
 }
 
 /// Routes of the authenticate function.

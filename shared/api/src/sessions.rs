@@ -24,8 +24,11 @@ pub async fn issue_session(
     user: &UserId,
     now: OffsetDateTime,
 ) -> Result<(String, Claims), ApiError> {
+    let signer = state.config.tokens.signer().ok_or_else(|| {
+        ApiError::Internal("this function holds only the public session key".into())
+    })?;
     let sv = state.stores.sessions.session_version(user).await?;
-    Ok(state.config.tokens.issue(user.as_str(), sv, now))
+    Ok(signer.issue(user.as_str(), sv, now))
 }
 
 /// Verifies `token` (signature, expiry, audience) and that it has not been revoked.

@@ -9,7 +9,7 @@ use faceid_core::policy::DecisionPolicy;
 use faceid_core::ports::{
     AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
 };
-use faceid_core::token::TokenSigner;
+use faceid_core::token::SessionKey;
 use std::sync::Arc;
 use tokio::sync::{RwLock, Semaphore};
 
@@ -55,7 +55,9 @@ pub struct ApiConfig {
     pub policy: DecisionPolicy,
     /// Admin bearer token (`FACEID_ADMIN_TOKEN`); `None` disables admin routes.
     pub admin_token: Option<String>,
-    pub tokens: TokenSigner,
+    /// The session key: signing in the authenticate function and the local server,
+    /// public only in the enroll function.
+    pub tokens: SessionKey,
     /// How old a session's face login may be for account changes (adding faces,
     /// uploads, deleting the user); older sessions get 403 `step_up_required`.
     pub step_up_max_age: time::Duration,

@@ -230,6 +230,38 @@ impl TokenSigner {
     }
 }
 
+/// What a function holds of the session key. Only the function that logs people in
+/// signs; the others (enrollment, administration) get the public key and can check a
+/// session but never mint one, so a compromise of them cannot forge logins.
+// One per process, built at start-up: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum SessionKey {
+    Signing(TokenSigner),
+    VerifyOnly(TokenVerifier),
+}
+
+impl SessionKey {
+    pub fn verifier(&self) -> &TokenVerifier {
+        match self {
+            SessionKey::Signing(signer) => signer.verifier(),
+            SessionKey::VerifyOnly(verifier) => verifier,
+        }
+    }
+
+    /// `None` in a verify-only function.
+    pub fn signer(&self) -> Option<&TokenSigner> {
+        match self {
+            SessionKey::Signing(signer) => Some(signer),
+            SessionKey::VerifyOnly(_) => None,
+        }
+    }
+
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
+        self.verifier().verify(token, now)
+    }
+}
+
 /// Constant-time comparison of two secrets (e.g. the admin bearer token).
 pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
@@ -280,6 +312,19 @@ mod tests {
         let v = TokenVerifier::from_public_bytes(&public, "faceid", "web").unwrap();
         assert_eq!(v.verify(&tok, now).unwrap(), claims);
         assert!(TokenVerifier::from_public_bytes(&[1, 2, 3], "faceid", "web").is_err());
+    }
+
+    #[test]
+    fn a_verify_only_key_checks_sessions_but_cannot_sign() {
+        let (signer, now) = (signer(), OffsetDateTime::now_utc());
+        let (token, _) = signer.issue("alice", 0, now);
+        let public = signer.verifier().public_key_bytes();
+        let key = SessionKey::VerifyOnly(
+            TokenVerifier::from_public_bytes(&public, "faceid", "web").unwrap(),
+        );
+        assert!(key.signer().is_none());
+        assert_eq!(key.verify(&token, now).unwrap().sub, "alice");
+        assert!(SessionKey::Signing(signer).signer().is_some());
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub mod settings;
 pub use settings::{ConfigError, Env, SecretSource, Settings, TemplateBackend};
 pub mod wiring;
 
-pub use wiring::{build_service, Service};
+pub use wiring::{build_service, public_key_of, Service};
 
 /// Caps glibc's malloc arenas at two. glibc gives each thread that meets a busy arena a
 /// new one (up to 8 per core) and keeps what is freed in it: a frame's decoded image and

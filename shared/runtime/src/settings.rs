@@ -43,6 +43,9 @@ pub struct Settings {
     pub admin_token: Option<SecretSource>,
     /// Base64 Ed25519 seed that signs session tokens (`FACEID_TOKEN_KEY` or `_SSM`).
     pub token_key: Option<SecretSource>,
+    /// Base64 Ed25519 public key (`FACEID_TOKEN_PUBLIC_KEY`) for functions that only
+    /// verify sessions (the enroll function): they cannot mint one.
+    pub token_public_key: Option<String>,
     pub detector: DetectorKind,
     pub require_liveness: bool,
     pub templates: TemplateBackend,
@@ -159,6 +162,7 @@ impl Settings {
             data_dir,
             admin_token: env.secret("FACEID_ADMIN_TOKEN", "FACEID_ADMIN_TOKEN_SSM"),
             token_key: env.secret("FACEID_TOKEN_KEY", "FACEID_TOKEN_KEY_SSM"),
+            token_public_key: env.get("FACEID_TOKEN_PUBLIC_KEY"),
             detector,
             require_liveness: env.bool("FACEID_REQUIRE_LIVENESS", true)?,
             templates,

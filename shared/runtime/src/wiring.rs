@@ -15,7 +15,7 @@ use faceid_core::face::FaceAnalyzer;
 use faceid_core::ports::{
     AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
 };
-use faceid_core::token::{TokenSigner, SEED_LEN};
+use faceid_core::token::{SessionKey, TokenSigner, TokenVerifier, SEED_LEN};
 use faceid_storage::{
     AwsSettings, DynamoStore, EmbeddedConfig, EmbeddedStores, FlusherHandle, LocalImageStore,
     MongoAuditConfig, MongoAuditLog, S3ImageStore, SpoolConfig, SpooledAuditLog,
@@ -60,17 +60,17 @@ async fn resolve(
     }
 }
 
-/// Decodes a base64 Ed25519 seed; `what` names where it came from in the error.
-fn decode_seed(text: &str, what: &str) -> Result<[u8; SEED_LEN], String> {
+/// Decodes a base64 Ed25519 seed or public key (both 32 bytes); `what` names where it
+/// came from in the error.
+fn decode_key(text: &str, what: &str) -> Result<[u8; SEED_LEN], String> {
     use base64::Engine;
+    let hint = "a seed: `openssl rand -base64 32`; its public key: `faceid token-public-key`";
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|e| {
-            format!("{what} is not base64 ({e}); create one with `openssl rand -base64 32`")
-        })?;
+        .map_err(|e| format!("{what} is not base64 ({e}); {hint}"))?;
     bytes.as_slice().try_into().map_err(|_| {
         format!(
-            "{what} decodes to {} bytes; an Ed25519 seed is {SEED_LEN} (`openssl rand -base64 32`)",
+            "{what} decodes to {} bytes; an Ed25519 key is {SEED_LEN} ({hint})",
             bytes.len()
         )
     })
@@ -83,7 +83,7 @@ fn local_token_key(data_dir: &Path) -> Result<[u8; SEED_LEN], ConfigError> {
     let path = data_dir.join("token-key");
     let io = |e: std::io::Error| ConfigError::Other(format!("{}: {e}", path.display()));
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return decode_seed(&text, &path.display().to_string()).map_err(ConfigError::Other);
+        return decode_key(&text, &path.display().to_string()).map_err(ConfigError::Other);
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
     let key: [u8; SEED_LEN] = rand::random();
@@ -106,6 +106,65 @@ fn store_err(e: impl std::fmt::Display) -> ConfigError {
     ConfigError::Other(e.to_string())
 }
 
+/// The base64 Ed25519 public key of a base64 signing seed (what the enroll function is
+/// given as `FACEID_TOKEN_PUBLIC_KEY`).
+pub fn public_key_of(seed: &str) -> Result<String, ConfigError> {
+    use base64::Engine;
+    let seed = decode_key(seed, "the key").map_err(|problem| ConfigError::Invalid {
+        var: "FACEID_TOKEN_KEY",
+        problem,
+    })?;
+    let signer = TokenSigner::new(&seed, TOKEN_ISSUER, TOKEN_AUDIENCE, time::Duration::ZERO)
+        .map_err(ConfigError::Other)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(signer.verifier().public_key_bytes()))
+}
+
+const TOKEN_ISSUER: &str = "faceid";
+const TOKEN_AUDIENCE: &str = "faceid-web";
+
+/// The session key: the private seed (`FACEID_TOKEN_KEY`, or the local data directory's)
+/// to sign, or only the public key (`FACEID_TOKEN_PUBLIC_KEY`) to verify. Returns the seed
+/// too when there is one.
+async fn session_key(
+    settings: &Settings,
+    aws: &Option<aws_config::SdkConfig>,
+    uses_aws: bool,
+) -> Result<(SessionKey, Option<[u8; SEED_LEN]>), ConfigError> {
+    let invalid = |var, problem| ConfigError::Invalid { var, problem };
+    let seed = match (&settings.token_key, &settings.token_public_key) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "FACEID_TOKEN_PUBLIC_KEY",
+                "set either the signing key or the public key, not both".into(),
+            ))
+        }
+        (Some(source), None) => decode_key(&resolve(source, aws).await?, "the key")
+            .map_err(|p| invalid("FACEID_TOKEN_KEY", p))?,
+        (None, Some(public)) => {
+            let bytes = decode_key(public, "the public key")
+                .map_err(|p| invalid("FACEID_TOKEN_PUBLIC_KEY", p))?;
+            let verifier = TokenVerifier::from_public_bytes(&bytes, TOKEN_ISSUER, TOKEN_AUDIENCE)
+                .map_err(|p| invalid("FACEID_TOKEN_PUBLIC_KEY", p))?;
+            return Ok((SessionKey::VerifyOnly(verifier), None));
+        }
+        (None, None) if uses_aws => {
+            return Err(invalid(
+                "FACEID_TOKEN_KEY",
+                "required with AWS storage (or FACEID_TOKEN_KEY_SSM, or FACEID_TOKEN_PUBLIC_KEY to verify only)".into(),
+            ))
+        }
+        (None, None) => local_token_key(&settings.data_dir)?,
+    };
+    let signer = TokenSigner::new(
+        &seed,
+        TOKEN_ISSUER,
+        TOKEN_AUDIENCE,
+        time::Duration::seconds(settings.session_ttl_secs),
+    )
+    .map_err(|p| invalid("FACEID_TOKEN_KEY", p))?;
+    Ok((SessionKey::Signing(signer), Some(seed)))
+}
+
 /// Builds stores and policy. `analyzer` is the loaded face pipeline.
 pub async fn build_service(
     settings: &Settings,
@@ -123,23 +182,7 @@ pub async fn build_service(
         None
     };
 
-    let token_key = match &settings.token_key {
-        Some(source) => {
-            decode_seed(&resolve(source, &aws).await?, "the key").map_err(|problem| {
-                ConfigError::Invalid {
-                    var: "FACEID_TOKEN_KEY",
-                    problem,
-                }
-            })?
-        }
-        None if uses_aws => {
-            return Err(ConfigError::Invalid {
-                var: "FACEID_TOKEN_KEY",
-                problem: "required with AWS storage (or FACEID_TOKEN_KEY_SSM)".into(),
-            })
-        }
-        None => local_token_key(&settings.data_dir)?,
-    };
+    let (tokens, token_seed) = session_key(settings, &aws, uses_aws).await?;
     let admin_token = match &settings.admin_token {
         Some(s) => Some(resolve(s, &aws).await?),
         None => None,
@@ -150,23 +193,25 @@ pub async fn build_service(
             problem: "must be at least 16 characters".into(),
         });
     }
-    let tokens = TokenSigner::new(
-        &token_key,
-        "faceid",
-        "faceid-web",
-        time::Duration::seconds(settings.session_ttl_secs),
-    )
-    .map_err(|problem| ConfigError::Invalid {
-        var: "FACEID_TOKEN_KEY",
-        problem,
-    })?;
 
     let needs_embedded = !uses_aws
         || matches!(settings.templates, TemplateBackend::Embedded)
         || settings.bucket.is_none()
         || settings.mongodb_uri.is_none();
     let embedded = if needs_embedded {
-        let upload_key = faceid_storage_upload_key(&token_key);
+        // Local presigned uploads are signed with a key derived from the private seed. A
+        // verify-only function has none, so its photos must live in S3 (the embedded
+        // image store it then opens for nothing gets a throwaway key).
+        let upload_key = match (token_seed, &settings.bucket) {
+            (Some(seed), _) => faceid_storage_upload_key(&seed),
+            (None, Some(_)) => rand::random::<[u8; 32]>().to_vec(),
+            (None, None) => {
+                return Err(ConfigError::Invalid {
+                    var: "FACEID_TOKEN_PUBLIC_KEY",
+                    problem: "a verify-only function needs FACEID_BUCKET (local uploads are signed with the private key)".into(),
+                })
+            }
+        };
         Some(
             EmbeddedStores::open(&EmbeddedConfig {
                 data_dir: settings.data_dir.clone(),
@@ -275,12 +320,51 @@ mod tests {
 
     #[test]
     fn malformed_keys_say_what_is_wrong() {
-        let err = decode_seed("not base64!", "the key").unwrap_err();
+        let err = decode_key("not base64!", "the key").unwrap_err();
         assert!(err.contains("not base64"), "{err}");
-        let err = decode_seed("c2hvcnQ=", "the key").unwrap_err();
+        let err = decode_key("c2hvcnQ=", "the key").unwrap_err();
         assert!(err.contains("5 bytes") && err.contains("32"), "{err}");
-        let seed = decode_seed("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n", "k").unwrap();
+        let seed = decode_key("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n", "k").unwrap();
         assert_eq!(&seed, b"0123456789abcdef0123456789abcdef");
+    }
+
+    fn settings(vars: &[(&'static str, &str)]) -> Settings {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(crate::Env(move |k: &str| {
+            vars.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        }))
+        .expect("settings parse")
+    }
+
+    #[tokio::test]
+    async fn a_verify_only_function_gets_no_signer() {
+        const SEED: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let public = public_key_of(SEED).unwrap();
+        let signing = settings(&[("FACEID_TOKEN_KEY", SEED)]);
+        let (key, seed) = session_key(&signing, &None, false).await.unwrap();
+        assert!(key.signer().is_some() && seed.is_some());
+        assert_eq!(
+            public,
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                key.verifier().public_key_bytes()
+            )
+        );
+        let verify_only = settings(&[("FACEID_TOKEN_PUBLIC_KEY", &public)]);
+        let (key, seed) = session_key(&verify_only, &None, true).await.unwrap();
+        assert!(key.signer().is_none() && seed.is_none());
+        let both = settings(&[
+            ("FACEID_TOKEN_KEY", SEED),
+            ("FACEID_TOKEN_PUBLIC_KEY", &public),
+        ]);
+        assert!(session_key(&both, &None, false).await.is_err());
+        let none_in_aws = settings(&[]);
+        assert!(session_key(&none_in_aws, &None, true).await.is_err());
     }
 
     #[test]

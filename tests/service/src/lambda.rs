@@ -37,7 +37,11 @@ pub fn s3_event(bucket: &str, key: &str, etag: &str) -> Value {
     ev
 }
 
+/// base64 of the 32-byte test seed "0123456789abcdef0123456789abcdef".
+pub const TEST_TOKEN_SEED: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
 pub struct Functions {
+    /// The enroll function's state (the authenticate function's may differ: its own key).
     pub state: faceid_api::AppState,
     pub enroll_router: axum::Router,
     pub auth_router: axum::Router,
@@ -118,10 +122,15 @@ impl Functions {
 
     /// Both functions' routers over one service state.
     pub fn new(state: faceid_api::AppState) -> Self {
+        Self::separate(state.clone(), state)
+    }
+
+    /// Each function on its own state, as deployed (the enroll function verify-only).
+    pub fn separate(enroll: faceid_api::AppState, authenticate: faceid_api::AppState) -> Self {
         Self {
-            enroll_router: faceid_api::enroll_routes(&state).with_state(state.clone()),
-            auth_router: faceid_api::authenticate_routes(&state).with_state(state.clone()),
-            state,
+            enroll_router: faceid_api::enroll_routes(&enroll).with_state(enroll.clone()),
+            auth_router: faceid_api::authenticate_routes(&authenticate).with_state(authenticate),
+            state: enroll,
         }
     }
 }
@@ -214,16 +223,43 @@ impl MotoBackends {
         data_dir: &str,
         extra: &[(&str, &str)],
     ) -> faceid_runtime::Settings {
+        self.settings_with_key(
+            endpoint,
+            data_dir,
+            ("FACEID_TOKEN_KEY", TEST_TOKEN_SEED),
+            extra,
+        )
+    }
+
+    /// The enroll function's settings as deployed: the session public key only.
+    pub fn enroll_settings(
+        &self,
+        endpoint: &str,
+        data_dir: &str,
+        extra: &[(&str, &str)],
+    ) -> faceid_runtime::Settings {
+        let public = faceid_runtime::public_key_of(TEST_TOKEN_SEED).expect("test seed");
+        self.settings_with_key(
+            endpoint,
+            data_dir,
+            ("FACEID_TOKEN_PUBLIC_KEY", &public),
+            extra,
+        )
+    }
+
+    fn settings_with_key(
+        &self,
+        endpoint: &str,
+        data_dir: &str,
+        key: (&str, &str),
+        extra: &[(&str, &str)],
+    ) -> faceid_runtime::Settings {
         let mut vars = vec![
             ("FACEID_TABLE", self.table.as_str()),
             ("FACEID_BUCKET", self.bucket.as_str()),
             ("FACEID_AWS_ENDPOINT", endpoint),
             ("FACEID_DATA_DIR", data_dir),
-            // base64 of the 32-byte test seed "0123456789abcdef0123456789abcdef".
-            (
-                "FACEID_TOKEN_KEY",
-                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            ),
+            key,
             ("FACEID_ADMIN_TOKEN", crate::ADMIN_TOKEN),
             ("FACEID_REQUIRE_LIVENESS", "false"),
             ("FACEID_TRUST_FORWARDED_FOR", "true"),

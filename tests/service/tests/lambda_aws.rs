@@ -37,15 +37,31 @@ async fn lambda_handlers_on_moto_and_mongodb() {
             ("FACEID_SPOOL_DIR", &spool.to_string_lossy()),
         ],
     );
+    // The enroll function as deployed: it holds only the session public key.
+    let enroll_spool = dir.path().join("enroll-spool");
+    let enroll_settings = aws.enroll_settings(
+        &endpoint,
+        &data,
+        &[
+            ("FACEID_MONGODB_URI", &uri),
+            ("FACEID_SPOOL_DIR", &enroll_spool.to_string_lossy()),
+        ],
+    );
     let MotoBackends {
         dynamo, s3, bucket, ..
     } = aws;
     let service = faceid_runtime::build_service(&s, pipeline())
         .await
         .expect("service builds");
+    let enroll_service = faceid_runtime::build_service(&enroll_settings, pipeline())
+        .await
+        .expect("verify-only enroll service builds");
     assert!(service.local_images.is_none(), "photos must go to S3");
-    let state = service.state.clone();
-    let f = Functions::new(state);
+    assert!(
+        enroll_service.state.config.tokens.signer().is_none(),
+        "the enroll function must not be able to mint sessions"
+    );
+    let f = Functions::separate(enroll_service.state.clone(), service.state.clone());
 
     // Person 1 through the API.
     let body = json!({"images": [b64(&fixture("face_recognition/obama.jpg")), b64(&fixture("face_recognition/obama2.jpg"))]});
@@ -199,6 +215,41 @@ async fn lambda_handlers_on_moto_and_mongodb() {
         "each spooled event delivered exactly once"
     );
 
+    // A fresh session from the authenticate function is accepted by the verify-only
+    // enroll function (step-up), so account changes work without its signing key.
+    let (st, r) = f
+        .authenticate(login(
+            &fixture("face_recognition/obama3.jpg"),
+            Some("alice"),
+        ))
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let session = r["token"].as_str().expect("token").to_owned();
+    let body = json!({"images": [b64(&biden_variant(2))]});
+    let (st, r) = f
+        .enroll(apigw(
+            "POST",
+            "/v1/users/bob/faces",
+            Some(body.clone()),
+            Some(&session),
+        ))
+        .await;
+    assert_eq!(
+        (st, r["error"]["code"].clone()),
+        (403, json!("forbidden")),
+        "alice's session must not enroll for bob: {r}"
+    );
+    let body = json!({"images": [b64(&fixture("face_recognition/obama3.jpg"))]});
+    let (st, r) = f
+        .enroll(apigw(
+            "POST",
+            "/v1/users/alice/faces",
+            Some(body),
+            Some(&session),
+        ))
+        .await;
+    assert_eq!(st, 201, "{r}");
+
     // Delete: gone from DynamoDB and S3. An upload URL issued before the deletion
     // (attacker: a stolen page session, or a slow client) stores nothing afterwards.
     let (st, pending) = f.upload_url("bob").await;
@@ -226,7 +277,10 @@ async fn lambda_handlers_on_moto_and_mongodb() {
         .authenticate(login(&fixture("face_recognition/biden.jpg"), None))
         .await;
     assert_eq!(st, 401, "deleted user must not match: {r}");
-    if let Some(flusher) = service.audit_flusher {
+    for flusher in [service.audit_flusher, enroll_service.audit_flusher]
+        .into_iter()
+        .flatten()
+    {
         flusher.shutdown().await;
     }
 }

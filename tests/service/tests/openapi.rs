@@ -54,3 +54,59 @@ async fn openapi_describes_exactly_the_served_routes() {
         );
     }
 }
+
+/// API Gateway routes in the SAM template, per function: `(function, method, path)` from
+/// each `Type: HttpApi` event line under the function's resource.
+fn template_routes() -> BTreeSet<(String, String, String)> {
+    let text = std::fs::read_to_string(faceid_service_tests::repo().join("infra/template.yaml"))
+        .expect("infra/template.yaml");
+    let mut resource = String::new();
+    let mut routes = BTreeSet::new();
+    for line in text.lines() {
+        // Resources are the keys indented by two spaces.
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+            if !name.starts_with(' ') {
+                resource = name.to_owned();
+            }
+        }
+        if !line.contains("Type: HttpApi") {
+            continue;
+        }
+        let field = |key: &str| {
+            let rest = line[line.find(key).expect(key) + key.len()..].trim_start();
+            // A quoted value may hold braces ("/v1/users/{user_id}").
+            match rest.strip_prefix('"') {
+                Some(quoted) => quoted[..quoted.find('"').expect("closing quote")].to_owned(),
+                None => rest[..rest.find([',', '}']).unwrap_or(rest.len())]
+                    .trim()
+                    .to_owned(),
+            }
+        };
+        routes.insert((resource.clone(), field("Method:"), field("Path:")));
+    }
+    routes
+}
+
+#[test]
+fn the_deployment_template_routes_each_function_exactly_its_paths() {
+    let (enroll, authenticate) = faceid_api::function_route_tables();
+    let mut expected: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for (function, table) in [
+        ("EnrollFunction", enroll),
+        ("AuthenticateFunction", authenticate),
+    ] {
+        for (method, path) in table {
+            expected.insert((function.to_owned(), method.to_owned(), path.to_owned()));
+        }
+    }
+    expected.insert((
+        "AuthenticateFunction".into(),
+        "GET".into(),
+        "/healthz".into(),
+    ));
+    assert_eq!(
+        template_routes(),
+        expected,
+        "infra/template.yaml routes a path to the wrong function, or misses one"
+    );
+}

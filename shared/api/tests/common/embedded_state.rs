@@ -7,7 +7,7 @@
 
 use faceid_api::{ApiConfig, AppState, Limits, Stores};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
-use faceid_core::token::TokenSigner;
+use faceid_core::token::{SessionKey, TokenSigner};
 use faceid_core::Descriptor;
 use faceid_storage::{EmbeddedConfig, EmbeddedStores};
 use std::path::Path;
@@ -84,7 +84,7 @@ pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
     ApiConfig {
         policy: Default::default(),
         admin_token: Some(admin_token.into()),
-        tokens,
+        tokens: SessionKey::Signing(tokens),
         step_up_max_age: faceid_api::STEP_UP_MAX_AGE,
         limits: Limits::default(),
         challenge_ttl: time::Duration::seconds(60),
