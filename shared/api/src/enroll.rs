@@ -13,7 +13,7 @@ use axum::Json;
 use faceid_core::audit::AuditEvent;
 use faceid_core::face::{FaceObservation, ImageAnalysis};
 use faceid_core::keys::{self, parse_upload_key, photo_key};
-use faceid_core::ports::GrantTaken;
+use faceid_core::ports::{GrantTaken, PutTemplate};
 use faceid_core::{FaceId, Source, Template, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -69,23 +69,48 @@ fn check_photo<'a>(
     }
 }
 
-/// Stores the photo, then its template; `false` when the template existed already.
+/// Stores the photo, then its template within the user's template limit.
 async fn store_face(
     state: &AppState,
     template: &Template,
     bytes: Vec<u8>,
-) -> Result<bool, ApiError> {
+) -> Result<PutTemplate, ApiError> {
     // Photo first: a template never points at a photo that does not exist.
+    let key = photo_key(&template.user_id, &template.face_id);
     state
         .stores
         .images
-        .put_image(
-            &photo_key(&template.user_id, &template.face_id),
-            bytes,
-            "image/jpeg",
-        )
+        .put_image(&key, bytes, "image/jpeg")
         .await?;
-    Ok(state.stores.templates.put_template(template).await?)
+    let put = put_within_limit(state, template).await?;
+    if put == PutTemplate::UserFull {
+        // Lost a race for the user's last place: no template, so no photo either.
+        state.stores.images.delete_image(&key).await?;
+    }
+    Ok(put)
+}
+
+/// Stores a template unless the user is full; the store checks the count and writes in
+/// one atomic step, so concurrent enrollments cannot overshoot the limit that
+/// [`check_face_limit`] tests before the (slow) face analysis.
+async fn put_within_limit(state: &AppState, template: &Template) -> Result<PutTemplate, ApiError> {
+    let max = state.config.policy.max_templates_per_user;
+    Ok(state
+        .stores
+        .templates
+        .put_template_within(template, max)
+        .await?)
+}
+
+/// The 409 for a user who has the most faces the policy allows.
+fn face_limit_reached(user: &UserId, max: usize) -> ApiError {
+    ApiError::Conflict {
+        code: FACE_LIMIT,
+        message: format!(
+            "{user} has the most faces allowed ({max}). Delete the user \
+             (DELETE /v1/users/{user}) to enroll other photos"
+        ),
+    }
 }
 
 /// Records an `enroll` event that ends the request early.
@@ -204,7 +229,16 @@ pub async fn add_faces(
                     created_at: OffsetDateTime::now_utc(),
                 };
                 let created = match store_face(&state, &template, bytes).await {
-                    Ok(created) => created,
+                    Ok(PutTemplate::Stored) => true,
+                    Ok(PutTemplate::Exists) => false,
+                    Ok(PutTemplate::UserFull) => {
+                        // A concurrent enrollment took the last place after the check
+                        // above. Faces stored so far stay.
+                        let e =
+                            face_limit_reached(&user, state.config.policy.max_templates_per_user);
+                        audit_enroll(&state, &user, "rejected", e.to_string(), &timer).await;
+                        return Err(e);
+                    }
                     Err(e) => {
                         // Faces stored so far stay (they are valid); the failure is
                         // audited, and a retry with the same photos is a no-op for them.
@@ -396,9 +430,17 @@ pub async fn enroll_stored_photo(
                     },
                     created_at: OffsetDateTime::now_utc(),
                 };
-                let created = state.stores.templates.put_template(&template).await?;
-                outcome.outcome = if created { "success" } else { "duplicate" };
-                outcome.face_id = Some(face_id);
+                match put_within_limit(state, &template).await? {
+                    PutTemplate::Stored => outcome.outcome = "success",
+                    PutTemplate::Exists => outcome.outcome = "duplicate",
+                    PutTemplate::UserFull => {
+                        state.stores.images.delete_image(key).await?;
+                        outcome.reason = Some(FACE_LIMIT.into());
+                    }
+                }
+                if outcome.outcome != "rejected" {
+                    outcome.face_id = Some(face_id);
+                }
             }
         }
     }

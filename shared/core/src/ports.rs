@@ -29,9 +29,19 @@ pub struct UserSummary {
 
 #[async_trait]
 pub trait TemplateStore: Send + Sync {
-    /// Stores a template. Returns `false` (and changes nothing) when a template with the
-    /// same user and face id exists already: re-delivered events are no-ops.
-    async fn put_template(&self, template: &Template) -> StoreResult<bool>;
+    /// Stores a template unless the user has `max_per_user` already, checked and written
+    /// in one atomic step (so concurrent enrollments cannot overshoot the limit). A template
+    /// with the same user and face id changes nothing: re-delivered events are no-ops.
+    async fn put_template_within(
+        &self,
+        template: &Template,
+        max_per_user: usize,
+    ) -> StoreResult<PutTemplate>;
+    /// Stores a template with no limit on the user's count (tools and tests). Returns
+    /// `false` when it existed already.
+    async fn put_template(&self, template: &Template) -> StoreResult<bool> {
+        Ok(self.put_template_within(template, usize::MAX).await? == PutTemplate::Stored)
+    }
     async fn user_templates(&self, user: &UserId) -> StoreResult<Vec<Template>>;
     async fn all_templates(&self) -> StoreResult<Vec<Template>>;
     async fn list_users(&self) -> StoreResult<Vec<UserSummary>>;
@@ -40,6 +50,16 @@ pub trait TemplateStore: Send + Sync {
     /// Changes whenever a template is added or removed, so cached galleries know when
     /// they are stale.
     async fn gallery_version(&self) -> StoreResult<u64>;
+}
+
+/// What a bounded template put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutTemplate {
+    Stored,
+    /// The same user and face id was stored before; nothing changed.
+    Exists,
+    /// The user has the maximum number of templates; nothing changed.
+    UserFull,
 }
 
 /// What happened when a challenge was redeemed.

@@ -95,6 +95,11 @@ async fn dynamo_counters_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_template_limit_contract() {
+    contract::template_limit(Arc::new(dynamo().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamo_upload_grants_contract() {
     contract::upload_grants(Arc::new(dynamo().await)).await;
 }

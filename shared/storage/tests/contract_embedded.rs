@@ -57,6 +57,12 @@ async fn embedded_sessions_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_template_limit_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::template_limit(stores(dir.path()).store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_upload_grants_contract() {
     let dir = tempfile::tempdir().unwrap();
     contract::upload_grants(stores(dir.path()).store).await;

@@ -33,8 +33,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, GrantTaken, Redeemed, SessionStore, StoreError,
-    StoreResult, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, PutTemplate, Redeemed, SessionStore,
+    StoreError, StoreResult, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
 };
 use faceid_core::{Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId};
 use sha2::{Digest, Sha256};
@@ -52,6 +52,9 @@ const GALLERY_PK: &str = "GALLERY";
 const GALLERY_SK: &str = "VERSION";
 const FACE_SK_PREFIX: &str = "FACE#";
 const SESSION_SK: &str = "SESSION";
+/// The user's template count (`faces`), kept in the same transaction as each put so the
+/// per-user limit is checked atomically.
+const FACE_COUNT_SK: &str = "COUNT#FACES";
 const UPLOAD_SK_PREFIX: &str = "UPLOAD#";
 /// Redeemed/expired challenges stay this long so a late redeem says `AlreadyUsed`.
 const CHALLENGE_GRACE_SECS: i64 = 3600;
@@ -202,6 +205,8 @@ const TRANSACTION_ATTEMPTS: u32 = 6;
 enum Cancelled {
     /// The first item's `attribute_not_exists` condition failed: the template exists.
     AlreadyExists,
+    /// The third item's (the user's face count) condition failed: the user is full.
+    UserFull,
     /// Another transaction or throttling got in the way: worth another attempt.
     Retryable(String),
 }
@@ -211,10 +216,11 @@ fn cancellation(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<C
     else {
         return None;
     };
+    // One reason per item, in order ("None" for items that passed).
     let codes: Vec<&str> = c
         .cancellation_reasons()
         .iter()
-        .filter_map(|r| r.code())
+        .map(|r| r.code().unwrap_or("None"))
         .collect();
     cancellation_from_codes(&codes)
 }
@@ -227,6 +233,9 @@ fn cancellation_from_codes(codes: &[&str]) -> Option<Cancelled> {
     ];
     if codes.first() == Some(&"ConditionalCheckFailed") {
         return Some(Cancelled::AlreadyExists);
+    }
+    if codes.get(2) == Some(&"ConditionalCheckFailed") {
+        return Some(Cancelled::UserFull);
     }
     codes
         .iter()
@@ -505,11 +514,26 @@ impl DynamoStore {
 
 #[async_trait::async_trait]
 impl TemplateStore for DynamoStore {
-    async fn put_template(&self, template: &Template) -> StoreResult<bool> {
-        // Put-if-absent and the gallery version bump in one transaction: a crash can
-        // never leave a new face behind an unchanged version. Every enrollment updates
-        // the version item, so concurrent enrollments can cancel each other's
-        // transactions (`TransactionConflict`); the SDK does not retry those, we do.
+    async fn put_template_within(
+        &self,
+        template: &Template,
+        max_per_user: usize,
+    ) -> StoreResult<PutTemplate> {
+        // Put-if-absent, the gallery version bump and the user's count (below the limit)
+        // in one transaction: a crash can never leave a new face behind an unchanged
+        // version, and two enrollments cannot both take the user's last place. Every
+        // enrollment updates the version item, so concurrent enrollments can cancel each
+        // other's transactions (`TransactionConflict`); the SDK does not retry those, we do.
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(&template.user_id)))
+            .key("sk", s(FACE_COUNT_SK))
+            .update_expression("ADD faces :one")
+            .condition_expression("attribute_not_exists(faces) OR faces < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max_per_user))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
         let mut attempt = 0;
         loop {
             let put = Put::builder()
@@ -527,13 +551,15 @@ impl TemplateStore for DynamoStore {
                         .update(self.version_bump()?)
                         .build(),
                 )
+                .transact_items(TransactWriteItem::builder().update(count.clone()).build())
                 .send()
                 .await;
             let Err(e) = result else {
-                return Ok(true);
+                return Ok(PutTemplate::Stored);
             };
             match cancellation(&e) {
-                Some(Cancelled::AlreadyExists) => return Ok(false),
+                Some(Cancelled::AlreadyExists) => return Ok(PutTemplate::Exists),
+                Some(Cancelled::UserFull) => return Ok(PutTemplate::UserFull),
                 Some(Cancelled::Retryable(code)) if attempt + 1 < TRANSACTION_ATTEMPTS => {
                     attempt += 1;
                     tracing::debug!(code, attempt, "template transaction cancelled, retrying");
@@ -591,10 +617,14 @@ impl TemplateStore for DynamoStore {
     }
 
     async fn delete_user(&self, user: &UserId) -> StoreResult<usize> {
-        let keys = self
+        let mut keys = self
             .query_pk(&user_pk(user), FACE_SK_PREFIX, Some("pk, sk"))
             .await?;
         let count = keys.len();
+        keys.push(HashMap::from([
+            ("pk".to_owned(), s(user_pk(user))),
+            ("sk".to_owned(), s(FACE_COUNT_SK)),
+        ]));
         self.batch_delete(keys).await?;
         // Bumped even when nothing was found: a retry after a crash between the deletes
         // and the bump must still invalidate cached galleries.
@@ -950,6 +980,10 @@ mod tests {
         assert_eq!(
             cancellation_from_codes(&["ThrottlingError", "None"]),
             Some(Cancelled::Retryable("ThrottlingError".into()))
+        );
+        assert_eq!(
+            cancellation_from_codes(&["None", "None", "ConditionalCheckFailed"]),
+            Some(Cancelled::UserFull)
         );
         assert_eq!(cancellation_from_codes(&["ValidationError", "None"]), None);
     }

@@ -28,8 +28,8 @@ pub use audit::FileAuditLog;
 pub use images::LocalImageStore;
 
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, GrantTaken, Redeemed, SessionStore, StoreResult,
-    TemplateStore, UploadGrants, UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, PutTemplate, Redeemed, SessionStore,
+    StoreResult, TemplateStore, UploadGrants, UserSummary,
 };
 use faceid_core::{Challenge, ChallengeId, Template, UserId};
 use std::path::{Path, PathBuf};
@@ -66,8 +66,12 @@ impl EmbeddedStore {
 
 #[async_trait::async_trait]
 impl TemplateStore for EmbeddedStore {
-    async fn put_template(&self, template: &Template) -> StoreResult<bool> {
-        self.templates.put(template).await
+    async fn put_template_within(
+        &self,
+        template: &Template,
+        max_per_user: usize,
+    ) -> StoreResult<PutTemplate> {
+        self.templates.put(template, max_per_user).await
     }
     async fn user_templates(&self, user: &UserId) -> StoreResult<Vec<Template>> {
         self.templates.user_templates(user).await

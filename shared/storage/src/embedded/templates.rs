@@ -8,7 +8,7 @@ use crate::fsutil::{
     atomic_create, atomic_write, io_err, read_optional, remove_optional, sync_dir,
 };
 use base64::Engine as _;
-use faceid_core::ports::{StoreError, StoreResult, UserSummary};
+use faceid_core::ports::{PutTemplate, StoreError, StoreResult, UserSummary};
 use faceid_core::{Descriptor, FaceId, Source, Template, UserId};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -145,7 +145,7 @@ impl Templates {
         })
     }
 
-    pub(crate) async fn put(&self, t: &Template) -> StoreResult<bool> {
+    pub(crate) async fn put(&self, t: &Template, max_per_user: usize) -> StoreResult<PutTemplate> {
         let record = serde_json::to_vec_pretty(&TemplateRecord::from_template(t))
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let user = t.user_id.as_str().to_owned();
@@ -157,11 +157,23 @@ impl Templates {
                     std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
                     sync_dir(&users_dir(root))?;
                 }
-                let created = atomic_create(&dir.join(format!("{face}.json")), &record)?;
-                if created {
-                    bump_version(root)?;
+                let path = dir.join(format!("{face}.json"));
+                if path.exists() {
+                    return Ok(PutTemplate::Exists);
                 }
-                Ok(created)
+                // Counted under the area's lock: no other put can slip in between.
+                let have = entries(&dir)?
+                    .iter()
+                    .filter(|(name, _)| name.ends_with(".json"))
+                    .count();
+                if have >= max_per_user {
+                    return Ok(PutTemplate::UserFull);
+                }
+                if !atomic_create(&path, &record)? {
+                    return Ok(PutTemplate::Exists);
+                }
+                bump_version(root)?;
+                Ok(PutTemplate::Stored)
             })
             .await
     }

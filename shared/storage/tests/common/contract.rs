@@ -5,8 +5,8 @@ use super::{event, now_ms, template, unique};
 use faceid_core::audit::{AuditEvent, AuditQuery};
 use faceid_core::lockout::{LockoutKey, LockoutPolicy};
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, FailureCounter, GrantTaken, ImageStore, Redeemed,
-    SessionStore, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
+    AuditLog, ChallengeStore, CounterStore, FailureCounter, GrantTaken, ImageStore, PutTemplate,
+    Redeemed, SessionStore, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
 };
 use faceid_core::{Challenge, ChallengeId, UserId};
 use std::sync::Arc;
@@ -278,6 +278,61 @@ pub async fn counters(store: Arc<dyn CounterStore>) {
 /// Upload grants: bound to one object version (exactly one concurrent taker wins; the
 /// same version again is `SameUpload`, another `OtherUpload`), expiry after the grace,
 /// revocation per user; and they share the templates' store without showing up as faces.
+/// The per-user template limit holds under concurrency: 8 different templates put at once
+/// for a user with room for 4 → exactly 4 stored, the rest refused; a re-put is `Exists`
+/// (not refused, even when full); other users are unaffected; deleting the user frees
+/// the room.
+pub async fn template_limit<S: TemplateStore + 'static>(store: Arc<S>) {
+    const MAX: usize = 4;
+    let alice = unique("alice");
+    let t0 = now_ms();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, t) = (Arc::clone(&store), template(&alice, i, t0));
+            tokio::spawn(async move { (store.put_template_within(&t, MAX).await.unwrap(), t) })
+        })
+        .collect();
+    let mut stored = vec![];
+    let mut full = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            (PutTemplate::Stored, t) => stored.push(t),
+            (PutTemplate::UserFull, _) => full += 1,
+            (PutTemplate::Exists, _) => panic!("distinct templates cannot exist already"),
+        }
+    }
+    assert_eq!(
+        (stored.len(), full),
+        (MAX, 8 - MAX),
+        "exactly {MAX} of 8 stored"
+    );
+    let user = uid(&alice);
+    assert_eq!(store.user_templates(&user).await.unwrap().len(), MAX);
+    assert_eq!(
+        store.put_template_within(&stored[0], MAX).await.unwrap(),
+        PutTemplate::Exists
+    );
+    let bob = template(&unique("bob"), 9, t0);
+    assert_eq!(
+        store.put_template_within(&bob, MAX).await.unwrap(),
+        PutTemplate::Stored
+    );
+    assert_eq!(store.delete_user(&user).await.unwrap(), MAX);
+    for i in 0..MAX as u32 {
+        let t = template(&alice, 20 + i, t0);
+        assert_eq!(
+            store.put_template_within(&t, MAX).await.unwrap(),
+            PutTemplate::Stored,
+            "room again after deleting the user"
+        );
+    }
+    let one_more = template(&alice, 30, t0);
+    assert_eq!(
+        store.put_template_within(&one_more, MAX).await.unwrap(),
+        PutTemplate::UserFull
+    );
+}
+
 pub async fn upload_grants<S: UploadGrants + TemplateStore + 'static>(store: Arc<S>) {
     let now = OffsetDateTime::now_utc();
     let later = now + Duration::minutes(10);
