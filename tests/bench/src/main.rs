@@ -233,6 +233,13 @@ fn main() -> Result<()> {
         Cmd::Policy { out } => {
             let r = faceid_bench::policy::shipped()?;
             std::fs::write(out.join("policy.json"), serde_json::to_string_pretty(&r)?)?;
+            let shipped = faceid_core::policy::CALIBRATED;
+            faceid_bench::plots::policy(
+                &out.join("policy.svg"),
+                &r,
+                shipped.verify_distance,
+                shipped.max_identify_templates,
+            )?;
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Cmd::Roc => {

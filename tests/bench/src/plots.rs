@@ -342,3 +342,178 @@ pub fn roc(path: &Path, title: &str, curves: &[RocCurve], threshold: f64) -> Res
     root.present().map_err(err)?;
     Ok(())
 }
+
+/// The decision policy in two panels: 1:N strangers accepted against gallery size (the
+/// shipped rule and the old 0.6 rule, measured dots and modelled lines, the gallery limit
+/// marked), and the 1:1 error rates against the threshold (log scale, the shipped
+/// threshold marked).
+pub fn policy(
+    path: &Path,
+    report: &crate::policy::PolicyReport,
+    verify_distance: f32,
+    max_identify_templates: usize,
+) -> Result<()> {
+    let root = SVGBackend::new(path, (1200, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root
+        .titled(
+            "Decision policy on 5,706 US Congress portraits (held-out strangers; zero rates drawn at 1e-5)",
+            ("sans-serif", 20),
+        )
+        .map_err(err)?;
+    let (left, right) = root.split_horizontally(600);
+    // Log axes cannot show 0: zero rates sit on the floor.
+    let floor = 1e-5;
+    let lifted = |r: f64| r.max(floor);
+
+    let largest = report
+        .galleries
+        .iter()
+        .map(|g| g.templates)
+        .max()
+        .unwrap_or(10) as f64;
+    let mut chart = ChartBuilder::on(&left)
+        .caption("1:N — strangers logged in as somebody", ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (8.0f64..largest * 1.2).log_scale(),
+            (floor..1.0f64).log_scale(),
+        )
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("templates in the gallery")
+        .y_desc("strangers accepted (per login)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .draw()
+        .map_err(err)?;
+    let limit = max_identify_templates as f64;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(limit, floor), (limit, 1.0)],
+            4,
+            4,
+            BLACK.stroke_width(1),
+        ))
+        .map_err(err)?
+        .label(format!(
+            "1:N refused above {max_identify_templates} templates"
+        ))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    let modelled = |pick: fn(&crate::policy::GalleryRow) -> f64| {
+        report
+            .galleries
+            .iter()
+            .map(move |g| (g.templates as f64, lifted(pick(g))))
+            .collect::<Vec<_>>()
+    };
+    for (label, colour, model, measured) in [
+        (
+            "old rule (nearest ≤ 0.6)",
+            REFERENCE,
+            modelled(|g| g.modelled_old_0_6),
+            report
+                .galleries
+                .iter()
+                .filter_map(|g| {
+                    g.measured_old_0_6
+                        .map(|r| (g.templates as f64, lifted(r.rate)))
+                })
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "shipped rule (≤ 0.34, margin 0.05)",
+            OURS,
+            modelled(|g| g.modelled_shipped),
+            report
+                .galleries
+                .iter()
+                .filter_map(|g| {
+                    g.measured_shipped
+                        .map(|r| (g.templates as f64, lifted(r.rate)))
+                })
+                .collect::<Vec<_>>(),
+        ),
+    ] {
+        chart
+            .draw_series(LineSeries::new(model, colour.stroke_width(1)))
+            .map_err(err)?
+            .label(format!("{label}: modelled"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour));
+        chart
+            .draw_series(
+                measured
+                    .into_iter()
+                    .map(|p| Circle::new(p, 4, colour.filled())),
+            )
+            .map_err(err)?
+            .label(format!("{label}: measured"))
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+
+    let mut chart = ChartBuilder::on(&right)
+        .caption(
+            format!("1:1 — error rates against the threshold ({verify_distance} shipped)"),
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.3f64..0.6, (floor..1.0f64).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("distance threshold (same person if distance ≤ threshold)")
+        .y_desc("rate")
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .draw()
+        .map_err(err)?;
+    let at = f64::from(verify_distance);
+    chart
+        .draw_series(LineSeries::new(
+            [(at, floor), (at, 1.0)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(err)?;
+    type Pick = fn(&crate::policy::ThresholdRow) -> f64;
+    let curves: [(&str, RGBColor, Pick); 3] = [
+        ("FAR per comparison (held-out strangers)", REFERENCE, |r| {
+            r.far_held_out.rate
+        }),
+        ("FRR, one photo enrolled", TARGET, |r| r.frr_one_photo.rate),
+        ("FRR, best of 4 photos enrolled", OURS, |r| {
+            r.frr_best_of_templates.rate
+        }),
+    ];
+    for (label, colour, pick) in curves {
+        let pts: Vec<(f64, f64)> = report
+            .thresholds
+            .iter()
+            .map(|r| (f64::from(r.threshold), lifted(pick(r))))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::MiddleLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
