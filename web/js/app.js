@@ -239,6 +239,22 @@ function cancelLogin() {
   if (loginRun) loginRun.abort(new DOMException("cancelled", "AbortError"));
 }
 
+// The challenge's screen colours (challenge.lights[k] while frame k is taken).
+const LIGHT_RGB = {
+  red: "#ff0000",
+  green: "#00ff00",
+  blue: "#0000ff",
+  yellow: "#ffff00",
+  cyan: "#00ffff",
+  magenta: "#ff00ff",
+};
+function showLight(name) {
+  const el = $("screen-light");
+  const rgb = name ? LIGHT_RGB[name] : undefined;
+  el.hidden = !rgb;
+  if (rgb) el.style.background = rgb;
+}
+
 async function runLogin(userId) {
   const run = new AbortController();
   loginRun = run;
@@ -291,13 +307,16 @@ async function runLogin(userId) {
       minFrames: challenge.min_frames,
       maxFrames: challenge.max_frames,
     });
+    const lights = Array.isArray(challenge.lights) ? challenge.lights : [];
     // If the challenge came late, the whole plan shifts (never squeezes).
     const t0 = Math.max(cam.startedAt, performance.now() - READY_MS);
     setLoginState("running");
     const frames = [];
     for (const ev of plan.events) {
       await sleep(t0 + ev.t - performance.now(), signal);
-      if (ev.kind === "prompt") {
+      if (ev.kind === "light") {
+        showLight(lights[ev.frame]);
+      } else if (ev.kind === "prompt") {
         if (ev.pose === "front") {
           if (ev.step >= 0) {
             markStep(ev.step, "done");
@@ -311,10 +330,13 @@ async function runLogin(userId) {
         }
       } else {
         const jpeg = captureJpeg(video, canvas);
-        if (jpeg) frames.push(jpeg);
+        // Frame k must be sent as the k-th, or it is judged against another colour.
+        if (!jpeg) throw Object.assign(new Error("camera"), { name: "CameraError", cause: new Error("no frame") });
+        frames.push(jpeg);
       }
       setProgress(ev.t / plan.totalMs);
     }
+    showLight(null);
     stopCamera(stream, video);
     stream = null;
     setProgress(1);
@@ -366,6 +388,7 @@ async function runLogin(userId) {
       showLoginResult({ ok: false, title: "Something went wrong", text: "Please try again.", reason: "error" });
     }
   } finally {
+    showLight(null);
     stopCamera(stream, video);
     document.removeEventListener("visibilitychange", onHidden);
     if (loginRun === run) loginRun = null;

@@ -53,6 +53,18 @@ const LOGIN_REASONS = {
     title: "Your head didn't move",
     text: "It looked like a still picture. When the arrow appears, turn your head to that side.",
   }),
+  liveness_light_mismatch: () => ({
+    title: "The pictures don't match this check",
+    text: "Each check lights your face with its own colours. Look at the screen from arm's length while it changes colour, then start again.",
+  }),
+  liveness_light_too_weak: () => ({
+    title: "The screen's light didn't reach your face",
+    text: "Turn the screen brightness up, come a little closer, or move out of direct sunlight or a bright lamp, then start again.",
+  }),
+  liveness_too_few_lit_frames: () => ({
+    title: "We lost sight of your face",
+    text: "Keep your face in view while the screen changes colour, then start again.",
+  }),
   liveness_no_head_turn: () => ({
     title: "We didn't see your head turn as asked",
     text: "When the arrow appears, turn your whole head clearly to that side — about a quarter turn — and hold it until you're asked to look back.",

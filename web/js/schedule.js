@@ -13,6 +13,12 @@
 //     P + TURN_MS              prompt "Face the camera again"
 //     P + TURN_MS + CENTER_CAPTURE_MS   frame: frontal
 //
+// Screen light: frame k is taken while the screen shows the challenge's colour k
+// (lights[k]). Colour k comes on halfway between frames k-1 and k (LIGHT_LEAD_MS before
+// the first frame) and goes when colour k+1 comes (LIGHT_LEAD_MS after the last frame, the
+// screen returns to normal): each frame sits in the middle of its colour, so a camera a
+// few hundred ms late still sees the right one.
+//
 // Two steps: 9 frames over 9.8 s; three steps: 13 frames over 13 s. The server accepts
 // 3..16 frames (min_frames/max_frames of the challenge); with a smaller budget the plan
 // takes fewer turned frames per step, then drops the frontal frames between steps.
@@ -23,13 +29,15 @@ export const TURN_MS = 2000;
 export const CENTER_MS = 1200;
 export const TURN_CAPTURE_MS = [900, 1300, 1700];
 export const CENTER_CAPTURE_MS = 800;
+export const LIGHT_LEAD_MS = 300;
 
 /**
  * @param {string[]} steps e.g. ["left", "right"]
  * @param {{minFrames?: number, maxFrames?: number}} [limits]
- * @returns {{events: Array<{t: number, kind: "prompt"|"capture", pose: "front"|"left"|"right", step: number}>, totalMs: number, frames: number}}
+ * @returns {{events: Array<{t: number, kind: "prompt"|"capture"|"light", pose: "front"|"left"|"right", step: number, frame?: number}>, totalMs: number, frames: number}}
  *   `step` is the index of the step (-1 before the first one); a prompt with pose "front"
- *   asks to face the camera.
+ *   asks to face the camera. A "light" event switches the screen to the colour of frame
+ *   `frame` (-1: back to normal).
  */
 export function planCapture(steps, limits = {}) {
   const n = steps.length;
@@ -56,6 +64,14 @@ export function planCapture(steps, limits = {}) {
     }
   });
   const totalMs = READY_MS + LEAD_MS + n * (TURN_MS + CENTER_MS);
-  const frames = events.filter((e) => e.kind === "capture").length;
-  return { events, totalMs, frames };
+  const captures = events.filter((e) => e.kind === "capture");
+  captures.forEach((e, k) => {
+    const t = k === 0 ? e.t - LIGHT_LEAD_MS : (captures[k - 1].t + e.t) / 2;
+    events.push({ t, kind: "light", pose: e.pose, step: e.step, frame: k });
+  });
+  const last = captures.at(-1);
+  events.push({ t: last.t + LIGHT_LEAD_MS, kind: "light", pose: "front", step: last.step, frame: -1 });
+  // Stable: at equal times the original order (prompt before capture) stays.
+  events.sort((a, b) => a.t - b.t);
+  return { events, totalMs, frames: captures.length };
 }

@@ -13,7 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use faceid_core::audit::AuditEvent;
-use faceid_core::face::FaceObservation;
+use faceid_core::face::{FaceObservation, ImageAnalysis};
+use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
 use faceid_core::lockout::{LockoutKey, Outcome, Reservation};
 use faceid_core::matching::Gallery;
 use faceid_core::policy::Refusal;
@@ -28,6 +29,9 @@ use time::OffsetDateTime;
 pub struct ChallengeResponse {
     pub challenge_id: ChallengeId,
     pub steps: Vec<Turn>,
+    /// The screen colour to show while taking each frame (frame `i` under `lights[i]`);
+    /// empty when the screen-light check is off.
+    pub lights: Vec<Light>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     pub min_frames: usize,
@@ -39,18 +43,21 @@ pub async fn create_challenge(
 ) -> Result<(StatusCode, Json<ChallengeResponse>), ApiError> {
     let challenge = Challenge::new(OffsetDateTime::now_utc(), state.config.challenge_ttl);
     state.stores.challenges.put_challenge(&challenge).await?;
+    let liveness = &state.config.liveness;
+    let max_frames = state.config.limits.max_frames.min(liveness.max_frames);
+    let lights = match liveness.screen_light {
+        Some(_) => challenge.lights.iter().take(max_frames).copied().collect(),
+        None => vec![],
+    };
     Ok((
         StatusCode::CREATED,
         Json(ChallengeResponse {
             challenge_id: challenge.id,
             steps: challenge.steps,
+            lights,
             expires_at: challenge.expires_at,
-            min_frames: state.config.liveness.min_frames,
-            max_frames: state
-                .config
-                .limits
-                .max_frames
-                .min(state.config.liveness.max_frames),
+            min_frames: liveness.min_frames,
+            max_frames,
         }),
     ))
 }
@@ -213,8 +220,8 @@ impl<'a> Attempt<'a> {
             self.reserve(LockoutKey::user(&u), true).await?;
         }
         let challenge = self.redeem_challenge(login.challenge).await?;
-        let faces = self.analyse(login.frames).await?;
-        let descriptors = self.check_liveness(challenge.as_ref(), &faces)?;
+        let analyses = self.analyse(login.frames).await?;
+        let descriptors = self.check_liveness(challenge.as_ref(), &analyses)?;
         let user = self.match_faces(&gallery, &descriptors).await?;
         self.issue(&user).await
     }
@@ -268,12 +275,12 @@ impl<'a> Attempt<'a> {
 
     /// The faces of every frame. A frame that is not a usable image ends the attempt
     /// with its 4xx, as a request that did no face work.
-    async fn analyse(&mut self, frames: Vec<Vec<u8>>) -> Result<Vec<Vec<FaceObservation>>, Stop> {
+    async fn analyse(&mut self, frames: Vec<Vec<u8>>) -> Result<Vec<ImageAnalysis>, Stop> {
         let analyses = analyze_each(self.state, frames, self.state.config.detector).await?;
-        let mut faces = Vec::with_capacity(analyses.len());
+        let mut out = Vec::with_capacity(analyses.len());
         for (i, a) in analyses.into_iter().enumerate() {
             match a {
-                Ok(a) => faces.push(a.faces),
+                Ok(a) => out.push(a),
                 Err(e) => {
                     let e = match ApiError::from(e) {
                         ApiError::BadRequest { code, message } => {
@@ -286,7 +293,7 @@ impl<'a> Attempt<'a> {
                 }
             }
         }
-        Ok(faces)
+        Ok(out)
     }
 
     /// Liveness over the frames, then the descriptors the decision uses: every frame's
@@ -294,10 +301,12 @@ impl<'a> Attempt<'a> {
     fn check_liveness(
         &mut self,
         challenge: Option<&Challenge>,
-        faces: &[Vec<FaceObservation>],
+        analyses: &[ImageAnalysis],
     ) -> Result<Vec<Descriptor>, Stop> {
+        let faces: Vec<Vec<FaceObservation>> = analyses.iter().map(|a| a.faces.clone()).collect();
         if let Some(c) = challenge {
-            let report = self.state.config.liveness.evaluate(&c.steps, faces);
+            let liveness = &self.state.config.liveness;
+            let report = liveness.evaluate(&c.steps, &faces);
             self.event.liveness = serde_json::to_value(&report).ok();
             if let Some(f) = report.failure {
                 return Err(Stop::refused(
@@ -305,6 +314,9 @@ impl<'a> Attempt<'a> {
                     f.message(),
                     Outcome::Failed,
                 ));
+            }
+            if let Some(light) = &liveness.screen_light {
+                self.check_screen_light(light, c, analyses)?;
             }
         }
         let single: Vec<Descriptor> = faces
@@ -330,6 +342,38 @@ impl<'a> Attempt<'a> {
                 Outcome::Failed,
             )
         })
+    }
+
+    /// The frames were lit by this challenge's colours (a recording of another login,
+    /// or a replay on a screen, was not).
+    fn check_screen_light(
+        &mut self,
+        policy: &LightPolicy,
+        challenge: &Challenge,
+        analyses: &[ImageAnalysis],
+    ) -> Result<(), Stop> {
+        let colours: Vec<Option<FrameColour>> = analyses
+            .iter()
+            .map(|a| match a.faces.as_slice() {
+                [one] => Some(FrameColour {
+                    face: one.skin_rgb,
+                    border: a.border_rgb,
+                }),
+                _ => None,
+            })
+            .collect();
+        let report = policy.evaluate(&challenge.lights, &colours);
+        if let Some(liveness) = self.event.liveness.as_mut() {
+            liveness["screen_light"] = serde_json::to_value(report).unwrap_or_default();
+        }
+        match report.failure {
+            None => Ok(()),
+            Some(f) => Err(Stop::refused(
+                format!("liveness_{}", f.code()),
+                f.message(),
+                Outcome::Failed,
+            )),
+        }
     }
 
     /// The decision policy: 1:1 for a claimed user, else 1:N. A 1:N attempt also counts

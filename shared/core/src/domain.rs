@@ -90,6 +90,9 @@ uuid_id!(
     ChallengeId
 );
 
+/// Colours per challenge: one for each frame a login may send (the most frames allowed).
+pub const CHALLENGE_LIGHTS: usize = 16;
+
 impl FaceId {
     /// A face id derived from an idempotency key (e.g. S3 bucket + key + etag): the same
     /// upload delivered twice maps to the same face id, so the second write is a no-op.
@@ -202,6 +205,9 @@ pub enum Turn {
 pub struct Challenge {
     pub id: ChallengeId,
     pub steps: Vec<Turn>,
+    /// The screen colour the page shows for each frame, in order (`screen_light`).
+    #[serde(default)]
+    pub lights: Vec<crate::screen_light::Light>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -228,6 +234,7 @@ impl Challenge {
         Self {
             id: ChallengeId::random(),
             steps,
+            lights: crate::screen_light::Light::random_sequence(CHALLENGE_LIGHTS),
             expires_at: now + ttl,
         }
     }

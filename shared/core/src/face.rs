@@ -14,6 +14,9 @@ pub struct FaceObservation {
     pub descriptor: Descriptor,
     /// Variance of the Laplacian of the grey 150×150 aligned chip (higher = sharper).
     pub sharpness: f32,
+    /// Mean RGB of the middle of the box (eyes, nose, cheeks): the skin the screen's
+    /// light falls on (`screen_light`).
+    pub skin_rgb: [f32; 3],
 }
 
 impl FaceObservation {
@@ -62,6 +65,9 @@ pub struct ImageAnalysis {
     pub height: u32,
     /// Sorted by box area, largest first.
     pub faces: Vec<FaceObservation>,
+    /// Mean RGB of the frame's top band and the upper halves of its side bands: mostly
+    /// background, far from the screen (`screen_light`).
+    pub border_rgb: [f32; 3],
 }
 
 /// Why an image could not be analysed. `Input` errors are the client's fault (4xx).
@@ -206,6 +212,7 @@ pub(crate) mod tests {
             ],
             descriptor: Descriptor([0.0; DESCRIPTOR_LEN]),
             sharpness,
+            skin_rgb: [180.0, 130.0, 110.0],
         }
     }
 
@@ -223,6 +230,7 @@ pub(crate) mod tests {
             width: 640,
             height: 480,
             faces: vec![f],
+            border_rgb: [0.0; 3],
         };
         assert!(p.check(&one(face(0.0, 100, 50.0))).is_ok());
         assert_eq!(
@@ -245,12 +253,14 @@ pub(crate) mod tests {
             width: 1,
             height: 1,
             faces: vec![],
+            border_rgb: [0.0; 3],
         };
         assert_eq!(p.check(&none).unwrap_err(), QualityRejection::NoFace);
         let two = ImageAnalysis {
             width: 1,
             height: 1,
             faces: vec![face(0.0, 100, 50.0), face(0.0, 100, 50.0)],
+            border_rgb: [0.0; 3],
         };
         assert_eq!(p.check(&two).unwrap_err(), QualityRejection::SeveralFaces);
         for r in [

@@ -11,6 +11,7 @@ pub mod lockout;
 pub mod matching;
 pub mod policy;
 pub mod ports;
+pub mod screen_light;
 pub mod token;
 
 pub use domain::{

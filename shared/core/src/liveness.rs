@@ -25,6 +25,9 @@ pub struct LivenessPolicy {
     pub min_motion_px: f64,
     pub min_frames: usize,
     pub max_frames: usize,
+    /// The screen-light check that binds the frames to the challenge; `None` turns it
+    /// off (`FACEID_SCREEN_LIGHT=false`, for cameras that cannot see the screen's light).
+    pub screen_light: Option<crate::screen_light::LightPolicy>,
 }
 
 impl Default for LivenessPolicy {
@@ -36,6 +39,7 @@ impl Default for LivenessPolicy {
             min_motion_px: 2.0,
             min_frames: 3,
             max_frames: 16,
+            screen_light: Some(Default::default()),
         }
     }
 }

@@ -211,20 +211,56 @@ pub fn sharpness(chip: &RgbImage) -> f32 {
     (sum_sq / n - mean * mean) as f32
 }
 
-fn observation(face: &Face) -> FaceObservation {
+fn observation(img: &RgbImage, face: &Face) -> FaceObservation {
     let Rect {
         left,
         top,
         right,
         bottom,
     } = face.detection.rect;
+    let (w, h) = (right - left + 1, bottom - top + 1);
     FaceObservation {
         rect: [left, top, right, bottom],
         score: face.detection.score,
         landmarks: face.landmarks.map(|p| [p.x as f64, p.y as f64]),
         descriptor: faceid_core::Descriptor(face.descriptor),
         sharpness: face.sharpness,
+        skin_rgb: mean_rgb(
+            img,
+            &[[left + w / 4, top + h / 5, right - w / 4, bottom - h / 5]],
+        ),
     }
+}
+
+/// The frame's top eighth, and its left and right eighths down to half height.
+fn border_rgb(img: &RgbImage) -> [f32; 3] {
+    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
+    mean_rgb(
+        img,
+        &[
+            [0, 0, w - 1, h / 8],
+            [0, h / 8 + 1, w / 8, h / 2],
+            [w - 1 - w / 8, h / 8 + 1, w - 1, h / 2],
+        ],
+    )
+}
+
+/// Mean RGB over inclusive rectangles `[left, top, right, bottom]`, clipped to the image.
+fn mean_rgb(img: &RgbImage, rects: &[[i64; 4]]) -> [f32; 3] {
+    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
+    let (mut sum, mut n) = ([0u64; 3], 0u64);
+    for &[l, t, r, b] in rects {
+        for y in t.max(0)..=b.min(h - 1) {
+            for x in l.max(0)..=r.min(w - 1) {
+                let p = img.get_pixel(x as u32, y as u32).0;
+                for c in 0..3 {
+                    sum[c] += u64::from(p[c]);
+                }
+                n += 1;
+            }
+        }
+    }
+    sum.map(|s| (s as f64 / n.max(1) as f64) as f32)
 }
 
 impl FaceAnalyzer for FacePipeline {
@@ -245,7 +281,8 @@ impl FaceAnalyzer for FacePipeline {
         Ok(ImageAnalysis {
             width: img.width(),
             height: img.height(),
-            faces: faces.iter().map(observation).collect(),
+            faces: faces.iter().map(|f| observation(&img, f)).collect(),
+            border_rgb: border_rgb(&img),
         })
     }
 

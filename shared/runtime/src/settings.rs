@@ -48,6 +48,8 @@ pub struct Settings {
     pub token_public_key: Option<String>,
     pub detector: DetectorKind,
     pub require_liveness: bool,
+    /// The screen-light check of liveness (`FACEID_SCREEN_LIGHT`, default on).
+    pub screen_light: bool,
     pub templates: TemplateBackend,
     pub bucket: Option<String>,
     /// Endpoint override for S3 and DynamoDB (moto_server, LocalStack).
@@ -165,6 +167,7 @@ impl Settings {
             token_public_key: env.get("FACEID_TOKEN_PUBLIC_KEY"),
             detector,
             require_liveness: env.bool("FACEID_REQUIRE_LIVENESS", true)?,
+            screen_light: env.bool("FACEID_SCREEN_LIGHT", true)?,
             templates,
             bucket: env.get("FACEID_BUCKET"),
             aws_endpoint: env.get("FACEID_AWS_ENDPOINT"),

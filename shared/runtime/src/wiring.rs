@@ -15,6 +15,7 @@ use faceid_core::face::FaceAnalyzer;
 use faceid_core::ports::{
     AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
 };
+use faceid_core::liveness::LivenessPolicy;
 use faceid_core::token::{SessionKey, TokenSigner, TokenVerifier, SEED_LEN};
 use faceid_storage::{
     AwsSettings, DynamoStore, EmbeddedConfig, EmbeddedStores, FlusherHandle, LocalImageStore,
@@ -282,7 +283,10 @@ pub async fn build_service(
         require_liveness: settings.require_liveness,
         detector: settings.detector,
         quality: Default::default(),
-        liveness: Default::default(),
+        liveness: LivenessPolicy {
+            screen_light: settings.screen_light.then(Default::default),
+            ..Default::default()
+        },
         lockout: Default::default(),
         trust_forwarded_for: settings.trust_forwarded_for,
         cors_origin: settings.cors_origin.clone(),

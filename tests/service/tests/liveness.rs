@@ -4,13 +4,15 @@
 //! like a sheet of paper turned in front of the camera.
 
 use faceid_service_tests::{b64, fixture, repo, LocalServer, ADMIN_TOKEN};
-use faceid_testkit::{Framing, HeadModel, Landmarks5, SheetWarp};
+use faceid_core::screen_light::Light;
+use faceid_testkit::{Framing, HeadModel, Landmarks5, ScreenLight, SheetWarp};
 use image::RgbImage;
 use serde_json::{json, Value};
 
 /// A framed photo of one person plus its head and sheet models.
 struct Subject {
     photo: RgbImage,
+    landmarks: Landmarks5,
     head: HeadModel,
     sheet: SheetWarp,
 }
@@ -28,18 +30,40 @@ impl Subject {
         let (photo, lm) = framing.apply(&photo, &lm);
         let head = HeadModel::new(&lm, Default::default()).unwrap();
         let sheet = SheetWarp::around_face(&lm, 640.0);
-        Self { photo, head, sheet }
+        Self {
+            photo,
+            landmarks: lm,
+            head,
+            sheet,
+        }
     }
-    /// Head turned by each yaw (degrees; positive = the person's own left).
-    fn turning(&self, yaws: &[f64]) -> Vec<Vec<u8>> {
+    /// Head turned by each yaw (degrees; positive = the person's own left), frame `i`
+    /// lit by the screen colour the challenge asked for it.
+    fn turning(&self, yaws: &[f64], asked: &Asked) -> Vec<Vec<u8>> {
+        self.turning_under(yaws, &asked.lights)
+    }
+    fn turning_under(&self, yaws: &[f64], lights: &[Light]) -> Vec<Vec<u8>> {
+        self.turning_lit(yaws, lights, ScreenLight::default())
+    }
+    fn turning_lit(&self, yaws: &[f64], lights: &[Light], light: ScreenLight) -> Vec<Vec<u8>> {
         yaws.iter()
-            .map(|&y| jpeg(&self.head.render(&self.photo, y)))
+            .zip(lights)
+            .map(|(&y, l)| {
+                let frame = self.head.render(&self.photo, y);
+                let face = self.head.project_landmarks(&self.landmarks, y);
+                jpeg(&light.apply(&frame, &face, l.rgb()))
+            })
             .collect()
     }
-    /// The photo as a flat sheet turned by each angle.
-    fn sheet(&self, yaws: &[f64]) -> Vec<Vec<u8>> {
+    /// The photo as a flat sheet turned by each angle, held near the screen (so lit).
+    fn sheet(&self, yaws: &[f64], asked: &Asked) -> Vec<Vec<u8>> {
         yaws.iter()
-            .map(|&y| jpeg(&self.sheet.render(&self.photo, y)))
+            .zip(&asked.lights)
+            .map(|(&y, l)| {
+                let frame = self.sheet.render(&self.photo, y);
+                let face = self.sheet.project_landmarks(&self.landmarks, y);
+                jpeg(&ScreenLight::default().apply(&frame, &face, l.rgb()))
+            })
             .collect()
     }
 }
@@ -55,8 +79,14 @@ fn jpeg(img: &RgbImage) -> Vec<u8> {
 const LEFT_RIGHT: [f64; 7] = [0.0, 20.0, 36.0, 0.0, -20.0, -30.0, 0.0];
 const RIGHT_LEFT: [f64; 7] = [0.0, -20.0, -30.0, 0.0, 20.0, 36.0, 0.0];
 
+/// A challenge as the page receives it.
+struct Asked {
+    id: String,
+    lights: Vec<Light>,
+}
+
 /// A challenge whose steps are exactly `steps` (the order is random: ask until it is).
-async fn challenge(s: &LocalServer, steps: &[&str]) -> String {
+async fn challenge(s: &LocalServer, steps: &[&str]) -> Asked {
     for _ in 0..200 {
         let c: Value = s
             .post("/v1/challenge")
@@ -67,7 +97,14 @@ async fn challenge(s: &LocalServer, steps: &[&str]) -> String {
             .await
             .unwrap();
         if c["steps"] == json!(steps) {
-            return c["challenge_id"].as_str().unwrap().to_owned();
+            let lights = c["lights"].as_array().expect("lights");
+            return Asked {
+                id: c["challenge_id"].as_str().unwrap().to_owned(),
+                lights: lights
+                    .iter()
+                    .map(|l| Light::parse(l.as_str().unwrap()).expect("a known colour"))
+                    .collect(),
+            };
         }
     }
     panic!("no challenge with steps {steps:?}");
@@ -75,11 +112,11 @@ async fn challenge(s: &LocalServer, steps: &[&str]) -> String {
 
 async fn login(
     s: &LocalServer,
-    challenge_id: &str,
+    asked: &Asked,
     user: Option<&str>,
     frames: &[Vec<u8>],
 ) -> (u16, Value) {
-    let mut body = json!({"challenge_id": challenge_id, "frames": frames.iter().map(|f| b64(f)).collect::<Vec<_>>()});
+    let mut body = json!({"challenge_id": asked.id, "frames": frames.iter().map(|f| b64(f)).collect::<Vec<_>>()});
     if let Some(u) = user {
         body["user_id"] = json!(u);
     }
@@ -115,9 +152,10 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
         "Tom_Cruise_avp_2014_4.json",
     );
 
-    // Genuine: the asked turns in the asked order.
+    // Genuine: the asked turns in the asked order, lit by the asked colours.
     let c = challenge(&s, &["left", "right"]).await;
-    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&LEFT_RIGHT)).await;
+    let accepted = obama.turning(&LEFT_RIGHT, &c);
+    let (st, body) = login(&s, &c, Some("obama"), &accepted).await;
     assert_eq!(st, 200, "{body}");
     // Pass/fail only: no liveness or distance figures reach the client.
     assert!(
@@ -125,7 +163,7 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
         "{body}"
     );
     let c = challenge(&s, &["right", "left"]).await;
-    let (st, body) = login(&s, &c, None, &obama.turning(&RIGHT_LEFT)).await;
+    let (st, body) = login(&s, &c, None, &obama.turning(&RIGHT_LEFT, &c)).await;
     assert_eq!(
         (st, body["user_id"].clone()),
         (200, json!("obama")),
@@ -133,7 +171,7 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     );
 
     // Reused challenge.
-    let (st, body) = login(&s, &c, None, &obama.turning(&RIGHT_LEFT)).await;
+    let (st, body) = login(&s, &c, None, &obama.turning(&RIGHT_LEFT, &c)).await;
     assert_eq!(
         (st, body["reason"].clone()),
         (401, json!("challenge_used")),
@@ -143,15 +181,17 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     let reason = |v: &Value| v["reason"].as_str().unwrap_or_default().to_owned();
     // A still photo, repeated.
     let c = challenge(&s, &["left", "right"]).await;
-    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&[0.0; 6])).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_no_motion".into()),
+    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&[0.0; 7], &c)).await;
+    // The screen's changing light moves its landmarks by a pixel or so, which is motion
+    // but no turn.
+    assert!(
+        st == 401
+            && ["liveness_no_motion", "liveness_no_head_turn"].contains(&reason(&body).as_str()),
         "{body}"
     );
     // The same photo warped in perspective to imitate turning left and right.
     let c = challenge(&s, &["left", "right"]).await;
-    let (st, body) = login(&s, &c, Some("obama"), &obama.sheet(&LEFT_RIGHT)).await;
+    let (st, body) = login(&s, &c, Some("obama"), &obama.sheet(&LEFT_RIGHT, &c)).await;
     assert_eq!(
         (st, reason(&body)),
         (401, "liveness_no_head_turn".into()),
@@ -159,7 +199,7 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     );
     // The right turns in the wrong order.
     let c = challenge(&s, &["left", "right"]).await;
-    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&RIGHT_LEFT)).await;
+    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&RIGHT_LEFT, &c)).await;
     assert_eq!(
         (st, reason(&body)),
         (401, "liveness_wrong_turn_order".into()),
@@ -168,23 +208,58 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     // Five failures from one address lock it out (tested below); start a fresh window.
     reset_lockout(&s).await;
     // Frames mixing two people.
-    let mut mixed = obama.turning(&LEFT_RIGHT[..4]);
-    mixed.extend(tom.turning(&LEFT_RIGHT[4..]));
     let c = challenge(&s, &["left", "right"]).await;
+    let mut mixed = obama.turning_under(&LEFT_RIGHT[..4], &c.lights[..4]);
+    mixed.extend(tom.turning_under(&LEFT_RIGHT[4..], &c.lights[4..]));
     let (st, body) = login(&s, &c, None, &mixed).await;
     assert_eq!(
         (st, reason(&body)),
         (401, "liveness_different_people".into()),
         "{body}"
     );
+    // Replay: the accepted login's frames, sent again to a new challenge with the same
+    // turns (re-requested until it had them). Its colours were another challenge's.
+    let c = challenge(&s, &["left", "right"]).await;
+    let (st, body) = login(&s, &c, Some("obama"), &accepted).await;
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "liveness_light_mismatch".into()),
+        "{body}"
+    );
+    // A video made before the challenge existed (no screen light on it: a recording,
+    // or the testkit's one-photo animation).
+    let c = challenge(&s, &["left", "right"]).await;
+    let unlit = ScreenLight {
+        strength: 0.0,
+        ..ScreenLight::default()
+    };
+    let video = obama.turning_lit(&LEFT_RIGHT, &c.lights, unlit);
+    let (st, body) = login(&s, &c, Some("obama"), &video).await;
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "liveness_light_mismatch".into()),
+        "{body}"
+    );
+    // That video shown on a screen held to the camera: the page's light falls on the
+    // whole replay screen alike, face and background.
+    let c = challenge(&s, &["left", "right"]).await;
+    let on_a_screen = ScreenLight {
+        background: 1.0,
+        ..ScreenLight::default()
+    };
+    let video = obama.turning_lit(&LEFT_RIGHT, &c.lights, on_a_screen);
+    let (st, body) = login(&s, &c, Some("obama"), &video).await;
+    assert_eq!(
+        (st, reason(&body)),
+        (401, "liveness_light_mismatch".into()),
+        "{body}"
+    );
     // An unknown challenge.
-    let (st, body) = login(
-        &s,
-        "7b0e0b7e-9c56-4d5e-8a8e-2f3a5e2d7c11",
-        None,
-        &obama.turning(&LEFT_RIGHT),
-    )
-    .await;
+    let unknown = Asked {
+        id: "7b0e0b7e-9c56-4d5e-8a8e-2f3a5e2d7c11".into(),
+        lights: c.lights.clone(),
+    };
+    let (st, body) = login(&s, &unknown, None, &obama.turning(&LEFT_RIGHT, &c)).await;
     assert_eq!(
         (st, reason(&body)),
         (401, "challenge_unknown".into()),
@@ -209,7 +284,7 @@ async fn expired_challenges_are_refused() {
     let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
     let c = challenge(&s, &["left", "right"]).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (st, body) = login(&s, &c, None, &obama.turning(&LEFT_RIGHT)).await;
+    let (st, body) = login(&s, &c, None, &obama.turning(&LEFT_RIGHT, &c)).await;
     assert_eq!(
         (st, body["reason"].clone()),
         (401, json!("challenge_expired")),
@@ -249,7 +324,7 @@ async fn only_the_admin_or_the_users_own_session_may_enroll() {
         "Tom_Cruise_avp_2014_4.json",
     );
     let c = challenge(&s, &["left", "right"]).await;
-    let (st, body) = login(&s, &c, Some("tom"), &tom.turning(&LEFT_RIGHT)).await;
+    let (st, body) = login(&s, &c, Some("tom"), &tom.turning(&LEFT_RIGHT, &c)).await;
     assert_eq!(st, 200, "{body}");
     let token = body["token"].as_str().unwrap().to_owned();
     let r = s
@@ -290,10 +365,9 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
         "dlib/Tom_Cruise_avp_2014_4.jpg",
         "Tom_Cruise_avp_2014_4.json",
     );
-    let frames = tom.turning(&LEFT_RIGHT);
     for i in 0..5 {
         let c = challenge(&s, &["left", "right"]).await;
-        let (st, body) = login(&s, &c, Some("obama"), &frames).await;
+        let (st, body) = login(&s, &c, Some("obama"), &tom.turning(&LEFT_RIGHT, &c)).await;
         assert_eq!(
             (st, body["reason"].clone()),
             (401, json!("no_match")),
@@ -301,9 +375,10 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
         );
     }
     let c = challenge(&s, &["left", "right"]).await;
+    let frames = tom.turning(&LEFT_RIGHT, &c);
     let r = s
         .post("/v1/authenticate")
-        .json(&json!({"challenge_id": c, "user_id": "obama", "frames": frames.iter().map(|f| b64(f)).collect::<Vec<_>>()}))
+        .json(&json!({"challenge_id": c.id, "user_id": "obama", "frames": frames.iter().map(|f| b64(f)).collect::<Vec<_>>()}))
         .send()
         .await
         .unwrap();
@@ -333,6 +408,6 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
     }
     let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
     let c = challenge(&s, &["left", "right"]).await;
-    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&LEFT_RIGHT)).await;
+    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&LEFT_RIGHT, &c)).await;
     assert_eq!(st, 200, "after the cool-down: {body}");
 }

@@ -14,6 +14,7 @@
 pub mod framing;
 pub mod head;
 pub mod landmarks;
+pub mod light;
 pub mod sampling;
 pub mod schedule;
 pub mod sheet;
@@ -22,6 +23,7 @@ pub mod y4m;
 pub use framing::Framing;
 pub use head::HeadModel;
 pub use landmarks::Landmarks5;
+pub use light::ScreenLight;
 pub use schedule::Schedule;
 pub use sheet::SheetWarp;
 pub use y4m::Y4mWriter;

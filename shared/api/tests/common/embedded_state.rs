@@ -34,7 +34,9 @@ pub fn one_frontal_face(descriptor: Descriptor) -> ImageAnalysis {
             ],
             descriptor,
             sharpness: 800.0,
+            skin_rgb: [180.0, 130.0, 110.0],
         }],
+        border_rgb: [120.0, 120.0, 125.0],
     }
 }
 
@@ -49,6 +51,7 @@ impl FaceAnalyzer for StubAnalyzer {
                 width: 64,
                 height: 48,
                 faces: vec![],
+                border_rgb: [0.0; 3],
             })
         } else {
             Err(AnalyzeError::Input("unsupported image format".into()))

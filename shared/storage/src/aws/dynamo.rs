@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | face | `USER#{user}` | `FACE#{face_id}` | user_id, face_id, descriptor (B, 128×f32 LE), model_id, source (JSON string), created_at (RFC 3339) |
 //! | gallery version | `GALLERY` | `VERSION` | version (N, bumped with ADD) |
-//! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), expires_at, used (BOOL), ttl (N) |
+//! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), lights (S, comma-separated), expires_at, used (BOOL), ttl (N) |
 //! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, lockouts?, last_locked_at?, version (N), ttl (N) |
 //! | session version | `USER#{user}` | `SESSION` | sv (N, bumped with ADD; no ttl) |
 //! | upload grant | `USER#{user}` | `UPLOAD#{upload_id}` | expires_at (N, epoch s), taken_by? (S, the object's ETag), ttl (N, expiry + grace) |
@@ -36,6 +36,7 @@ use faceid_core::ports::{
     ChallengeStore, CounterStore, FailureCounter, GrantTaken, PutTemplate, Redeemed, SessionStore,
     StoreError, StoreResult, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
 };
+use faceid_core::screen_light::Light;
 use faceid_core::{Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -267,9 +268,18 @@ fn parse_challenge(item: &Item) -> StoreResult<Challenge> {
     };
     let expires_at =
         OffsetDateTime::parse(get_s(item, "expires_at")?, &Rfc3339).map_err(corrupt)?;
+    // Comma-separated colour names; absent in challenges from before screen light.
+    let lights = match item.get("lights") {
+        Some(AttributeValue::S(s)) if !s.is_empty() => s
+            .split(',')
+            .map(|l| Light::parse(l).ok_or_else(|| corrupt("unknown challenge light")))
+            .collect::<StoreResult<Vec<_>>>()?,
+        _ => vec![],
+    };
     Ok(Challenge {
         id,
         steps,
+        lights,
         expires_at,
     })
 }
@@ -665,6 +675,10 @@ impl ChallengeStore for DynamoStore {
             .item("sk", s("CHALLENGE"))
             .item("challenge_id", s(c.id.to_string()))
             .item("steps", AttributeValue::L(steps))
+            .item(
+                "lights",
+                s(c.lights.iter().map(|l| l.code()).collect::<Vec<_>>().join(",")),
+            )
             .item("expires_at", s(rfc3339(c.expires_at)?))
             .item("used", AttributeValue::Bool(false))
             .item("ttl", n(epoch(c.expires_at) + CHALLENGE_GRACE_SECS))

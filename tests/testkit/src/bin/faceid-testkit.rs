@@ -5,7 +5,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use faceid_testkit::head::HeadShape;
 use faceid_testkit::schedule::parse_duration;
-use faceid_testkit::{Framing, HeadModel, Landmarks5, Schedule, SheetWarp, Y4mWriter};
+use faceid_testkit::{
+    Framing, HeadModel, Landmarks5, Schedule, ScreenLight, SheetWarp, Y4mWriter,
+};
 use image::RgbImage;
 use serde_json::json;
 use std::io::{BufWriter, Write};
@@ -33,6 +35,16 @@ enum Command {
         ramp: String,
         #[arg(long, default_value_t = 15)]
         fps: u32,
+        /// Screen-light timeline, e.g. "none:2.7s,red:600ms,blue:400ms": the colour the
+        /// page shows (red, green, blue, yellow, cyan, magenta, none), lighting the face.
+        #[arg(long)]
+        lights: Option<String>,
+        /// Screen irradiance at the face relative to the ambient light.
+        #[arg(long, default_value_t = ScreenLight::default().strength)]
+        light_strength: f64,
+        /// The share of it that reaches the background.
+        #[arg(long, default_value_t = ScreenLight::default().background)]
+        light_background: f64,
         #[arg(long)]
         out: PathBuf,
     },
@@ -178,7 +190,55 @@ fn parse_size(s: &str) -> Result<(u32, u32)> {
     Ok((w, h))
 }
 
-fn make_video(source: &Source, schedule: &str, ramp: &str, fps: u32, out: &PathBuf) -> Result<()> {
+/// `COLOUR:DURATION` segments; `None` = no screen light.
+fn parse_lights(text: &str) -> Result<Vec<(Option<[u8; 3]>, f64)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (name, dur) = part
+                .split_once(':')
+                .with_context(|| format!("--lights {part:?}: expected COLOUR:DURATION"))?;
+            let rgb = match name.trim() {
+                "none" => None,
+                "red" => Some([255, 0, 0]),
+                "green" => Some([0, 255, 0]),
+                "blue" => Some([0, 0, 255]),
+                "yellow" => Some([255, 255, 0]),
+                "cyan" => Some([0, 255, 255]),
+                "magenta" => Some([255, 0, 255]),
+                other => bail!("--lights: unknown colour {other:?}"),
+            };
+            Ok((rgb, parse_duration(dur)?))
+        })
+        .collect()
+}
+
+/// The colour shown at `t` seconds (none past the timeline's end).
+fn light_at(lights: &[(Option<[u8; 3]>, f64)], t: f64) -> Option<[u8; 3]> {
+    let mut start = 0.0;
+    for &(rgb, seconds) in lights {
+        if t < start + seconds {
+            return rgb;
+        }
+        start += seconds;
+    }
+    None
+}
+
+struct VideoLight {
+    timeline: Vec<(Option<[u8; 3]>, f64)>,
+    light: ScreenLight,
+}
+
+fn make_video(
+    source: &Source,
+    schedule: &str,
+    ramp: &str,
+    fps: u32,
+    lights: Option<VideoLight>,
+    out: &PathBuf,
+) -> Result<()> {
     if fps == 0 || fps > 60 {
         bail!("--fps must be 1..=60");
     }
@@ -187,12 +247,18 @@ fn make_video(source: &Source, schedule: &str, ramp: &str, fps: u32, out: &PathB
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let (w, h) = scene.photo.dimensions();
     let mut writer = Y4mWriter::new(BufWriter::new(file), w, h, (fps, 1))?;
-    // Held poses repeat the same frame: render each distinct yaw once.
-    let mut last: Option<(f64, RgbImage)> = None;
+    // Held poses under one light repeat the same frame: render each once.
+    let mut last: Option<((f64, Option<[u8; 3]>), RgbImage)> = None;
     for i in 0..schedule.frame_count(f64::from(fps)) {
-        let yaw = schedule.yaw_at(i as f64 / f64::from(fps));
-        if last.as_ref().map(|(y, _)| *y) != Some(yaw) {
-            last = Some((yaw, scene.render(yaw)));
+        let t = i as f64 / f64::from(fps);
+        let yaw = schedule.yaw_at(t);
+        let rgb = lights.as_ref().and_then(|l| light_at(&l.timeline, t));
+        if last.as_ref().map(|(k, _)| *k) != Some((yaw, rgb)) {
+            let mut frame = scene.render(yaw);
+            if let (Some(l), Some(rgb)) = (&lights, rgb) {
+                frame = l.light.apply(&frame, &scene.landmarks_at(yaw), rgb);
+            }
+            last = Some(((yaw, rgb), frame));
         }
         if let Some((_, frame)) = &last {
             writer.write_frame(frame)?;
@@ -267,8 +333,23 @@ fn main() -> Result<()> {
             schedule,
             ramp,
             fps,
+            lights,
+            light_strength,
+            light_background,
             out,
-        } => make_video(&source, &schedule, &ramp, fps, &out),
+        } => {
+            let lights = match lights {
+                Some(text) => Some(VideoLight {
+                    timeline: parse_lights(&text)?,
+                    light: ScreenLight {
+                        strength: light_strength,
+                        background: light_background,
+                    },
+                }),
+                None => None,
+            };
+            make_video(&source, &schedule, &ramp, fps, lights, &out)
+        }
         Command::MakeFrames {
             source,
             yaws,
