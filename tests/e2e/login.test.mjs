@@ -1,5 +1,6 @@
 // End to end through the real server and a real browser: the web page logs a person in
-// with a head-turn video on Chromium's fake camera, refuses another person, and reports
+// with a head-turn video on Chromium's fake camera (lit by the challenge's screen colours),
+// refuses that recording replayed to a new challenge, refuses another person, and reports
 // enrollment photo by photo. Screenshots go to target/e2e/ (FACEID_E2E_OUT).
 //
 // Needs the `faceid` and `faceid-testkit` binaries (FACEID_BIN / FACEID_TESTKIT_BIN, default
@@ -13,7 +14,7 @@ import path from "node:path";
 import { FIXTURES, OUT_DIR } from "./lib/paths.mjs";
 import { startServer } from "./lib/server.mjs";
 import { loadPagePlan, makeVideo, videoSchedule } from "./lib/video.mjs";
-import { launchWithCamera, pinChallengeOrder } from "./lib/browser.mjs";
+import { launchWithCamera, pinChallenge } from "./lib/browser.mjs";
 
 const STEPS = ["left", "right"];
 const TURN_THRESHOLD = 0.12; // faceid-core LivenessPolicy::turn_yaw
@@ -23,7 +24,38 @@ const b64 = (file) => readFileSync(file).toString("base64");
 
 let server;
 let tmp;
+let plan;
 const videos = {};
+// The angles are where dlib's 5-point landmarks clearly register the synthetic turn on
+// these photos (about 0.17–0.22 against the 0.12 threshold; measured with `faceid embed`).
+// biden.jpg is not used: his photo already looks to his left, and a synthetic right turn
+// of it does not register as one.
+const YAW_DEG = { left: 36, right: 30 };
+const PEOPLE = {
+  // Person A (enrolled) and person B (not enrolled: dlib's example photo).
+  a: { image: img("face_recognition/obama.jpg"), landmarks: ref("obama") },
+  b: { image: img("dlib/Tom_Cruise_avp_2014_4.jpg"), landmarks: ref("Tom_Cruise_avp_2014_4") },
+};
+
+/** A fresh challenge from the real server whose (random) turn order is STEPS. */
+async function challengeWithSteps() {
+  for (let i = 0; i < 60; i++) {
+    const res = await fetch(`${server.base}/v1/challenge`, { method: "POST" });
+    const body = await res.json();
+    assert.equal(res.status, 201, JSON.stringify(body));
+    if (JSON.stringify(body.steps) === JSON.stringify(STEPS)) return body;
+  }
+  throw new Error(`no challenge with steps ${STEPS}`);
+}
+
+/** A head-turn video of `who` whose face is lit by `challenge`'s colours at the page's times. */
+function videoFor(who, challenge, name) {
+  const v = videoSchedule(plan, STEPS, { yawDeg: YAW_DEG, lights: challenge.lights });
+  const out = path.join(tmp, `${name}.y4m`);
+  checkTurns(makeVideo({ ...PEOPLE[who], ...v, out }), name);
+  writeFileSync(path.join(OUT_DIR, `${name}-video.json`), JSON.stringify({ ...v, challenge_id: challenge.challenge_id }, null, 2));
+  return out;
+}
 
 function checkTurns(summary, label) {
   // The testkit reports the server's yaw measure on the projected reference landmarks:
@@ -39,24 +71,7 @@ function checkTurns(summary, label) {
 before(async () => {
   mkdirSync(OUT_DIR, { recursive: true });
   tmp = mkdtempSync(path.join(os.tmpdir(), "faceid-e2e-"));
-  const plan = await loadPagePlan();
-
-  // Person A (enrolled): obama.jpg. Person B (not enrolled): Tom Cruise (dlib's example
-  // photo). The angles are where dlib's 5-point landmarks clearly register the synthetic
-  // turn on these photos (about 0.17–0.22 against the 0.12 threshold; measured with
-  // `faceid embed`). biden.jpg is not used: his photo already looks to his left, and a
-  // synthetic right turn of it does not register as one.
-  const yawDeg = { left: 36, right: 30 };
-  const a = videoSchedule(plan, STEPS, { yawDeg });
-  videos.a = path.join(tmp, "a-obama.y4m");
-  checkTurns(makeVideo({ image: img("face_recognition/obama.jpg"), landmarks: ref("obama"), ...a, out: videos.a }), "A");
-  const b = videoSchedule(plan, STEPS, { yawDeg });
-  videos.b = path.join(tmp, "b-cruise.y4m");
-  checkTurns(
-    makeVideo({ image: img("dlib/Tom_Cruise_avp_2014_4.jpg"), landmarks: ref("Tom_Cruise_avp_2014_4"), ...b, out: videos.b }),
-    "B",
-  );
-  writeFileSync(path.join(OUT_DIR, "video-schedules.json"), JSON.stringify({ a, b, steps: STEPS }, null, 2));
+  plan = await loadPagePlan();
 
   server = await startServer({ logFile: path.join(OUT_DIR, "faceid-serve.log") });
 
@@ -78,8 +93,8 @@ after(async () => {
 });
 
 /** Runs the login flow on the page; returns the final state, reason and texts. */
-async function loginThroughPage(page, { promptShot, name }) {
-  const tries = await pinChallengeOrder(page, STEPS);
+async function loginThroughPage(page, { challenge, promptShot, name }) {
+  await pinChallenge(page, challenge);
   // Keep what the server saw (its liveness report) for diagnosis; the token stays out.
   page.on("response", async (res) => {
     if (!res.url().endsWith("/v1/authenticate")) return;
@@ -102,14 +117,15 @@ async function loginThroughPage(page, { promptShot, name }) {
     reason: await panel.getAttribute("data-reason"),
     title: await page.locator("#login-result-title").innerText(),
     text: await page.locator("#login-result-text").innerText(),
-    challengeTries: tries.length,
   };
 }
 
 test("the enrolled person's head turn logs in, and the token is a valid session", async () => {
+  const challenge = await challengeWithSteps();
+  videos.a = videoFor("a", challenge, "a-obama");
   const { page, close } = await launchWithCamera({ video: videos.a });
   try {
-    const r = await loginThroughPage(page, { promptShot: "login-prompt.png", name: "login-a" });
+    const r = await loginThroughPage(page, { challenge, promptShot: "login-prompt.png", name: "login-a" });
     await page.screenshot({ path: path.join(OUT_DIR, "login-success.png") });
     assert.equal(r.state, "success", `refused: ${r.reason} — ${r.title}: ${r.text}`);
     assert.match(r.text, /logged in as obama/);
@@ -142,10 +158,29 @@ test("the enrolled person's head turn logs in, and the token is a valid session"
   }
 });
 
+test("that login's recording, replayed to a new challenge, is refused", async () => {
+  assert.ok(videos.a, "needs the first test's video");
+  // Same person, same turns in the same order (the attacker re-requested until they
+  // matched): only the screen colours differ, and the recording carries the old ones.
+  const challenge = await challengeWithSteps();
+  const { page, close } = await launchWithCamera({ video: videos.a });
+  try {
+    const r = await loginThroughPage(page, { challenge, name: "login-replay" });
+    await page.screenshot({ path: path.join(OUT_DIR, "login-replay-refused.png"), fullPage: true });
+    assert.equal(r.state, "failure");
+    assert.equal(r.reason, "liveness_light_mismatch", `${r.title}: ${r.text}`);
+    assert.equal(r.title, "The pictures don't match this check");
+  } finally {
+    await close();
+  }
+});
+
 test("another person's head turn is refused with a clear message (phone width)", async () => {
+  const challenge = await challengeWithSteps();
+  videos.b = videoFor("b", challenge, "b-cruise");
   const { page, close } = await launchWithCamera({ video: videos.b, viewport: { width: 390, height: 844 } });
   try {
-    const r = await loginThroughPage(page, { name: "login-b" });
+    const r = await loginThroughPage(page, { challenge, name: "login-b" });
     await page.screenshot({ path: path.join(OUT_DIR, "login-refused-phone.png"), fullPage: true });
     assert.equal(r.state, "failure");
     // Liveness passes (a synthetic head turn), the face does not match anyone enrolled.

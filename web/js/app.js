@@ -252,6 +252,7 @@ function showLight(name) {
   const el = $("screen-light");
   const rgb = name ? LIGHT_RGB[name] : undefined;
   el.hidden = !rgb;
+  document.body.classList.toggle("lit", Boolean(rgb));
   if (rgb) el.style.background = rgb;
 }
 

@@ -66,7 +66,11 @@ impl Light {
 
     /// `n` random colours, no two neighbours alike (each frame differs from the last).
     pub fn random_sequence(n: usize) -> Vec<Light> {
-        let mut rng = rand::thread_rng();
+        Self::random_sequence_with(&mut rand::thread_rng(), n)
+    }
+
+    /// [`random_sequence`](Self::random_sequence) from a given generator (reproducible runs).
+    pub fn random_sequence_with(rng: &mut impl Rng, n: usize) -> Vec<Light> {
         let mut out: Vec<Light> = Vec::with_capacity(n);
         while out.len() < n {
             let l = Light::ALL[rng.gen_range(0..Light::ALL.len())];
@@ -273,7 +277,10 @@ mod tests {
             .filter(|_| {
                 let recorded = Light::random_sequence(9);
                 let asked = Light::random_sequence(9);
-                policy.evaluate(&asked, &lit(&recorded, 0.15)).failure.is_none()
+                policy
+                    .evaluate(&asked, &lit(&recorded, 0.15))
+                    .failure
+                    .is_none()
             })
             .count();
         assert!(accepted * 100 < trials, "{accepted} of {trials}");
@@ -307,7 +314,9 @@ mod tests {
             Some(LightFailure::LightTooWeak)
         );
         assert_eq!(
-            policy.evaluate(&lights[..3], &lit(&lights[..3], 0.15)).failure,
+            policy
+                .evaluate(&lights[..3], &lit(&lights[..3], 0.15))
+                .failure,
             Some(LightFailure::TooFewLitFrames)
         );
     }

@@ -218,22 +218,29 @@ fn observation(img: &RgbImage, face: &Face) -> FaceObservation {
         right,
         bottom,
     } = face.detection.rect;
-    let (w, h) = (right - left + 1, bottom - top + 1);
     FaceObservation {
         rect: [left, top, right, bottom],
         score: face.detection.score,
         landmarks: face.landmarks.map(|p| [p.x as f64, p.y as f64]),
         descriptor: faceid_core::Descriptor(face.descriptor),
         sharpness: face.sharpness,
-        skin_rgb: mean_rgb(
-            img,
-            &[[left + w / 4, top + h / 5, right - w / 4, bottom - h / 5]],
-        ),
+        skin_rgb: skin_rgb(img, [left, top, right, bottom]),
     }
 }
 
-/// The frame's top eighth, and its left and right eighths down to half height.
-fn border_rgb(img: &RgbImage) -> [f32; 3] {
+/// Mean RGB of the middle of a face box (half its width, three fifths of its height):
+/// eyes, nose and cheeks, what the screen's light falls on.
+pub fn skin_rgb(img: &RgbImage, [left, top, right, bottom]: [i64; 4]) -> [f32; 3] {
+    let (w, h) = (right - left + 1, bottom - top + 1);
+    mean_rgb(
+        img,
+        &[[left + w / 4, top + h / 5, right - w / 4, bottom - h / 5]],
+    )
+}
+
+/// Mean RGB of the frame's top eighth, and its left and right eighths down to half
+/// height: mostly background.
+pub fn border_rgb(img: &RgbImage) -> [f32; 3] {
     let (w, h) = (i64::from(img.width()), i64::from(img.height()));
     mean_rgb(
         img,

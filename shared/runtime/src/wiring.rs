@@ -12,10 +12,10 @@ type TableStores = (
 use crate::settings::{ConfigError, SecretSource, Settings, TemplateBackend};
 use faceid_api::{ApiConfig, AppState, Stores};
 use faceid_core::face::FaceAnalyzer;
+use faceid_core::liveness::LivenessPolicy;
 use faceid_core::ports::{
     AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
 };
-use faceid_core::liveness::LivenessPolicy;
 use faceid_core::token::{SessionKey, TokenSigner, TokenVerifier, SEED_LEN};
 use faceid_storage::{
     AwsSettings, DynamoStore, EmbeddedConfig, EmbeddedStores, FlusherHandle, LocalImageStore,

@@ -20,7 +20,7 @@ export async function loadPagePlan() {
  * and held until `marginMs` after its last; the head then returns to frontal.
  * `yawDeg` is one angle, or `{left, right}` for a face that is not quite frontal.
  */
-export function videoSchedule(plan, steps, { yawDeg = 28, marginMs = 600, rampMs = 300, tailMs = 6000 } = {}) {
+export function videoSchedule(plan, steps, { yawDeg = 28, marginMs = 600, rampMs = 300, tailMs = 6000, lights } = {}) {
   const yaw = typeof yawDeg === "number" ? { left: yawDeg, right: yawDeg } : yawDeg;
   const { events, totalMs } = plan.planCapture(steps);
   const segments = [];
@@ -38,11 +38,32 @@ export function videoSchedule(plan, steps, { yawDeg = 28, marginMs = 600, rampMs
     push(pose === "left" ? yaw.left : -yaw.right, end);
   });
   push(0, totalMs + tailMs);
-  return { schedule: segments.join(","), ramp: `${rampMs}ms` };
+  const out = { schedule: segments.join(","), ramp: `${rampMs}ms` };
+  if (lights) out.lights = lightTimeline(events, lights);
+  return out;
+}
+
+/**
+ * The screen colours the page shows, as the testkit's `--lights` timeline
+ * ("none:2700ms,red:600ms,…"): the face in the video is lit by what the page would show
+ * at that moment, as a real camera in front of the screen would see it.
+ */
+export function lightTimeline(events, lights) {
+  const parts = [];
+  let t = 0;
+  let colour = "none";
+  for (const e of events.filter((x) => x.kind === "light")) {
+    if (e.t > t) parts.push(`${colour}:${Math.round(e.t - t)}ms`);
+    t = e.t;
+    colour = e.frame >= 0 ? lights[e.frame] : "none";
+    if (e.frame >= 0 && !colour) throw new Error(`the challenge has no colour for frame ${e.frame}`);
+  }
+  parts.push(`${colour}:60s`);
+  return parts.join(",");
 }
 
 /** Writes a .y4m with the testkit; returns the testkit's JSON summary. */
-export function makeVideo({ image, landmarks, schedule, ramp, out, fps = 10, motion = "head" }) {
+export function makeVideo({ image, landmarks, schedule, ramp, lights, out, fps = 10, motion = "head" }) {
   requireFile(TESTKIT_BIN, "build it first (cargo build -p faceid-testkit) or set FACEID_TESTKIT_BIN");
   const stdout = execFileSync(
     TESTKIT_BIN,
@@ -54,6 +75,7 @@ export function makeVideo({ image, landmarks, schedule, ramp, out, fps = 10, mot
       "--ramp", ramp,
       "--fps", String(fps),
       "--motion", motion,
+      ...(lights ? ["--lights", lights] : []),
       "--out", out,
     ],
     { encoding: "utf8", maxBuffer: 1 << 20 },

@@ -3,8 +3,8 @@
 //! public-domain photo (faceid-testkit); attacks are the same photo repeated or warped
 //! like a sheet of paper turned in front of the camera.
 
-use faceid_service_tests::{b64, fixture, repo, LocalServer, ADMIN_TOKEN};
 use faceid_core::screen_light::Light;
+use faceid_service_tests::{b64, fixture, repo, LocalServer, ADMIN_TOKEN};
 use faceid_testkit::{Framing, HeadModel, Landmarks5, ScreenLight, SheetWarp};
 use image::RgbImage;
 use serde_json::{json, Value};

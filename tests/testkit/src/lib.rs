@@ -23,7 +23,7 @@ pub mod y4m;
 pub use framing::Framing;
 pub use head::HeadModel;
 pub use landmarks::Landmarks5;
-pub use light::ScreenLight;
+pub use light::{Camera, ScreenLight};
 pub use schedule::Schedule;
 pub use sheet::SheetWarp;
 pub use y4m::Y4mWriter;

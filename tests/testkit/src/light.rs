@@ -61,6 +61,36 @@ impl ScreenLight {
     }
 }
 
+/// What a webcam adds: a global gain (auto exposure hunting, ±`gain_jitter`) and sensor
+/// noise (uniform, ±`noise` grey levels), from a seed so runs repeat.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera {
+    pub gain_jitter: f64,
+    pub noise: f64,
+}
+
+impl Camera {
+    pub fn expose(&self, frame: &RgbImage, seed: u64) -> RgbImage {
+        // xorshift64*: deterministic, no dependency.
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let gain = 1.0 + self.gain_jitter * (2.0 * next() - 1.0);
+        let mut out = frame.clone();
+        for p in out.pixels_mut() {
+            for c in 0..3 {
+                let v = f64::from(p.0[c]) * gain + self.noise * (2.0 * next() - 1.0);
+                p.0[c] = v.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -677,7 +677,11 @@ impl ChallengeStore for DynamoStore {
             .item("steps", AttributeValue::L(steps))
             .item(
                 "lights",
-                s(c.lights.iter().map(|l| l.code()).collect::<Vec<_>>().join(",")),
+                s(c.lights
+                    .iter()
+                    .map(|l| l.code())
+                    .collect::<Vec<_>>()
+                    .join(",")),
             )
             .item("expires_at", s(rfc3339(c.expires_at)?))
             .item("used", AttributeValue::Bool(false))

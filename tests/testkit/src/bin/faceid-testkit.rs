@@ -5,9 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use faceid_testkit::head::HeadShape;
 use faceid_testkit::schedule::parse_duration;
-use faceid_testkit::{
-    Framing, HeadModel, Landmarks5, Schedule, ScreenLight, SheetWarp, Y4mWriter,
-};
+use faceid_testkit::{Framing, HeadModel, Landmarks5, Schedule, ScreenLight, SheetWarp, Y4mWriter};
 use image::RgbImage;
 use serde_json::json;
 use std::io::{BufWriter, Write};
