@@ -260,8 +260,8 @@ fn mean_rgb(img: &RgbImage, rects: &[[i64; 4]]) -> [f32; 3] {
         for y in t.max(0)..=b.min(h - 1) {
             for x in l.max(0)..=r.min(w - 1) {
                 let p = img.get_pixel(x as u32, y as u32).0;
-                for c in 0..3 {
-                    sum[c] += u64::from(p[c]);
+                for (s, v) in sum.iter_mut().zip(p) {
+                    *s += u64::from(v);
                 }
                 n += 1;
             }

@@ -52,9 +52,9 @@ impl ScreenLight {
                 (1.0 - (r - 1.0) / 0.6).clamp(0.0, 1.0).powi(2)
             };
             let w = self.background + (1.0 - self.background) * near;
-            for c in 0..3 {
-                let v = f64::from(p.0[c]) * (1.0 + self.strength * w * colour[c]);
-                p.0[c] = v.round().clamp(0.0, 255.0) as u8;
+            for (v, c) in p.0.iter_mut().zip(colour) {
+                let lit = f64::from(*v) * (1.0 + self.strength * w * c);
+                *v = lit.round().clamp(0.0, 255.0) as u8;
             }
         }
         out
@@ -82,9 +82,9 @@ impl Camera {
         let gain = 1.0 + self.gain_jitter * (2.0 * next() - 1.0);
         let mut out = frame.clone();
         for p in out.pixels_mut() {
-            for c in 0..3 {
-                let v = f64::from(p.0[c]) * gain + self.noise * (2.0 * next() - 1.0);
-                p.0[c] = v.round().clamp(0.0, 255.0) as u8;
+            for v in p.0.iter_mut() {
+                let seen = f64::from(*v) * gain + self.noise * (2.0 * next() - 1.0);
+                *v = seen.round().clamp(0.0, 255.0) as u8;
             }
         }
         out

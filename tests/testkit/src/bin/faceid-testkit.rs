@@ -188,8 +188,14 @@ fn parse_size(s: &str) -> Result<(u32, u32)> {
     Ok((w, h))
 }
 
-/// `COLOUR:DURATION` segments; `None` = no screen light.
-fn parse_lights(text: &str) -> Result<Vec<(Option<[u8; 3]>, f64)>> {
+/// A screen colour (`None`: no screen light) and how long it shows, in seconds.
+type LightSegment = (Option<[u8; 3]>, f64);
+
+/// A frame's yaw and the screen colour on it.
+type Pose = (f64, Option<[u8; 3]>);
+
+/// `COLOUR:DURATION` segments.
+fn parse_lights(text: &str) -> Result<Vec<LightSegment>> {
     text.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
@@ -213,7 +219,7 @@ fn parse_lights(text: &str) -> Result<Vec<(Option<[u8; 3]>, f64)>> {
 }
 
 /// The colour shown at `t` seconds (none past the timeline's end).
-fn light_at(lights: &[(Option<[u8; 3]>, f64)], t: f64) -> Option<[u8; 3]> {
+fn light_at(lights: &[LightSegment], t: f64) -> Option<[u8; 3]> {
     let mut start = 0.0;
     for &(rgb, seconds) in lights {
         if t < start + seconds {
@@ -225,7 +231,7 @@ fn light_at(lights: &[(Option<[u8; 3]>, f64)], t: f64) -> Option<[u8; 3]> {
 }
 
 struct VideoLight {
-    timeline: Vec<(Option<[u8; 3]>, f64)>,
+    timeline: Vec<LightSegment>,
     light: ScreenLight,
 }
 
@@ -246,7 +252,7 @@ fn make_video(
     let (w, h) = scene.photo.dimensions();
     let mut writer = Y4mWriter::new(BufWriter::new(file), w, h, (fps, 1))?;
     // Held poses under one light repeat the same frame: render each once.
-    let mut last: Option<((f64, Option<[u8; 3]>), RgbImage)> = None;
+    let mut last: Option<(Pose, RgbImage)> = None;
     for i in 0..schedule.frame_count(f64::from(fps)) {
         let t = i as f64 / f64::from(fps);
         let yaw = schedule.yaw_at(t);
