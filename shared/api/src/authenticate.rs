@@ -319,12 +319,11 @@ impl<'a> Attempt<'a> {
                 self.check_screen_light(light, c, analyses)?;
             }
         }
+        // The person's face in each frame (bystanders far behind are not matched).
+        let liveness = &self.state.config.liveness;
         let single: Vec<Descriptor> = faces
             .iter()
-            .filter_map(|f| match f.as_slice() {
-                [one] => Some(one.descriptor.clone()),
-                _ => None,
-            })
+            .filter_map(|f| liveness.main_face(f).map(|one| one.descriptor.clone()))
             .collect();
         if !single.is_empty() {
             return Ok(single);
@@ -352,14 +351,14 @@ impl<'a> Attempt<'a> {
         challenge: &Challenge,
         analyses: &[ImageAnalysis],
     ) -> Result<(), Stop> {
+        let liveness = &self.state.config.liveness;
         let colours: Vec<Option<FrameColour>> = analyses
             .iter()
-            .map(|a| match a.faces.as_slice() {
-                [one] => Some(FrameColour {
+            .map(|a| {
+                liveness.main_face(&a.faces).map(|one| FrameColour {
                     face: one.skin_rgb,
                     border: a.border_rgb,
-                }),
-                _ => None,
+                })
             })
             .collect();
         let report = policy.evaluate(&challenge.lights, &colours);

@@ -19,6 +19,10 @@ pub struct LivenessPolicy {
     pub turn_yaw: f64,
     /// Frames without a face (a turn too far for the detector) tolerated, as a fraction.
     pub max_faceless_fraction: f64,
+    /// A face narrower than this fraction of the largest one in its frame is a bystander
+    /// far behind the person (not a second person logging in): ignored. Two faces of
+    /// comparable size are refused (`face_count_in_frame`).
+    pub bystander_width: f64,
     /// Largest descriptor distance between any frame and the first one.
     pub same_person_distance: f32,
     /// Below this landmark motion (pixels, summed over the sequence) the frames are a still image.
@@ -35,6 +39,7 @@ impl Default for LivenessPolicy {
         Self {
             turn_yaw: 0.12,
             max_faceless_fraction: 0.34,
+            bystander_width: 0.5,
             same_person_distance: 0.5,
             min_motion_px: 2.0,
             min_frames: 3,
@@ -125,10 +130,10 @@ impl LivenessPolicy {
         }
         let mut faces = Vec::with_capacity(frames.len());
         for f in frames {
-            match f.as_slice() {
-                [] => {}
-                [one] => faces.push(one),
-                _ => return fail(report, LivenessFailure::FaceCountInFrame),
+            match (self.main_face(f), f.is_empty()) {
+                (Some(one), _) => faces.push(one),
+                (None, true) => {}
+                (None, false) => return fail(report, LivenessFailure::FaceCountInFrame),
             }
         }
         let faceless = frames.len() - faces.len();
@@ -189,6 +194,18 @@ impl LivenessPolicy {
         report
     }
 
+    /// The face logging in: the largest of the frame, if every other face is a
+    /// bystander (narrower than `bystander_width` of it). `None` without a face, or with
+    /// two faces of comparable size.
+    pub fn main_face<'a>(&self, faces: &'a [FaceObservation]) -> Option<&'a FaceObservation> {
+        let largest = faces.iter().max_by_key(|f| f.area())?;
+        let others_far = faces
+            .iter()
+            .filter(|f| !std::ptr::eq(*f, largest))
+            .all(|f| (f.width() as f64) < self.bystander_width * largest.width() as f64);
+        others_far.then_some(largest)
+    }
+
     fn classify(&self, yaw: f64) -> Option<Turn> {
         if yaw >= self.turn_yaw {
             Some(Turn::Left)
@@ -236,6 +253,19 @@ mod tests {
     }
 
     #[test]
+    fn a_small_face_far_behind_is_a_bystander_not_a_second_person() {
+        let p = LivenessPolicy::default();
+        let mut frames = seq(&[0.0, 0.2, 0.25, 0.0, -0.2, 0.0]);
+        // Someone passing far behind: a third of the person's width, in every frame.
+        for f in &mut frames {
+            f.push(face(0.0, 40, 50.0));
+        }
+        let r = p.evaluate(&[Turn::Left, Turn::Right], &frames);
+        assert!(r.passed, "{r:?}");
+        assert_eq!(p.main_face(&frames[0]).map(|f| f.width()), Some(120));
+    }
+
+    #[test]
     fn each_failure_has_its_reason() {
         let p = LivenessPolicy::default();
         let lr = [Turn::Left, Turn::Right];
@@ -270,6 +300,10 @@ mod tests {
         let mut two = seq(&[0.0, 0.2, 0.0, -0.2]);
         two[1].push(face(0.0, 120, 50.0));
         assert_eq!(reason(&two), Some(LivenessFailure::FaceCountInFrame));
+        // Comparable size (80 % as wide): still a second person.
+        let mut near = seq(&[0.0, 0.2, 0.0, -0.2]);
+        near[1].push(face(0.0, 96, 50.0));
+        assert_eq!(reason(&near), Some(LivenessFailure::FaceCountInFrame));
         let mut empty = seq(&[0.0, 0.2, 0.0, -0.2, 0.0, 0.0]);
         empty[0].clear();
         empty[2].clear();

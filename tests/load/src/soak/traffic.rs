@@ -315,6 +315,11 @@ pub fn judge(
             if !accepted && status == 401 && refusals.contains(&ans.code()) {
                 return Verdict::ok(Effect::Nothing);
             }
+            // A 1:N failure is charged to the nearest person too, and impostor traffic may
+            // have locked that person: a refusal as well.
+            if status == 429 {
+                return Verdict::ok(Effect::Nothing);
+            }
             if !accepted {
                 return Verdict {
                     false_reject: status == 401,
@@ -463,6 +468,7 @@ mod tests {
         assert_eq!(judge(&n, &yes("a"), "obama", person).error, None);
         assert!(judge(&n, &yes("b"), "obama", person).wrong_accept);
         assert!(judge(&n, &yes("x"), "obama", nobody).error.is_some());
+        assert_eq!(judge(&n, &locked, "obama", nobody).error, None);
     }
 
     #[test]
