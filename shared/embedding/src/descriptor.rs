@@ -15,9 +15,6 @@ use tract_onnx::prelude::*;
 pub const CHIP_SIZE: u32 = 150;
 /// Length of a descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
-/// face_recognition's default `tolerance`: two faces match when their descriptors are at
-/// most this far apart (Euclidean), the network's training `distance_threshold`.
-pub const MATCH_DISTANCE: f32 = 0.6;
 
 /// A face descriptor, exactly as dlib outputs it (not L2-normalised).
 pub type Descriptor = [f32; DESCRIPTOR_LEN];

@@ -136,11 +136,6 @@ impl FacePipeline {
         self
     }
 
-    pub fn with_service_hog_upsample(mut self, upsample: u32) -> Self {
-        self.service_hog_upsample = upsample;
-        self
-    }
-
     pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage, DecodeError> {
         decode_image(bytes, &self.limits)
     }

@@ -44,9 +44,6 @@ use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Default table name.
-pub const DEFAULT_TABLE: &str = "FaceEncodings";
-
 type Item = HashMap<String, AttributeValue>;
 
 const GALLERY_PK: &str = "GALLERY";

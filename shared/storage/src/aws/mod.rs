@@ -6,7 +6,7 @@
 mod dynamo;
 mod s3;
 
-pub use dynamo::{DynamoStore, DEFAULT_TABLE};
+pub use dynamo::DynamoStore;
 pub use s3::S3ImageStore;
 
 use aws_config::retry::RetryConfig;
