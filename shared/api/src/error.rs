@@ -7,6 +7,16 @@ use faceid_core::face::AnalyzeError;
 use faceid_core::ports::StoreError;
 use serde_json::json;
 
+/// What went wrong on our side, for the log: carried out of the handler in the
+/// response's extensions and written by the request's trace layer (`routes::finish`),
+/// inside the request's span with its id. The client sees only a generic message.
+#[derive(Debug, Clone)]
+pub struct ServerFault {
+    /// `true`: a bug or a broken invariant (500); `false`: a dependency was down (503).
+    pub internal: bool,
+    pub detail: String,
+}
+
 /// `Retry-After` of a 503.
 const UNAVAILABLE_RETRY_AFTER_SECS: i64 = 2;
 
@@ -80,17 +90,23 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = match &self {
-            // Internal details go to the log, not to the client.
-            Self::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                "internal error".to_string()
-            }
-            Self::Unavailable(detail) => {
-                tracing::warn!(%detail, "dependency unavailable");
-                "a storage service is unavailable; retry shortly".to_string()
-            }
-            other => other.to_string(),
+        // Internal details go to the log (through `ServerFault`), not to the client.
+        let (message, fault) = match &self {
+            Self::Internal(detail) => (
+                "internal error".to_string(),
+                Some(ServerFault {
+                    internal: true,
+                    detail: detail.clone(),
+                }),
+            ),
+            Self::Unavailable(detail) => (
+                "a storage service is unavailable; retry shortly".to_string(),
+                Some(ServerFault {
+                    internal: false,
+                    detail: detail.clone(),
+                }),
+            ),
+            other => (other.to_string(), None),
         };
         let mut body = json!({"error": {"code": code, "message": message}});
         if let Self::Unprocessable { details, .. } = &self {
@@ -100,6 +116,9 @@ impl IntoResponse for ApiError {
             body["error"]["retry_after"] = json!(retry_after_secs);
         }
         let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(fault) = fault {
+            resp.extensions_mut().insert(fault);
+        }
         let retry_after = match self {
             Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
             // The storage calls were already retried with backoff; ask the client to wait
@@ -130,5 +149,31 @@ impl From<AnalyzeError> for ApiError {
             AnalyzeError::TooLarge(m) => Self::PayloadTooLarge(m),
             AnalyzeError::Internal(m) => Self::Internal(m),
         }
+    }
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_travel_to_the_log_not_to_the_client() {
+        let resp = ApiError::Internal("table users#x is corrupt".into()).into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let fault = resp
+            .extensions()
+            .get::<ServerFault>()
+            .expect("fault for the log");
+        assert!(fault.internal && fault.detail.contains("corrupt"));
+        let resp = ApiError::Unavailable("DynamoDB timed out".into()).into_response();
+        assert!(
+            !resp
+                .extensions()
+                .get::<ServerFault>()
+                .expect("fault")
+                .internal
+        );
+        let resp = ApiError::bad_request("bad_image", "not an image").into_response();
+        assert!(resp.extensions().get::<ServerFault>().is_none());
     }
 }

@@ -24,10 +24,41 @@ fn finish(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
-        // Every request gets an id (kept if the caller sent one), echoed in the response
-        // and written to its audit event.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(log_fault),
+        )
+        // Every request gets an id (kept if the caller sent one), echoed in the response,
+        // carried by its log span and written to its audit event. Outermost, so the
+        // trace layer's span already sees it.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The request's span: method, path and request id (set by the layer outside).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+}
+
+/// Logs the server-side fault an `ApiError` handed out of the handler, inside the
+/// request's span (the client got only a generic message).
+fn log_fault(
+    resp: &axum::http::Response<axum::body::Body>,
+    latency: std::time::Duration,
+    _: &tracing::Span,
+) {
+    let (status, ms) = (resp.status().as_u16(), latency.as_millis() as u64);
+    match resp.extensions().get::<crate::error::ServerFault>() {
+        Some(f) if f.internal => tracing::error!(detail = %f.detail, status, ms, "internal error"),
+        Some(f) => tracing::warn!(detail = %f.detail, status, ms, "dependency unavailable"),
+        None => tracing::debug!(status, ms, "answered"),
+    }
 }
 
 /// A router that also records its (method, path) pairs, so the OpenAPI description can
