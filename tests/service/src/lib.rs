@@ -51,6 +51,22 @@ pub fn biden_variant(n: u32) -> Vec<u8> {
 }
 
 /// The face pipeline, loaded once per test binary.
+/// A committed photo and its reference landmarks, framed as the liveness tests' webcam
+/// sees it (640×480, eyes 80 px apart): what the testkit turns into head-turn frames.
+pub fn framed_face(image: &str, reference: &str) -> (image::RgbImage, faceid_testkit::Landmarks5) {
+    let photo = image::load_from_memory(&fixture(image))
+        .expect("fixture decodes")
+        .to_rgb8();
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference))
+        .expect("reference landmarks");
+    let lm = faceid_testkit::Landmarks5::from_json(&text, 0).expect("landmarks parse");
+    faceid_testkit::Framing {
+        eye_distance_px: 80.0,
+        ..faceid_testkit::Framing::default()
+    }
+    .apply(&photo, &lm)
+}
+
 pub fn pipeline() -> Arc<FacePipeline> {
     static P: OnceLock<Arc<FacePipeline>> = OnceLock::new();
     P.get_or_init(|| Arc::new(FacePipeline::bundled().expect("models load")))

@@ -4,8 +4,8 @@
 //! like a sheet of paper turned in front of the camera.
 
 use faceid_core::screen_light::Light;
-use faceid_service_tests::{b64, fixture, repo, LocalServer, ADMIN_TOKEN};
-use faceid_testkit::{Framing, HeadModel, Landmarks5, ScreenLight, SheetWarp};
+use faceid_service_tests::{b64, fixture, framed_face, LocalServer, ADMIN_TOKEN};
+use faceid_testkit::{HeadModel, Landmarks5, ScreenLight, SheetWarp};
 use image::RgbImage;
 use serde_json::{json, Value};
 
@@ -19,15 +19,7 @@ struct Subject {
 
 impl Subject {
     fn new(image: &str, reference: &str) -> Self {
-        let photo = image::load_from_memory(&fixture(image)).unwrap().to_rgb8();
-        let text = std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference))
-            .unwrap();
-        let lm = Landmarks5::from_json(&text, 0).unwrap();
-        let framing = Framing {
-            eye_distance_px: 80.0,
-            ..Framing::default()
-        };
-        let (photo, lm) = framing.apply(&photo, &lm);
+        let (photo, lm) = framed_face(image, reference);
         let head = HeadModel::new(&lm, Default::default()).unwrap();
         let sheet = SheetWarp::around_face(&lm, 640.0);
         Self {

@@ -15,8 +15,8 @@
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
-use faceid_service_tests::{fixture, pipeline, repo};
-use faceid_testkit::{Camera, Framing, HeadModel, Landmarks5, ScreenLight};
+use faceid_service_tests::{framed_face, pipeline};
+use faceid_testkit::{Camera, HeadModel, Landmarks5, ScreenLight};
 use image::RgbImage;
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -26,15 +26,7 @@ struct Turning {
 }
 
 fn turning(image: &str, reference: &str) -> Turning {
-    let photo = image::load_from_memory(&fixture(image)).unwrap().to_rgb8();
-    let text =
-        std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference)).unwrap();
-    let lm = Landmarks5::from_json(&text, 0).unwrap();
-    let (photo, lm) = Framing {
-        eye_distance_px: 80.0,
-        ..Framing::default()
-    }
-    .apply(&photo, &lm);
+    let (photo, lm) = framed_face(image, reference);
     let head = HeadModel::new(&lm, Default::default()).unwrap();
     let p = pipeline();
     // The page's plan for two turns: frontal, 3 turned, frontal, 3 turned, frontal.

@@ -6,8 +6,8 @@
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::Turn;
-use faceid_service_tests::{fixture, pipeline, repo};
-use faceid_testkit::{Framing, HeadModel, Landmarks5, SheetWarp};
+use faceid_service_tests::{framed_face, pipeline};
+use faceid_testkit::{HeadModel, SheetWarp};
 
 fn jpeg(img: &image::RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
@@ -37,15 +37,7 @@ fn false_reject_rate_on_synthetic_genuine_sequences() {
     let p = pipeline();
     let (mut genuine, mut rejected, mut sheets, mut sheet_accepted) = (0, 0, 0, 0);
     for (image, reference) in subjects {
-        let photo = image::load_from_memory(&fixture(image)).unwrap().to_rgb8();
-        let text = std::fs::read_to_string(repo().join("tests/fixtures/reference").join(reference))
-            .unwrap();
-        let lm = Landmarks5::from_json(&text, 0).unwrap();
-        let (photo, lm) = Framing {
-            eye_distance_px: 80.0,
-            ..Framing::default()
-        }
-        .apply(&photo, &lm);
+        let (photo, lm) = framed_face(image, reference);
         let head = HeadModel::new(&lm, Default::default()).unwrap();
         let sheet = SheetWarp::around_face(&lm, 640.0);
         for (left, right) in amplitudes {
