@@ -303,9 +303,9 @@ impl<'a> Attempt<'a> {
         challenge: Option<&Challenge>,
         analyses: &[ImageAnalysis],
     ) -> Result<Vec<Descriptor>, Stop> {
-        let faces: Vec<Vec<FaceObservation>> = analyses.iter().map(|a| a.faces.clone()).collect();
+        let faces: Vec<&[FaceObservation]> = analyses.iter().map(|a| a.faces.as_slice()).collect();
+        let liveness = &self.state.config.liveness;
         if let Some(c) = challenge {
-            let liveness = &self.state.config.liveness;
             let report = liveness.evaluate(&c.steps, &faces);
             self.event.liveness = serde_json::to_value(&report).ok();
             if let Some(f) = report.failure {
@@ -320,7 +320,6 @@ impl<'a> Attempt<'a> {
             }
         }
         // The person's face in each frame (bystanders far behind are not matched).
-        let liveness = &self.state.config.liveness;
         let single: Vec<Descriptor> = faces
             .iter()
             .filter_map(|f| liveness.main_face(f).map(|one| one.descriptor.clone()))

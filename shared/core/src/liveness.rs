@@ -109,7 +109,11 @@ pub struct LivenessReport {
 impl LivenessPolicy {
     /// Checks one face per frame against the asked steps. `frames[i]` are the faces found
     /// in frame `i`.
-    pub fn evaluate(&self, steps: &[Turn], frames: &[Vec<FaceObservation>]) -> LivenessReport {
+    pub fn evaluate<F: AsRef<[FaceObservation]>>(
+        &self,
+        steps: &[Turn],
+        frames: &[F],
+    ) -> LivenessReport {
         let mut report = LivenessReport {
             passed: false,
             frames: frames.len(),
@@ -129,7 +133,7 @@ impl LivenessPolicy {
             return fail(report, LivenessFailure::TooManyFrames);
         }
         let mut faces = Vec::with_capacity(frames.len());
-        for f in frames {
+        for f in frames.iter().map(AsRef::as_ref) {
             match (self.main_face(f), f.is_empty()) {
                 (Some(one), _) => faces.push(one),
                 (None, true) => {}
