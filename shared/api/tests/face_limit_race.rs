@@ -11,14 +11,13 @@ use axum::http::{header, Method, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use embedded_state::{
-    one_frontal_face, open_stores, state_on, test_config, test_tokens, PNG_SIGNATURE,
-    TEST_ADMIN_TOKEN,
+    count, one_frontal_face, open_stores, send_all, state_on, test_config, test_tokens,
+    PNG_SIGNATURE, TEST_ADMIN_TOKEN,
 };
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
 use faceid_core::{Descriptor, UserId};
 use serde_json::json;
 use std::sync::{Arc, Barrier};
-use tower::ServiceExt;
 
 const REQUESTS: usize = 8;
 
@@ -56,28 +55,18 @@ async fn concurrent_enrollments_never_exceed_the_face_limit() {
         .map(|i| {
             // A different photo each: distinct face ids, so none is a duplicate.
             let photo = STANDARD.encode([PNG_SIGNATURE, &[0u8; 31][..], &[i][..]].concat());
-            let req = Request::builder()
+            Request::builder()
                 .method(Method::POST)
                 .uri("/v1/users/carol/faces")
                 .header(header::CONTENT_TYPE, "application/json")
                 .header(header::AUTHORIZATION, format!("Bearer {TEST_ADMIN_TOKEN}"))
                 .body(Body::from(json!({"images": [photo]}).to_string()))
-                .expect("request");
-            tokio::spawn(router.clone().oneshot(req))
+                .expect("request")
         })
         .collect();
-    let mut statuses = vec![];
-    for r in requests {
-        statuses.push(r.await.expect("task").expect("infallible").status());
-    }
-    let created = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let full = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
+    let statuses = send_all(&router, requests).await;
+    let created = count(&statuses, StatusCode::CREATED);
+    let full = count(&statuses, StatusCode::CONFLICT);
     assert_eq!((created, full), (max, REQUESTS - max), "{statuses:?}");
     let carol = UserId::parse("carol").expect("user id");
     let stored = state.stores.templates.user_templates(&carol).await;

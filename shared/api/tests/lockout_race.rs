@@ -10,8 +10,8 @@ use axum::http::{header, Method, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use embedded_state::{
-    one_frontal_face, open_stores, state_on, test_config, test_tokens, PNG_SIGNATURE,
-    TEST_ADMIN_TOKEN,
+    count, one_frontal_face, open_stores, send_all, state_on, test_config, test_tokens,
+    PNG_SIGNATURE, TEST_ADMIN_TOKEN,
 };
 use faceid_api::ApiConfig;
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, ImageAnalysis};
@@ -19,7 +19,6 @@ use faceid_core::{Descriptor, FaceId, Source, Template, UserId};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const MODEL: &str = "stranger-stub";
 
@@ -77,28 +76,18 @@ async fn twenty_concurrent_wrong_logins_reach_the_analyser_at_most_five_times() 
     let requests: Vec<_> = (0..20u8)
         .map(|i| {
             // Each from its own address: only the per-user count can stop them.
-            let req = Request::builder()
+            Request::builder()
                 .method(Method::POST)
                 .uri("/v1/authenticate")
                 .header(header::CONTENT_TYPE, "application/json")
                 .header("x-forwarded-for", format!("198.51.100.{i}"))
                 .body(Body::from(body.clone()))
-                .expect("request");
-            tokio::spawn(router.clone().oneshot(req))
+                .expect("request")
         })
         .collect();
-    let mut statuses = vec![];
-    for r in requests {
-        statuses.push(r.await.expect("task").expect("infallible").status());
-    }
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let locked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let statuses = send_all(&router, requests).await;
+    let refused = count(&statuses, StatusCode::UNAUTHORIZED);
+    let locked = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         (refused, locked),
         (max_failures, 20 - max_failures),

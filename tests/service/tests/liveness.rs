@@ -218,34 +218,27 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
         (401, "liveness_light_mismatch".into()),
         "{body}"
     );
-    // A video made before the challenge existed (no screen light on it: a recording,
-    // or the testkit's one-photo animation).
-    let c = challenge(&s, &["left", "right"]).await;
+    // A video made before the challenge existed (no screen light on it: a recording, or
+    // the testkit's one-photo animation); and a video shown on a screen held to the
+    // camera, where the page's light falls on the whole replay screen alike.
     let unlit = ScreenLight {
         strength: 0.0,
         ..ScreenLight::default()
     };
-    let video = obama.turning_lit(&LEFT_RIGHT, &c.lights, unlit);
-    let (st, body) = login(&s, &c, Some("obama"), &video).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_light_mismatch".into()),
-        "{body}"
-    );
-    // That video shown on a screen held to the camera: the page's light falls on the
-    // whole replay screen alike, face and background.
-    let c = challenge(&s, &["left", "right"]).await;
     let on_a_screen = ScreenLight {
         background: 1.0,
         ..ScreenLight::default()
     };
-    let video = obama.turning_lit(&LEFT_RIGHT, &c.lights, on_a_screen);
-    let (st, body) = login(&s, &c, Some("obama"), &video).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_light_mismatch".into()),
-        "{body}"
-    );
+    for (attack, light) in [("unlit video", unlit), ("video on a screen", on_a_screen)] {
+        let c = challenge(&s, &["left", "right"]).await;
+        let video = obama.turning_lit(&LEFT_RIGHT, &c.lights, light);
+        let (st, body) = login(&s, &c, Some("obama"), &video).await;
+        assert_eq!(
+            (st, reason(&body)),
+            (401, "liveness_light_mismatch".into()),
+            "{attack}: {body}"
+        );
+    }
     // An unknown challenge.
     let unknown = Asked {
         id: "7b0e0b7e-9c56-4d5e-8a8e-2f3a5e2d7c11".into(),

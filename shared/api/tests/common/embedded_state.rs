@@ -119,3 +119,26 @@ pub fn state_on(
     };
     AppState::new(analyzer, stores, config)
 }
+
+/// Sends every request at once (each on its own task) and returns the statuses in order:
+/// the attacker's race, with none of the requests seeing another's outcome first.
+pub async fn send_all(
+    router: &axum::Router,
+    requests: Vec<axum::http::Request<axum::body::Body>>,
+) -> Vec<axum::http::StatusCode> {
+    use tower::ServiceExt;
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|req| tokio::spawn(router.clone().oneshot(req)))
+        .collect();
+    let mut statuses = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        statuses.push(t.await.expect("task").expect("infallible").status());
+    }
+    statuses
+}
+
+/// How many of `statuses` are `status`.
+pub fn count(statuses: &[axum::http::StatusCode], status: axum::http::StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
