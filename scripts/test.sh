@@ -24,13 +24,19 @@ stage() {
     failed+=("$name")
   fi
 }
+# The Lambda runtime test (tests/service/tests/lambda_runtime.rs) runs the real `enroll`
+# and `authenticate` binaries; `cargo test` alone builds `enroll` (for its own tests) but
+# not `authenticate`, and the test refuses a binary older than its sources.
+workspace_tests() {
+  cargo build -p enroll -p authenticate && cargo test --workspace --no-fail-fast
+}
 browser_e2e() {
   cargo build -p faceid -p faceid-testkit && bash tests/e2e/run.sh
 }
 
 stage "cargo fmt --check" cargo fmt --all -- --check
 stage "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
-stage "cargo test" cargo test --workspace --no-fail-fast
+stage "cargo test" workspace_tests
 # 30 s of mixed enroll/login/delete traffic against `faceid serve` (debug build, as the
 # tests), then the consistency check, again after a restart (docs/perf.md, "Soak").
 stage "soak" bash scripts/soak.sh --debug 30s
