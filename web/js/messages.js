@@ -73,6 +73,10 @@ const LOGIN_REASONS = {
     title: "Your head turned the other way",
     text: "“Left” means your own left, the way the arrow points. Follow the arrows in the order shown.",
   }),
+  liveness_flat_face: () => ({
+    title: "That looked like a picture, not a face",
+    text: "Turn your own head — not the camera or a photo — about a quarter turn to each side as the arrows ask.",
+  }),
 };
 
 const ERROR_CODES = {

@@ -49,6 +49,21 @@ impl FaceObservation {
         let off = [nose[0] - mid[0], nose[1] - mid[1]];
         (off[0] * axis[0] + off[1] * axis[1]) / (dist * dist)
     }
+    /// How much wider the eye on the image's left looks than the one on its right,
+    /// `ln(width_left / width_right)` (an eye's width: between its two corner points).
+    /// A head's outer eye corners sit behind the inner ones, so turning it foreshortens
+    /// the far eye more than the near one and this follows the yaw; on a flat photo any
+    /// affine view (a print turned, rolled or sheared) keeps the ratio of the two widths.
+    pub fn eye_width_log_ratio(&self) -> f64 {
+        let [a0, a1, b0, b1, _] = self.landmarks;
+        let width = |p: [f64; 2], q: [f64; 2]| (p[0] - q[0]).hypot(p[1] - q[1]).max(1e-6);
+        let (wa, wb) = (width(a0, a1), width(b0, b1));
+        if a0[0] + a1[0] <= b0[0] + b1[0] {
+            (wa / wb).ln()
+        } else {
+            (wb / wa).ln()
+        }
+    }
     /// Eye distance relative to the box width: about 0.3–0.5 for a real face.
     pub fn eye_distance_ratio(&self) -> f64 {
         let [a0, a1, b0, b1, _] = self.landmarks;
@@ -199,16 +214,28 @@ pub(crate) mod tests {
     use crate::domain::DESCRIPTOR_LEN;
 
     /// A synthetic observation: eyes 40 px apart around (100, 100), nose shifted by `yaw`.
+    /// A face turned as a head turns: the nose `yaw` eye distances off the eye midpoint,
+    /// and the far eye foreshortened (eye-width log ratio 1.6 × yaw, as measured on the
+    /// testkit's renders).
     pub fn face(yaw: f64, width: i64, sharpness: f32) -> FaceObservation {
+        turned(yaw, 1.6, width, sharpness)
+    }
+
+    /// `face` with the eye widths' log ratio `foreshortening × yaw` (0: a flat photo).
+    pub fn turned(yaw: f64, foreshortening: f64, width: i64, sharpness: f32) -> FaceObservation {
+        let half = foreshortening * yaw / 2.0;
+        let (left_outer, right_outer) = (85.0 - 10.0 * half.exp(), 115.0 + 10.0 * (-half).exp());
+        let mid = (left_outer + 85.0 + 115.0 + right_outer) / 4.0;
+        let eyes = (115.0 + right_outer - 85.0 - left_outer) / 2.0;
         FaceObservation {
             rect: [50, 50, 50 + width - 1, 50 + width - 1],
             score: 1.0,
             landmarks: [
-                [125.0, 100.0],
+                [right_outer, 100.0],
                 [115.0, 100.0],
-                [75.0, 100.0],
+                [left_outer, 100.0],
                 [85.0, 100.0],
-                [100.0 + yaw * 40.0, 125.0],
+                [mid + yaw * eyes, 125.0],
             ],
             descriptor: Descriptor([0.0; DESCRIPTOR_LEN]),
             sharpness,
@@ -221,6 +248,15 @@ pub(crate) mod tests {
         assert!(face(0.0, 100, 50.0).yaw().abs() < 1e-9);
         assert!((face(0.3, 100, 50.0).yaw() - 0.3).abs() < 1e-9);
         assert!((face(-0.2, 100, 50.0).yaw() + 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_far_eye_narrows_with_the_turn() {
+        assert!(face(0.0, 100, 50.0).eye_width_log_ratio().abs() < 1e-9);
+        // Nose to the image's right: the eye on the right is the far one, narrower.
+        assert!((face(0.2, 100, 50.0).eye_width_log_ratio() - 0.32).abs() < 1e-9);
+        assert!((turned(0.2, 0.0, 100, 50.0).eye_width_log_ratio()).abs() < 1e-9);
+        assert!((face(0.3, 100, 50.0).yaw() - 0.3).abs() < 1e-9);
     }
 
     #[test]

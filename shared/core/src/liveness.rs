@@ -25,6 +25,11 @@ pub struct LivenessPolicy {
     pub bystander_width: f64,
     /// Largest descriptor distance between any frame and the first one.
     pub same_person_distance: f32,
+    /// Least slope of the eye-width log ratio ([`FaceObservation::eye_width_log_ratio`])
+    /// against the yaw over the turned frames. A head's far eye foreshortens more than its
+    /// near one (the outer corners sit behind the inner ones); a flat photo seen at any
+    /// angle, rolled or sheared keeps the ratio, so its "turn" has a slope near 0.
+    pub min_eye_foreshortening: f64,
     /// Below this landmark motion (pixels, summed over the sequence) the frames are a still image.
     pub min_motion_px: f64,
     pub min_frames: usize,
@@ -37,10 +42,11 @@ pub struct LivenessPolicy {
 impl Default for LivenessPolicy {
     fn default() -> Self {
         Self {
-            turn_yaw: 0.12,
+            turn_yaw: 0.10,
             max_faceless_fraction: 0.34,
             bystander_width: 0.5,
             same_person_distance: 0.5,
+            min_eye_foreshortening: 1.0,
             min_motion_px: 2.0,
             min_frames: 3,
             max_frames: 16,
@@ -63,6 +69,9 @@ pub enum LivenessFailure {
     /// The face moved but the head never turned as asked (e.g. a photo warped or tilted).
     NoHeadTurn,
     WrongTurnOrder,
+    /// The nose moved as asked but the eyes did not foreshorten as a turning head's do:
+    /// a flat photo turned, rolled or warped.
+    FlatFace,
 }
 
 impl LivenessFailure {
@@ -76,6 +85,7 @@ impl LivenessFailure {
             Self::NoMotion => "no_motion",
             Self::NoHeadTurn => "no_head_turn",
             Self::WrongTurnOrder => "wrong_turn_order",
+            Self::FlatFace => "flat_face",
         }
     }
 
@@ -88,6 +98,7 @@ impl LivenessFailure {
             Self::NoMotion => "The face did not move; turn your head as asked.",
             Self::NoHeadTurn => "The head did not turn as asked.",
             Self::WrongTurnOrder => "The head turns did not follow the order asked.",
+            Self::FlatFace => "The turn looked like a flat picture, not a head.",
         }
     }
 }
@@ -102,6 +113,8 @@ pub struct LivenessReport {
     /// Largest and smallest yaw relative to the straight-ahead (median) value.
     pub max_yaw: f64,
     pub min_yaw: f64,
+    /// Slope of the eye-width log ratio against the yaw over the turned frames.
+    pub eye_foreshortening: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<LivenessFailure>,
 }
@@ -120,6 +133,7 @@ impl LivenessPolicy {
             turns_seen: vec![],
             max_yaw: 0.0,
             min_yaw: 0.0,
+            eye_foreshortening: 0.0,
             failure: None,
         };
         let fail = |mut r: LivenessReport, f| {
@@ -194,8 +208,40 @@ impl LivenessPolicy {
             };
             return fail(report, failure);
         }
+        report.eye_foreshortening = self.eye_foreshortening(&faces, &yaws);
+        if report.eye_foreshortening < self.min_eye_foreshortening {
+            return fail(report, LivenessFailure::FlatFace);
+        }
         report.passed = true;
         report
+    }
+
+    /// Least-squares slope (through the origin) of the eye-width log ratio against the
+    /// yaw over the turned frames, both relative to the straight-ahead frames.
+    fn eye_foreshortening(&self, faces: &[&FaceObservation], yaws: &[f64]) -> f64 {
+        let ratios: Vec<f64> = faces.iter().map(|f| f.eye_width_log_ratio()).collect();
+        let mut straight: Vec<f64> = ratios
+            .iter()
+            .zip(yaws)
+            .filter(|(_, y)| self.classify(**y).is_none())
+            .map(|(r, _)| *r)
+            .collect();
+        straight.sort_by(f64::total_cmp);
+        let Some(&base) = straight.get(straight.len() / 2) else {
+            return 0.0;
+        };
+        let (mut xy, mut xx) = (0.0, 0.0);
+        for (r, y) in ratios.iter().zip(yaws) {
+            if self.classify(*y).is_some() {
+                xy += y * (r - base);
+                xx += y * y;
+            }
+        }
+        if xx > 0.0 {
+            xy / xx
+        } else {
+            0.0
+        }
     }
 
     /// The face logging in: the largest of the frame, if every other face is a
@@ -224,7 +270,7 @@ impl LivenessPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::face::tests::face;
+    use crate::face::tests::{face, turned};
 
     fn seq(yaws: &[f64]) -> Vec<Vec<FaceObservation>> {
         yaws.iter().map(|&y| vec![face(y, 120, 50.0)]).collect()
@@ -254,6 +300,30 @@ mod tests {
         let mut frames = seq(&[0.0, 0.2, 0.25, 0.0, -0.2, 0.0]);
         frames[2].clear();
         assert!(p.evaluate(&[Turn::Left, Turn::Right], &frames).passed);
+    }
+
+    #[test]
+    fn a_turn_without_eye_foreshortening_is_a_flat_picture() {
+        let p = LivenessPolicy::default();
+        let lr = [Turn::Left, Turn::Right];
+        let yaws = [0.0, 0.2, 0.25, 0.0, -0.2, 0.0];
+        let with = |k: f64| -> Vec<Vec<FaceObservation>> {
+            yaws.iter()
+                .map(|&y| vec![turned(y, k, 120, 50.0)])
+                .collect()
+        };
+        // A sheared or rolled print: the nose moves, the eye widths keep their ratio.
+        let r = p.evaluate(&lr, &with(0.0));
+        assert_eq!(r.failure, Some(LivenessFailure::FlatFace), "{r:?}");
+        assert!(r.eye_foreshortening.abs() < 1e-6);
+        // Foreshortening the wrong way round (the near eye narrower) is no head either.
+        assert_eq!(
+            p.evaluate(&lr, &with(-1.6)).failure,
+            Some(LivenessFailure::FlatFace)
+        );
+        let r = p.evaluate(&lr, &with(1.0));
+        assert!(r.passed, "{r:?}");
+        assert!((r.eye_foreshortening - 1.0).abs() < 0.05, "{r:?}");
     }
 
     #[test]

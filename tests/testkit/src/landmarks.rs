@@ -104,6 +104,20 @@ impl Landmarks5 {
         ((n[0] - mid[0]) * axis[0] + (n[1] - mid[1]) * axis[1]) / d2
     }
 
+    /// The server's eye-foreshortening measure (a copy of
+    /// `FaceObservation::eye_width_log_ratio`): `ln(width of the image-left eye / width of
+    /// the image-right eye)`.
+    pub fn eye_width_log_ratio(&self) -> f64 {
+        let [a0, a1, b0, b1, _] = self.0;
+        let width = |p: [f64; 2], q: [f64; 2]| (p[0] - q[0]).hypot(p[1] - q[1]).max(1e-6);
+        let (wa, wb) = (width(a0, a1), width(b0, b1));
+        if a0[0] + a1[0] <= b0[0] + b1[0] {
+            (wa / wb).ln()
+        } else {
+            (wb / wa).ln()
+        }
+    }
+
     /// Each point mapped through `f`.
     pub fn map(&self, mut f: impl FnMut([f64; 2]) -> [f64; 2]) -> Self {
         let mut out = self.0;

@@ -18,6 +18,7 @@ pub mod light;
 pub mod sampling;
 pub mod schedule;
 pub mod sheet;
+pub mod warp;
 pub mod y4m;
 
 pub use framing::Framing;
@@ -26,4 +27,5 @@ pub use landmarks::Landmarks5;
 pub use light::{Camera, ScreenLight};
 pub use schedule::Schedule;
 pub use sheet::SheetWarp;
+pub use warp::{Homography, PrintPose, ThinPlate};
 pub use y4m::Y4mWriter;
