@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite (the README's test command): formatting and lints, every Rust test
+# The whole test suite (the README's test command): formatting and lints, cargo deny
+# (licences, advisories, bans, sources: deny.toml), every Rust test
 # (unit, parity against dlib's reference outputs, Lambda handlers and storage adapters
 # against real moto_server and nx-27017), a 30 s soak of `faceid serve`, the SAM template
 # lint, and the browser test in headless Chromium. Needs: python3 with `moto[server]
@@ -30,12 +31,26 @@ stage() {
 workspace_tests() {
   cargo build -p enroll -p authenticate && cargo test --workspace --no-fail-fast
 }
+# Licences, bans and sources are checked offline; advisories need the RustSec database,
+# which cargo-deny clones from GitHub. Where that cannot be reached the stage says so
+# loudly and checks the other three: it never reports advisories it did not check.
+# (--hide-inclusion-graph: one short entry per duplicated crate instead of ~3,000 lines;
+# `cargo deny check` shows who pulls a crate in.)
+cargo_deny() {
+  if cargo deny fetch db >/dev/null 2>&1; then
+    cargo deny --offline check --hide-inclusion-graph
+  else
+    echo "!! cargo deny: the RustSec advisory database cannot be fetched here; advisories NOT checked"
+    cargo deny check --hide-inclusion-graph licenses bans sources
+  fi
+}
 browser_e2e() {
   cargo build -p faceid -p faceid-testkit && bash tests/e2e/run.sh
 }
 
 stage "cargo fmt --check" cargo fmt --all -- --check
 stage "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+stage "cargo deny" cargo_deny
 stage "cargo test" workspace_tests
 # 30 s of mixed enroll/login/delete traffic against `faceid serve` (debug build, as the
 # tests), then the consistency check, again after a restart (docs/perf.md, "Soak").
