@@ -46,7 +46,7 @@ impl Default for LivenessPolicy {
             max_faceless_fraction: 0.34,
             bystander_width: 0.5,
             same_person_distance: 0.5,
-            min_eye_foreshortening: 1.0,
+            min_eye_foreshortening: 0.2,
             min_motion_px: 2.0,
             min_frames: 3,
             max_frames: 16,

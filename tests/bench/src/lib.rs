@@ -2,6 +2,7 @@
 //! `reference_timing.py`), of 1:N search, the ROC of the labelled pairs, and the figures
 //! in `docs/figures`. Run everything with `scripts/bench.sh`.
 
+pub mod footage;
 pub mod plots;
 pub mod policy;
 pub mod report;

@@ -90,6 +90,16 @@ enum Cmd {
         #[arg(long)]
         note: Vec<String>,
     },
+    /// The liveness check on real head-turn clips (folders with a `frames/` folder each):
+    /// genuine acceptance per source and swept over the eye-foreshortening threshold; JSON.
+    Footage {
+        #[arg(long, default_value = "~/.cache/faceid-footage")]
+        dir: String,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        #[arg(long, default_value_t = 200)]
+        trials: usize,
+    },
     /// Redraws the figures and reprints the tables from a bench.json.
     Figures {
         #[arg(long, default_value = "docs/figures/bench.json")]
@@ -240,6 +250,19 @@ fn main() -> Result<()> {
                 shipped.verify_distance,
                 shipped.max_identify_templates,
             )?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Cmd::Footage {
+            dir,
+            models,
+            trials,
+        } => {
+            let dir = match dir.strip_prefix("~/") {
+                Some(rest) => PathBuf::from(std::env::var("HOME")?).join(rest),
+                None => PathBuf::from(dir),
+            };
+            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
+            let r = faceid_bench::footage::run(&p, &dir, trials)?;
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Cmd::Roc => {

@@ -229,13 +229,15 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
+        let (done, rest) = a.split_at_mut(col + 1);
+        let top = &done[col];
+        for (i, r) in rest.iter_mut().enumerate() {
+            let f = r[col] / top[col];
             if f != 0.0 {
-                for k in col..n {
-                    a[row][k] -= f * a[col][k];
+                for (v, t) in r[col..].iter_mut().zip(&top[col..]) {
+                    *v -= f * t;
                 }
-                b[row] -= f * b[col];
+                b[col + 1 + i] -= f * b[col];
             }
         }
     }
