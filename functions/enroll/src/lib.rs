@@ -55,7 +55,7 @@ pub async fn handle(
                 .await
                 .map_err(|e| e.to_string())?;
             for o in &outcomes {
-                tracing::info!(key = %o.key, outcome = o.outcome, reason = ?o.reason, "S3 upload processed");
+                tracing::info!(key = %o.key, outcome = o.outcome, reason = o.reason.as_deref(), "S3 upload processed");
             }
             Ok(EnrollOutput::S3 { outcomes })
         }

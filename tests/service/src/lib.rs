@@ -67,6 +67,19 @@ pub fn framed_face(image: &str, reference: &str) -> (image::RgbImage, faceid_tes
     .apply(&photo, &lm)
 }
 
+/// The public-domain faces the liveness attack suites turn, print and animate: each
+/// committed photo with a face big enough to frame at 80 px between the eyes.
+pub const ATTACK_SUBJECTS: [(&str, &str); 5] = [
+    ("face_recognition/obama.jpg", "obama.json"),
+    ("face_recognition/obama3.jpg", "obama3.json"),
+    ("face_recognition/obama-720p.jpg", "obama-720p.json"),
+    (
+        "dlib/Tom_Cruise_avp_2014_4.jpg",
+        "Tom_Cruise_avp_2014_4.json",
+    ),
+    ("pypi/astronaut.png", "astronaut.json"),
+];
+
 pub fn pipeline() -> Arc<FacePipeline> {
     static P: OnceLock<Arc<FacePipeline>> = OnceLock::new();
     P.get_or_init(|| Arc::new(FacePipeline::bundled().expect("models load")))

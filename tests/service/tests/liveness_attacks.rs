@@ -15,7 +15,7 @@
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
-use faceid_service_tests::{framed_face, pipeline};
+use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
 use faceid_testkit::{Camera, HeadModel, Landmarks5, ScreenLight};
 use image::RgbImage;
 use rand::{rngs::StdRng, SeedableRng};
@@ -104,17 +104,7 @@ struct Species {
 
 #[test]
 fn screen_light_apcer_per_species_and_bpcer_by_condition() {
-    let subjects = [
-        ("face_recognition/obama.jpg", "obama.json"),
-        ("face_recognition/obama3.jpg", "obama3.json"),
-        ("face_recognition/obama-720p.jpg", "obama-720p.json"),
-        (
-            "dlib/Tom_Cruise_avp_2014_4.jpg",
-            "Tom_Cruise_avp_2014_4.json",
-        ),
-        ("pypi/astronaut.png", "astronaut.json"),
-    ];
-    let turns: Vec<Turning> = subjects.iter().map(|(i, r)| turning(i, r)).collect();
+    let turns: Vec<Turning> = ATTACK_SUBJECTS.iter().map(|(i, r)| turning(i, r)).collect();
     let light = |strength| {
         Lit::Face(ScreenLight {
             strength,

@@ -19,7 +19,7 @@ use faceid_core::liveness::LivenessPolicy;
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
 use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
-use faceid_service_tests::{framed_face, pipeline};
+use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
 use faceid_testkit::{
     Camera, HeadModel, Homography, Landmarks5, PrintPose, ScreenLight, ThinPlate,
 };
@@ -295,17 +295,6 @@ struct Outcome {
     geometry: Vec<(f64, f64, f64, f64)>,
 }
 
-fn eye_centres(f: &FaceObservation) -> ([f64; 2], [f64; 2]) {
-    let [a0, a1, b0, b1, _] = f.landmarks;
-    let a = [(a0[0] + a1[0]) / 2.0, (a0[1] + a1[1]) / 2.0];
-    let b = [(b0[0] + b1[0]) / 2.0, (b0[1] + b1[1]) / 2.0];
-    if a[0] <= b[0] {
-        (a, b)
-    } else {
-        (b, a)
-    }
-}
-
 fn jpeg(img: &RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
@@ -374,7 +363,7 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
                 Pose::Turned(t, a) => sign(t) * a,
             };
             liveness.main_face(f).map(|m| {
-                let (l, r) = eye_centres(m);
+                let (l, r) = Landmarks5(m.landmarks).eyes();
                 let roll = (r[1] - l[1]).atan2(r[0] - l[0]).to_degrees();
                 (planned, m.yaw(), m.eye_width_log_ratio(), roll)
             })
@@ -399,27 +388,18 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
 
 #[test]
 fn flat_and_2d_attacks_apcer_per_species() {
-    let subjects: Vec<Subject> = [
-        ("face_recognition/obama.jpg", "obama.json"),
-        ("face_recognition/obama3.jpg", "obama3.json"),
-        ("face_recognition/obama-720p.jpg", "obama-720p.json"),
-        (
-            "dlib/Tom_Cruise_avp_2014_4.jpg",
-            "Tom_Cruise_avp_2014_4.json",
-        ),
-        ("pypi/astronaut.png", "astronaut.json"),
-    ]
-    .iter()
-    .map(|(image, reference)| {
-        let (photo, landmarks) = framed_face(image, reference);
-        let head = HeadModel::new(&landmarks, Default::default()).expect("head model");
-        Subject {
-            photo,
-            landmarks,
-            head,
-        }
-    })
-    .collect();
+    let subjects: Vec<Subject> = ATTACK_SUBJECTS
+        .iter()
+        .map(|(image, reference)| {
+            let (photo, landmarks) = framed_face(image, reference);
+            let head = HeadModel::new(&landmarks, Default::default()).expect("head model");
+            Subject {
+                photo,
+                landmarks,
+                head,
+            }
+        })
+        .collect();
     let trials_per_subject: u64 = std::env::var("FACEID_ATTACK_TRIALS")
         .ok()
         .and_then(|v| v.parse().ok())
