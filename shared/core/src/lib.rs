@@ -9,6 +9,7 @@ pub mod keys;
 pub mod liveness;
 pub mod lockout;
 pub mod matching;
+pub mod parallax;
 pub mod policy;
 pub mod ports;
 pub mod screen_light;

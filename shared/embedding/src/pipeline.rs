@@ -4,6 +4,7 @@
 use crate::descriptor::{DescriptorModel, ModelError, CHIP_SIZE};
 use crate::mmod::{MmodConfig, MmodDetector, MmodError};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
+use faceid_core::parallax::FacePatch;
 use faceid_vision::chip::{extract_image_chip, get_face_chip_details};
 use faceid_vision::decode::{decode_image, DecodeError, DecodeLimits};
 use faceid_vision::hog::{HogDetector, HogError};
@@ -213,14 +214,36 @@ fn observation(img: &RgbImage, face: &Face) -> FaceObservation {
         right,
         bottom,
     } = face.detection.rect;
+    let landmarks = face.landmarks.map(|p| [p.x as f64, p.y as f64]);
     FaceObservation {
         rect: [left, top, right, bottom],
         score: face.detection.score,
-        landmarks: face.landmarks.map(|p| [p.x as f64, p.y as f64]),
+        landmarks,
         descriptor: faceid_core::Descriptor(face.descriptor),
         sharpness: face.sharpness,
         skin_rgb: skin_rgb(img, [left, top, right, bottom]),
+        patch: FacePatch::sample(&landmarks, |x, y| grey_at(img, x, y)),
     }
+}
+
+/// Bilinear grey level (mean of R, G, B) at a real-valued point, clamped to the image.
+fn grey_at(img: &RgbImage, x: f64, y: f64) -> f32 {
+    let (w, h) = (img.width() as f64, img.height() as f64);
+    let (x, y) = (x.clamp(0.0, w - 1.0), y.clamp(0.0, h - 1.0));
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = ((x - x0) as f32, (y - y0) as f32);
+    let (x0, y0) = (x0 as u32, y0 as u32);
+    let (x1, y1) = (
+        (x0 + 1).min(img.width() - 1),
+        (y0 + 1).min(img.height() - 1),
+    );
+    let g = |x, y| {
+        let p = img.get_pixel(x, y).0;
+        (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0
+    };
+    let top = g(x0, y0) * (1.0 - fx) + g(x1, y0) * fx;
+    let bottom = g(x0, y1) * (1.0 - fx) + g(x1, y1) * fx;
+    top * (1.0 - fy) + bottom * fy
 }
 
 /// Mean RGB of the middle of a face box (half its width, three fifths of its height):

@@ -11,7 +11,7 @@
 
 use anyhow::{Context, Result};
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
-use faceid_core::liveness::LivenessPolicy;
+use faceid_core::liveness::{LivenessFailure, LivenessPolicy};
 use faceid_core::Turn;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -19,6 +19,8 @@ use std::path::Path;
 
 /// Foreshortening thresholds the report sweeps.
 pub const SWEEP: [f64; 8] = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0];
+/// Parallax thresholds the report sweeps.
+pub const PARALLAX_SWEEP: [f64; 8] = [0.0, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04];
 
 #[derive(Debug, Serialize)]
 pub struct ClipReport {
@@ -35,6 +37,13 @@ pub struct ClipReport {
     pub accepted_at: Vec<(f64, usize)>,
     /// Smallest, 5th-percentile and median eye-foreshortening slope over the trials.
     pub slope_min_p5_median: [f64; 3],
+    /// Accepted at each parallax threshold of [`PARALLAX_SWEEP`] (the rest of the policy
+    /// as shipped).
+    pub accepted_at_parallax: Vec<(f64, usize)>,
+    /// Smallest, 5th-percentile and median parallax over the trials that measured it.
+    pub parallax_min_p5_median: [f64; 3],
+    /// Trials that got as far as the parallax check but could not measure it.
+    pub parallax_unmeasured: usize,
 }
 
 /// Small deterministic generator (xorshift64*), so runs repeat without a dependency.
@@ -117,12 +126,16 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
         refusals: BTreeMap::new(),
         accepted_at: SWEEP.iter().map(|t| (*t, 0)).collect(),
         slope_min_p5_median: [0.0; 3],
+        accepted_at_parallax: PARALLAX_SWEEP.iter().map(|t| (*t, 0)).collect(),
+        parallax_min_p5_median: [0.0; 3],
+        parallax_unmeasured: 0,
     };
     if straight.len() < 3 || left.len() < 3 || right.len() < 3 {
         return Ok(report);
     }
     let mut draw = Draw(0x5EED ^ (faces.len() as u64) << 7 | 1);
     let mut slopes = vec![];
+    let mut parallaxes = vec![];
     for _ in 0..trials {
         let steps = if draw.below(2) == 0 {
             [Turn::Left, Turn::Right]
@@ -147,6 +160,18 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
             Some(f) => *report.refusals.entry(f.code().to_string()).or_default() += 1,
         }
         slopes.push(r.eye_foreshortening);
+        let got_to_parallax = r.passed || r.failure == Some(LivenessFailure::NoParallax);
+        match r.parallax {
+            Some(p) => parallaxes.push(p),
+            None if got_to_parallax => report.parallax_unmeasured += 1,
+            None => {}
+        }
+        // The parallax check comes last: a trial refused by it, or accepted, passed the rest.
+        if let (true, Some(p)) = (got_to_parallax, r.parallax) {
+            for (t, n) in &mut report.accepted_at_parallax {
+                *n += usize::from(p >= *t);
+            }
+        }
         for (t, n) in &mut report.accepted_at {
             let at = LivenessPolicy {
                 min_eye_foreshortening: *t,
@@ -158,5 +183,10 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
     slopes.sort_by(f64::total_cmp);
     let q = |p: f64| slopes[((slopes.len() - 1) as f64 * p) as usize];
     report.slope_min_p5_median = [q(0.0), q(0.05), q(0.5)];
+    parallaxes.sort_by(f64::total_cmp);
+    if !parallaxes.is_empty() {
+        let q = |p: f64| parallaxes[((parallaxes.len() - 1) as f64 * p) as usize];
+        report.parallax_min_p5_median = [q(0.0), q(0.05), q(0.5)];
+    }
     Ok(report)
 }

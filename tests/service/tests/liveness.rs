@@ -184,11 +184,17 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     // The same photo warped in perspective to imitate turning left and right.
     let c = challenge(&s, &["left", "right"]).await;
     // Refused either way: the nose stays between the eyes, or (if perspective nudges it
-    // past the turn threshold) the eyes do not foreshorten as a head's do.
+    // past the turn threshold) the eyes do not foreshorten as a head's do, or the face
+    // moves as one plane.
     let (st, body) = login(&s, &c, Some("obama"), &obama.sheet(&LEFT_RIGHT, &c)).await;
     assert!(
         st == 401
-            && ["liveness_no_head_turn", "liveness_flat_face"].contains(&reason(&body).as_str()),
+            && [
+                "liveness_no_head_turn",
+                "liveness_flat_face",
+                "liveness_no_parallax"
+            ]
+            .contains(&reason(&body).as_str()),
         "{body}"
     );
     // The right turns in the wrong order.
