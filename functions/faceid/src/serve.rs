@@ -42,7 +42,6 @@ async fn local_upload(
     query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    use faceid_core::ports::ImageStore;
     let Query(q) =
         query.map_err(|_| ApiError::bad_request("bad_upload_url", "missing expires/sig"))?;
     up.images
@@ -52,9 +51,12 @@ async fn local_upload(
         return Err(ApiError::bad_request("empty_body", "the upload is empty"));
     }
     let etag = format!("{:x}", sha_of(&body));
-    up.images
-        .put_image(&key, body.to_vec(), "image/jpeg")
-        .await?;
+    if !up.images.put_new_image(&key, body.to_vec()).await? {
+        return Err(ApiError::Conflict {
+            code: faceid_api::enroll::UPLOAD_URL_REUSED,
+            message: "this upload URL was used already; ask for a new one".into(),
+        });
+    }
     let outcome = faceid_api::enroll::enroll_stored_photo(&up.state, "local", &key, &etag).await?;
     Ok((StatusCode::OK, Json(outcome)))
 }

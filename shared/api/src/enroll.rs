@@ -315,12 +315,20 @@ pub async fn create_upload(
         .upload_grants
         .put_grant(&user, &upload_id, expires_at)
         .await?;
-    let url = state.stores.images.presign_put(&key, ttl).await?;
+    let put = state.stores.images.presign_put(&key, ttl).await?;
+    let headers: serde_json::Map<String, serde_json::Value> = put
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k, v.into()))
+        .collect();
+    let expires_at = expires_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     Ok((
         StatusCode::CREATED,
         Json(
-            json!({"upload_url": url, "method": "PUT", "key": key, "content_type": "image/jpeg",
-                    "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}),
+            json!({"upload_url": put.url, "method": "PUT", "headers": headers, "key": key,
+                    "content_type": "image/jpeg", "expires_at": expires_at}),
         ),
     ))
 }

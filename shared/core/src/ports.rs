@@ -117,8 +117,27 @@ pub trait ImageStore: Send + Sync {
     async fn delete_image(&self, key: &str) -> StoreResult<()>;
     /// Deletes every object under `prefix`; returns how many.
     async fn delete_prefix(&self, prefix: &str) -> StoreResult<usize>;
-    /// A URL the client can PUT the photo to, valid for `ttl`.
-    async fn presign_put(&self, key: &str, ttl: std::time::Duration) -> StoreResult<String>;
+    /// A URL the client can PUT the photo to once, valid for `ttl`.
+    async fn presign_put(&self, key: &str, ttl: std::time::Duration) -> StoreResult<PresignedPut>;
+}
+
+/// A presigned upload: the URL and the headers the PUT must carry (they are signed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedPut {
+    pub url: String,
+    /// Lower-case names. Always `if-none-match: *`: the store refuses a PUT onto an
+    /// existing object, so a used URL cannot replace the photo that was enrolled.
+    pub headers: Vec<(String, String)>,
+}
+
+impl PresignedPut {
+    /// The headers every adapter signs: the photo's type and create-only.
+    pub fn required_headers() -> Vec<(String, String)> {
+        vec![
+            ("content-type".into(), "image/jpeg".into()),
+            ("if-none-match".into(), "*".into()),
+        ]
+    }
 }
 
 #[async_trait]

@@ -217,20 +217,41 @@ async fn s3_objects_are_encrypted_and_presigned_put_works() {
 
     // A client PUTs to the presigned URL with a plain HTTP client.
     let key2 = format!("enroll/{}/{}.jpg", unique("u"), uuid::Uuid::new_v4());
-    let url = store
+    let put = store
         .presign_put(&key2, Duration::from_secs(300))
         .await
         .unwrap();
+    let url = &put.url;
     assert!(url.contains("X-Amz-Signature="), "{url}");
     assert!(url.contains("X-Amz-Expires=300"), "{url}");
+    // Create-only and the photo's type are signed headers the client must send.
+    assert!(url.contains("if-none-match"), "{url}");
+    let header = |k: &str| {
+        put.headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header("if-none-match"), Some("*"), "{:?}", put.headers);
+    assert_eq!(
+        header("content-type"),
+        Some("image/jpeg"),
+        "{:?}",
+        put.headers
+    );
+    let send = |body: Vec<u8>| {
+        let mut req = reqwest::Client::new().put(url).body(body);
+        for (k, v) in &put.headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
     let photo = b"\xff\xd8\xff\xe0 not really a jpeg".to_vec();
-    let resp = reqwest::Client::new()
-        .put(&url)
-        .body(photo.clone())
-        .send()
-        .await
-        .unwrap();
+    let resp = send(photo.clone()).await.unwrap();
     assert!(resp.status().is_success(), "PUT {url}: {}", resp.status());
+    // The URL is single use: S3 refuses a second PUT onto the object.
+    let resp = send(b"another photo".to_vec()).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 412, "second PUT {url}");
     assert_eq!(store.get_image(&key2).await.unwrap(), Some(photo));
 
     // The bucket has default encryption for such uploads.

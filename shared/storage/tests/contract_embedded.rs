@@ -7,7 +7,8 @@ mod common;
 use common::{contract, event, now_ms, template, unique};
 use faceid_core::audit::AuditQuery;
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, FailureCounter, ImageStore, Redeemed, TemplateStore,
+    AuditLog, ChallengeStore, CounterStore, FailureCounter, ImageStore, PresignedPut, Redeemed,
+    TemplateStore,
 };
 use faceid_core::{Challenge, UserId};
 use faceid_storage::{
@@ -113,12 +114,13 @@ async fn embedded_presigned_upload_is_signed_and_expires() {
     let dir = tempfile::tempdir().unwrap();
     let s = stores(dir.path());
     let key = format!("enroll/{}/photo.jpg", unique("u"));
-    let url = s
+    let put = s
         .images
         .presign_put(&key, Duration::from_secs(300))
         .await
         .unwrap();
-    let (got_key, expires, sig) = parse_upload_url(&url);
+    assert_eq!(put.headers, PresignedPut::required_headers());
+    let (got_key, expires, sig) = parse_upload_url(&put.url);
     assert_eq!(got_key, key);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     assert!(
@@ -126,12 +128,19 @@ async fn embedded_presigned_upload_is_signed_and_expires() {
         "{expires} vs {now}"
     );
 
-    // What the route handler does: verify, then store.
+    // What the route handler does: verify, then store once.
     s.images.verify_presigned(&got_key, expires, &sig).unwrap();
-    s.images
-        .put_image(&got_key, b"jpeg bytes".to_vec(), "image/jpeg")
+    assert!(s
+        .images
+        .put_new_image(&got_key, b"jpeg bytes".to_vec())
         .await
-        .unwrap();
+        .unwrap());
+    // A second PUT through the same URL does not replace the photo.
+    assert!(!s
+        .images
+        .put_new_image(&got_key, b"other bytes".to_vec())
+        .await
+        .unwrap());
     assert_eq!(
         s.images.get_image(&key).await.unwrap(),
         Some(b"jpeg bytes".to_vec())
@@ -164,7 +173,7 @@ async fn embedded_presigned_upload_is_signed_and_expires() {
         .presign_put(&key, Duration::from_secs(1))
         .await
         .unwrap();
-    let (k, e, sig) = parse_upload_url(&short);
+    let (k, e, sig) = parse_upload_url(&short.url);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
         s.images.verify_presigned(&k, e, &sig),

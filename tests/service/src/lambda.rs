@@ -137,20 +137,23 @@ impl Functions {
 
 /// PUTs `photo` to the presigned URL of a `POST /v1/uploads` answer; returns the ETag.
 pub async fn put_upload(upload: &Value, photo: Vec<u8>) -> String {
-    let url = upload["upload_url"].as_str().expect("upload_url");
-    let put = reqwest::Client::new()
-        .put(url)
-        .header("content-type", "image/jpeg")
-        .body(photo)
-        .send()
-        .await
-        .expect("presigned PUT");
+    let put = put_upload_status(upload, photo).await;
     assert!(put.status().is_success(), "presigned PUT: {}", put.status());
     put.headers()
         .get("etag")
         .and_then(|v| v.to_str().ok())
         .expect("S3 answers a PUT with an ETag")
         .to_owned()
+}
+
+/// PUTs `photo` to the presigned URL with the headers the answer lists (as a client must).
+pub async fn put_upload_status(upload: &Value, photo: Vec<u8>) -> reqwest::Response {
+    let url = upload["upload_url"].as_str().expect("upload_url");
+    let mut put = reqwest::Client::new().put(url).body(photo);
+    for (k, v) in upload["headers"].as_object().expect("headers") {
+        put = put.header(k, v.as_str().expect("header value"));
+    }
+    put.send().await.expect("presigned PUT")
 }
 
 pub async fn wait_until<F, Fut>(mut cond: F)

@@ -8,7 +8,7 @@ mod servers;
 use faceid_core::ports::{ImageStore, TemplateStore};
 use faceid_core::UserId;
 use faceid_service_tests::lambda::{
-    apigw, login, put_upload, s3_event, wait_until, Functions, MotoBackends,
+    apigw, login, put_upload, put_upload_status, s3_event, wait_until, Functions, MotoBackends,
 };
 use faceid_service_tests::{b64, biden_variant, crop_png, fixture, pipeline, ADMIN_TOKEN};
 use serde_json::json;
@@ -134,15 +134,24 @@ async fn lambda_handlers_on_moto_and_mongodb() {
     let (_, out) = f.enroll(s3_event(&bucket, forged, "\"etag-f\"")).await;
     assert_eq!(out["outcomes"][0]["reason"], "no_upload_grant", "{out}");
     assert!(s3.get_image(forged).await.unwrap().is_none());
-    // Attacker: a second, different photo PUT through a used upload URL is refused.
+    // Attacker: a second, different photo PUT through a used upload URL. S3 refuses it
+    // (the URL signs If-None-Match: *), so the enrolled photo stays the one enrolled.
     let (st, up) = f.upload_url("bob").await;
     assert_eq!(st, 201, "{up}");
+    assert_eq!(up["headers"]["if-none-match"], "*", "{up}");
     let reused = up["key"].as_str().unwrap().to_owned();
-    let etag = put_upload(&up, biden_variant(1)).await;
+    let first = biden_variant(1);
+    let etag = put_upload(&up, first.clone()).await;
     let (_, out) = f.enroll(s3_event(&bucket, &reused, &etag)).await;
     assert_eq!(out["outcomes"][0]["outcome"], "success", "{out}");
-    let etag = put_upload(&up, fixture("face_recognition/obama.jpg")).await;
-    let (_, out) = f.enroll(s3_event(&bucket, &reused, &etag)).await;
+    let again = put_upload_status(&up, fixture("face_recognition/obama.jpg")).await;
+    assert_eq!(again.status().as_u16(), 412, "second PUT through one URL");
+    assert_eq!(s3.get_image(&reused).await.unwrap(), Some(first));
+    // Someone with write access to the bucket replaces it anyway: not enrolled.
+    s3.put_image(&reused, fixture("face_recognition/obama.jpg"), "image/jpeg")
+        .await
+        .unwrap();
+    let (_, out) = f.enroll(s3_event(&bucket, &reused, "\"etag-other\"")).await;
     assert_eq!(out["outcomes"][0]["reason"], "upload_url_reused", "{out}");
     assert_eq!(dynamo.user_templates(&bob).await.unwrap().len(), 3);
 

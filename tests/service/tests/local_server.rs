@@ -311,3 +311,40 @@ async fn a_response_sent_before_the_body_was_read_closes_the_connection() {
     let r = s.get("/healthz").send().await.expect("request");
     assert!(r.headers().get("connection").is_none(), "{:?}", r.headers());
 }
+
+#[tokio::test]
+async fn a_local_upload_url_enrolls_once_and_refuses_a_second_put() {
+    let s = LocalServer::start(&[("FACEID_REQUIRE_LIVENESS", "false")]).await;
+    let r = s
+        .admin(s.post("/v1/uploads"))
+        .json(&json!({"user_id": "biden"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 201);
+    let up: Value = r.json().await.expect("json body");
+    assert_eq!(up["headers"]["if-none-match"], "*", "{up}");
+    let url = up["upload_url"].as_str().expect("upload_url").to_string();
+    let put = |photo: Vec<u8>| s.http.put(&url).body(photo).send();
+
+    let first = put(fixture("face_recognition/biden.jpg"))
+        .await
+        .expect("PUT");
+    assert_eq!(first.status().as_u16(), 200);
+    let first: Value = first.json().await.expect("json body");
+    assert_eq!(first["outcome"], "success", "{first}");
+
+    // An attacker holding the URL (a leaked link, a proxy log) tries to swap the photo.
+    let again = put(fixture("face_recognition/obama.jpg"))
+        .await
+        .expect("PUT");
+    assert_eq!(again.status().as_u16(), 409);
+    let again: Value = again.json().await.expect("json body");
+    assert_eq!(again["error"]["code"], "upload_url_reused", "{again}");
+    let users = s.users().await;
+    assert_eq!(users["users"][0]["faces"], 1, "{users}");
+    let (st, body) = login(&s, Some("biden"), &fixture("face_recognition/obama.jpg")).await;
+    assert_eq!(st, 401, "the second photo was not enrolled: {body}");
+    let (st, body) = login(&s, Some("biden"), &biden_crop()).await;
+    assert_eq!(st, 200, "the first photo was: {body}");
+}

@@ -12,7 +12,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 use aws_sdk_s3::Client;
-use faceid_core::ports::{ImageStore, StoreError, StoreResult};
+use faceid_core::ports::{ImageStore, PresignedPut, StoreError, StoreResult};
 
 /// [`ImageStore`] on S3.
 #[derive(Debug, Clone)]
@@ -232,19 +232,29 @@ impl ImageStore for S3ImageStore {
         }
     }
 
-    async fn presign_put(&self, key: &str, ttl: std::time::Duration) -> StoreResult<String> {
+    async fn presign_put(&self, key: &str, ttl: std::time::Duration) -> StoreResult<PresignedPut> {
         validate_key(key).map_err(other)?;
         // No SSE header in the signature (the client would have to send it); the
-        // bucket's default encryption covers presigned uploads.
+        // bucket's default encryption covers presigned uploads. `If-None-Match: *` is
+        // signed, so S3 refuses (412) a second PUT through the URL.
         let presigning = PresigningConfig::expires_in(ttl).map_err(other)?;
         let req = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
+            .content_type("image/jpeg")
+            .if_none_match("*")
             .presigned(presigning)
             .await
             .map_err(|e| sdk_err("PutObject presign", e))?;
-        Ok(req.uri().to_string())
+        let headers = req
+            .headers()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+            .collect();
+        Ok(PresignedPut {
+            url: req.uri().to_string(),
+            headers,
+        })
     }
 }

@@ -3,9 +3,11 @@
 //! readers see a whole image or none and no lock is needed.
 
 use super::area::blocking;
-use crate::fsutil::{atomic_write, ensure_dir, io_err, read_optional, remove_optional};
+use crate::fsutil::{
+    atomic_create, atomic_write, ensure_dir, io_err, read_optional, remove_optional,
+};
 use crate::keys::{validate_key, validate_prefix, PresignError, UploadSigner, MAX_IMAGE_BYTES};
-use faceid_core::ports::{ImageStore, StoreError, StoreResult};
+use faceid_core::ports::{ImageStore, PresignedPut, StoreError, StoreResult};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -41,6 +43,17 @@ impl LocalImageStore {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Stores an upload only if nothing is at `key` yet (the local stand-in for S3's
+    /// `If-None-Match: *`): `Ok(false)` when the URL was used before.
+    pub async fn put_new_image(&self, key: &str, bytes: Vec<u8>) -> StoreResult<bool> {
+        let path = self.path_of(key)?;
+        blocking(move || {
+            ensure_dir(path.parent().unwrap_or(Path::new(".")))?;
+            atomic_create(&path, &bytes)
+        })
+        .await
     }
 
     /// Checks a presigned upload (for the route handler): key shape, expiry, signature.
@@ -170,16 +183,19 @@ impl ImageStore for LocalImageStore {
         .await
     }
 
-    async fn presign_put(&self, key: &str, ttl: std::time::Duration) -> StoreResult<String> {
+    async fn presign_put(&self, key: &str, ttl: std::time::Duration) -> StoreResult<PresignedPut> {
         validate_key(key).map_err(bad_key)?;
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let expires = OffsetDateTime::now_utc()
             .unix_timestamp()
             .saturating_add(ttl.max(1));
         let sig = self.signer.sign(key, expires);
-        Ok(format!(
-            "{}/v1/local-uploads/{key}?expires={expires}&sig={sig}",
-            self.public_base_url
-        ))
+        Ok(PresignedPut {
+            url: format!(
+                "{}/v1/local-uploads/{key}?expires={expires}&sig={sig}",
+                self.public_base_url
+            ),
+            headers: PresignedPut::required_headers(),
+        })
     }
 }
