@@ -2,10 +2,12 @@
 //! router; S3 `ObjectCreated` notifications enroll the uploaded photos.
 
 use aws_lambda_events::event::s3::S3Event;
-use faceid_api::lambda_event::{respond, ApiEvent};
 use faceid_api::AppState;
+use faceid_lambda::{respond, ApiEvent};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
+
+pub mod s3;
 
 /// Everything the enroll function is invoked with: an S3 notification (it has
 /// `Records`) or an API Gateway request.
@@ -49,9 +51,9 @@ pub async fn handle(
 ) -> Result<EnrollOutput, lambda_runtime::Error> {
     let LambdaEvent { payload, context } = event;
     match payload {
-        EnrollEvent::S3(s3) => {
+        EnrollEvent::S3(event) => {
             // An error here makes Lambda retry the event; enrollment is idempotent.
-            let outcomes = faceid_api::enroll::handle_s3_event(state, s3)
+            let outcomes = s3::handle_s3_event(state, event)
                 .await
                 .map_err(|e| e.to_string())?;
             for o in &outcomes {

@@ -1,19 +1,15 @@
 //! The enroll Lambda function. State is built once per instance and shared by every
 //! invocation.
 
-use faceid_embedding::FacePipeline;
-use faceid_runtime::{build_service, init_tracing, Settings};
+use faceid_lambda::report_init_error;
 use lambda_runtime::{service_fn, LambdaEvent};
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    faceid_runtime::limit_malloc_arenas();
-    init_tracing();
-    let settings = Settings::from_env()?;
-    let pipeline = FacePipeline::bundled()?;
-    let service = build_service(&settings, Arc::new(pipeline)).await?;
-    let state = service.state;
+    let state = match faceid_runtime::start(|_| {}).await {
+        Ok(started) => started.service.state,
+        Err(e) => return Err(report_init_error(e).await.into()),
+    };
     let router = faceid_api::enroll_routes(&state).with_state(state.clone());
     lambda_runtime::run(service_fn(|event: LambdaEvent<enroll::EnrollEvent>| {
         let (state, router) = (&state, &router);

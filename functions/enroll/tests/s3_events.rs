@@ -19,9 +19,9 @@ use embedded_state::{
 };
 use enroll::{EnrollEvent, EnrollOutput};
 use faceid_api::enroll::{NO_UPLOAD_GRANT, UPLOAD_URL_REUSED};
-use faceid_api::lambda_event::ApiEvent;
 use faceid_api::AppState;
 use faceid_core::keys::{parse_upload_key, upload_key};
+use faceid_lambda::ApiEvent;
 use faceid_mutate::Mutations;
 use lambda_runtime::{Context, LambdaEvent};
 use proptest::prelude::*;

@@ -5,11 +5,9 @@ use anyhow::{bail, Context, Result};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
-use faceid_embedding::FacePipeline;
-use faceid_runtime::{build_service, SecretSource, Settings};
+use faceid_runtime::SecretSource;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::sync::Arc;
 use tower::ServiceExt;
 
 struct Local {
@@ -19,12 +17,12 @@ struct Local {
 }
 
 async fn local() -> Result<Local> {
-    let mut settings = Settings::from_env()?;
     // A one-off admin token for this process only.
     let admin = format!("cli-{}", uuid_like());
-    settings.admin_token = Some(SecretSource::Value(admin.clone()));
-    let pipeline = FacePipeline::bundled().context("loading models")?;
-    let service = build_service(&settings, Arc::new(pipeline)).await?;
+    let token = SecretSource::Value(admin.clone());
+    let service = faceid_runtime::start(|s| s.admin_token = Some(token))
+        .await?
+        .service;
     let router = faceid_api::all_routes(&service.state).with_state(service.state.clone());
     Ok(Local {
         router,

@@ -82,11 +82,7 @@ enum Command {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { addr, web_dir } => {
-            faceid_runtime::limit_malloc_arenas();
-            faceid_runtime::init_tracing();
-            serve::run(addr, web_dir).await
-        }
+        Command::Serve { addr, web_dir } => serve::run(addr, web_dir).await,
         Command::Embed {
             jsonl: _,
             detector,

@@ -9,8 +9,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use faceid_api::{ApiError, AppState};
-use faceid_embedding::FacePipeline;
-use faceid_runtime::{build_service, Settings};
 use faceid_storage::LocalImageStore;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -139,13 +137,13 @@ pub fn app(state: AppState, local_images: Option<Arc<LocalImageStore>>, web: Pat
 }
 
 pub async fn run(addr: SocketAddr, web: Option<PathBuf>) -> Result<()> {
-    let mut settings = Settings::from_env()?;
-    if std::env::var_os("FACEID_PUBLIC_URL").is_none() {
-        settings.public_url = format!("http://{addr}");
-    }
     let started = std::time::Instant::now();
-    let pipeline = FacePipeline::bundled().context("loading models")?;
-    let service = build_service(&settings, Arc::new(pipeline)).await?;
+    let faceid_runtime::Started { settings, service } = faceid_runtime::start(|s| {
+        if std::env::var_os("FACEID_PUBLIC_URL").is_none() {
+            s.public_url = format!("http://{addr}");
+        }
+    })
+    .await?;
     let app = app(service.state, service.local_images, web_dir(web));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -9,7 +9,6 @@ pub mod authenticate;
 pub mod enroll;
 pub mod error;
 pub mod extract;
-pub mod lambda_event;
 pub mod pipeline;
 pub mod routes;
 pub mod sessions;

@@ -27,7 +27,7 @@ fn finish(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(log_fault),
+                .on_response(log_response),
         )
         // Every request gets an id (kept if the caller sent one), echoed in the response,
         // carried by its log span and written to its audit event. Outermost, so the
@@ -46,9 +46,9 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
-/// Logs the server-side fault an `ApiError` handed out of the handler, inside the
-/// request's span (the client got only a generic message).
-fn log_fault(
+/// One line per request inside its span: its status and time, and the server-side
+/// fault an `ApiError` handed out of the handler (the client got only a generic message).
+fn log_response(
     resp: &axum::http::Response<axum::body::Body>,
     latency: std::time::Duration,
     _: &tracing::Span,
@@ -57,7 +57,7 @@ fn log_fault(
     match resp.extensions().get::<crate::error::ServerFault>() {
         Some(f) if f.internal => tracing::error!(detail = %f.detail, status, ms, "internal error"),
         Some(f) => tracing::warn!(detail = %f.detail, status, ms, "dependency unavailable"),
-        None => tracing::debug!(status, ms, "answered"),
+        None => tracing::info!(status, ms, "answered"),
     }
 }
 

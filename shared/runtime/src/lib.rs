@@ -7,6 +7,8 @@ pub use settings::{ConfigError, Env, SecretSource, Settings, TemplateBackend};
 pub mod wiring;
 
 pub use wiring::{build_service, public_key_of, Service};
+mod start;
+pub use start::{start, StartError, Started};
 
 /// Caps glibc's malloc arenas at two. glibc gives each thread that meets a busy arena a
 /// new one (up to 8 per core) and keeps what is freed in it: a frame's decoded image and
@@ -22,7 +24,8 @@ pub fn limit_malloc_arenas() {
     }
 }
 
-/// Structured logs: JSON in Lambda (CloudWatch), human-readable locally. `RUST_LOG` filters.
+/// Structured logs: JSON in Lambda (CloudWatch), human-readable on stderr locally.
+/// `RUST_LOG` filters. A second call keeps the first subscriber.
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -30,8 +33,8 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_target(false);
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().without_time().init();
+        let _ = builder.json().without_time().try_init();
     } else {
-        builder.init();
+        let _ = builder.with_writer(std::io::stderr).try_init();
     }
 }

@@ -99,7 +99,7 @@ fn logged_ready_ms(line: &str) -> Option<f64> {
     digits.parse().ok()
 }
 
-/// Forwards the child's stdout and stderr lines (the local log format writes to stdout)
+/// Forwards the child's stdout and stderr lines (local logs go to stderr, Lambda JSON logs to stdout)
 /// to a channel, and drops them once nobody listens.
 fn capture_output(child: &mut Child) -> mpsc::Receiver<String> {
     fn forward(stream: impl std::io::Read + Send + 'static, tx: mpsc::Sender<String>) {

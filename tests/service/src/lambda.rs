@@ -2,7 +2,7 @@
 //! fixtures from JSON files), as the Lambda runtime would.
 
 use crate::{b64, repo};
-use faceid_api::lambda_event::{respond, ApiEvent};
+use faceid_lambda::{respond, ApiEvent};
 use lambda_http::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use std::time::Duration;

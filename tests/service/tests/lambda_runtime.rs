@@ -491,7 +491,7 @@ async fn real_binaries_under_the_lambda_runtime_api() {
         .http(apigw("POST", "/v1/challenge", None, None))
         .await;
     assert_eq!(st, 201, "{c}");
-    let login = apigw(
+    let mut login = apigw(
         "POST",
         "/v1/authenticate",
         Some(json!({
@@ -501,12 +501,14 @@ async fn real_binaries_under_the_lambda_runtime_api() {
         })),
         None,
     );
+    login["headers"]["x-request-id"] = json!("chosen-by-the-caller");
     let (st, r) = authenticate.http(login.clone()).await;
     assert_eq!(
         (st, &r["authenticated"], &r["user_id"]),
         (200, &json!(true), &json!(alice)),
         "{r}"
     );
+    let login_request_id = authenticate.last_request_id.clone();
     let token = r["token"]
         .as_str()
         .filter(|t| !t.is_empty())
@@ -547,7 +549,9 @@ async fn real_binaries_under_the_lambda_runtime_api() {
     let expected = [
         doc! {"event": "enroll", "user_id": &alice, "outcome": "success"},
         doc! {"event": "enroll_s3", "user_id": &bob, "outcome": "success"},
-        doc! {"event": "authenticate", "user_id": &alice, "outcome": "success"},
+        // Under Lambda's request id, whatever x-request-id the caller sent.
+        doc! {"event": "authenticate", "user_id": &alice, "outcome": "success",
+        "request_id": &login_request_id},
         doc! {"event": "authenticate", "outcome": "rejected", "reason": "challenge_used"},
     ];
     let all_there = || async {
@@ -620,4 +624,11 @@ async fn a_bad_setting_stops_the_function_naming_the_variable() {
     assert!(!status.success());
     let logs = f.logs();
     assert!(logs.contains("FACEID_DETECTOR"), "{logs}");
+    // Lambda learns why: the reason is posted to /init/error, not just printed.
+    let reported = f.api.init_error.lock().unwrap().clone();
+    let message = reported.as_ref().and_then(|v| v["errorMessage"].as_str());
+    assert!(
+        message.is_some_and(|m| m.contains("FACEID_DETECTOR")),
+        "{reported:?}\n{logs}"
+    );
 }

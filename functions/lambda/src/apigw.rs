@@ -7,6 +7,7 @@
 //! client, a stack trace in the log) instead of a clear 400. [`ApiEvent`] names the
 //! known cases up front; [`respond`] turns any other panic of that conversion into a 400.
 
+use axum::extract::Request;
 use base64::Engine;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::Service;
@@ -60,6 +61,26 @@ fn malformed(v: &Value) -> Option<String> {
     None
 }
 
+/// `router`, with every request's `x-request-id` set to Lambda's request id: the id
+/// its log lines carry (`span.requestId`) and its audit event records, so one id finds
+/// both. A caller's own `x-request-id` is replaced: an id an attacker chooses must not
+/// land in the audit log as ours.
+fn with_request_id(router: &axum::Router, id: &str) -> axum::Router {
+    let id = http::HeaderValue::from_str(id).ok();
+    router
+        .clone()
+        .layer(axum::middleware::map_request(move |mut req: Request| {
+            let id = id.clone();
+            async move {
+                match id {
+                    Some(id) => req.headers_mut().insert("x-request-id", id),
+                    None => req.headers_mut().remove("x-request-id"),
+                };
+                req
+            }
+        }))
+}
+
 /// Runs the request through `router`; the API Gateway response as JSON.
 pub async fn respond(
     router: &axum::Router,
@@ -68,7 +89,7 @@ pub async fn respond(
 ) -> Result<Value, lambda_http::Error> {
     let problem = match event {
         ApiEvent::Request(req) => {
-            let mut adapter = Adapter::from(router.clone());
+            let mut adapter = Adapter::from(with_request_id(router, &context.request_id));
             // `call` converts the event synchronously, before any handler runs (the
             // handlers run when the returned future is polled, outside this guard).
             let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
