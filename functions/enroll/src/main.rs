@@ -6,7 +6,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let state = match faceid_runtime::start(|_| {}).await {
+    let state = match faceid_wiring::start(|_| {}).await {
         Ok(started) => started.service.state,
         Err(e) => return Err(report_init_error(e).await.into()),
     };

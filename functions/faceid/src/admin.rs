@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
-use faceid_runtime::SecretSource;
+use faceid_wiring::SecretSource;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use tower::ServiceExt;
@@ -20,7 +20,7 @@ async fn local() -> Result<Local> {
     // A one-off admin token for this process only.
     let admin = format!("cli-{}", uuid_like());
     let token = SecretSource::Value(admin.clone());
-    let service = faceid_runtime::start(|s| s.admin_token = Some(token))
+    let service = faceid_wiring::start(|s| s.admin_token = Some(token))
         .await?
         .service;
     let router = faceid_api::all_routes(&service.state).with_state(service.state.clone());

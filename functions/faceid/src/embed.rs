@@ -3,6 +3,7 @@
 use crate::DetectorArg;
 use anyhow::{bail, Context, Result};
 use faceid_core::face::DetectorKind;
+use faceid_embedding::descriptor::Descriptor;
 use faceid_embedding::{Face, FacePipeline};
 use serde_json::json;
 use std::io::Write;
@@ -21,7 +22,7 @@ fn face_json(f: &Face) -> serde_json::Value {
         "box": [r.left, r.top, r.right, r.bottom],
         "score": f.detection.score,
         "landmarks": f.landmarks.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>(),
-        "descriptor": f.descriptor.to_vec(),
+        "descriptor": f.descriptor.0.to_vec(),
     })
 }
 
@@ -66,19 +67,19 @@ pub fn embed(
 
 pub fn compare(a: &Path, b: &Path, threshold: f32) -> Result<()> {
     let pipeline = FacePipeline::bundled().context("loading models")?;
-    let largest = |path: &Path| -> Result<[f32; 128]> {
+    let largest = |path: &Path| -> Result<Descriptor> {
         let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
         let img = pipeline
             .decode(&bytes)
             .with_context(|| path.display().to_string())?;
         let faces = pipeline.analyze_image(&img, DetectorKind::Hog, 1)?;
         match faces.first() {
-            Some(f) => Ok(f.descriptor),
+            Some(f) => Ok(f.descriptor.clone()),
             None => bail!("no face found in {}", path.display()),
         }
     };
     let (da, db) = (largest(a)?, largest(b)?);
-    let distance = faceid_embedding::descriptor::distance(&da, &db);
+    let distance = da.distance(&db);
     let same = distance <= threshold;
     println!(
         "{}",

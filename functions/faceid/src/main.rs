@@ -99,7 +99,7 @@ async fn main() -> Result<()> {
                 Ok(seed) => seed,
                 Err(_) => std::io::read_to_string(std::io::stdin())?,
             };
-            println!("{}", faceid_runtime::public_key_of(&seed)?);
+            println!("{}", faceid_wiring::public_key_of(&seed)?);
             Ok(())
         }
     }

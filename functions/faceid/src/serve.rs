@@ -48,7 +48,7 @@ async fn local_upload(
     if body.is_empty() {
         return Err(ApiError::bad_request("empty_body", "the upload is empty"));
     }
-    let etag = format!("{:x}", sha_of(&body));
+    let etag = format!("{:x}", fnv1a_128(&body));
     if !up.images.put_new_image(&key, body.to_vec()).await? {
         return Err(ApiError::Conflict {
             code: faceid_api::enroll::UPLOAD_URL_REUSED,
@@ -59,8 +59,9 @@ async fn local_upload(
     Ok((StatusCode::OK, Json(outcome)))
 }
 
-fn sha_of(bytes: &[u8]) -> u128 {
-    // Stand-in for S3's ETag: any stable digest of the content.
+/// FNV-1a, 128-bit: the local stand-in for S3's ETag, which only needs to tell two
+/// uploads apart (not a cryptographic digest; the grant check does not rely on one).
+fn fnv1a_128(bytes: &[u8]) -> u128 {
     let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
     for &b in bytes {
         h ^= u128::from(b);
@@ -138,7 +139,7 @@ pub fn app(state: AppState, local_images: Option<Arc<LocalImageStore>>, web: Pat
 
 pub async fn run(addr: SocketAddr, web: Option<PathBuf>) -> Result<()> {
     let started = std::time::Instant::now();
-    let faceid_runtime::Started { settings, service } = faceid_runtime::start(|s| {
+    let faceid_wiring::Started { settings, service } = faceid_wiring::start(|s| {
         if std::env::var_os("FACEID_PUBLIC_URL").is_none() {
             s.public_url = format!("http://{addr}");
         }

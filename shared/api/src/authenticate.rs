@@ -1,10 +1,10 @@
 //! `POST /v1/challenge`, `POST /v1/authenticate`.
 
+use crate::analysis::analyze_each;
 use crate::audit::{record, Timer};
 use crate::auth::{ClientAddr, RequestId};
 use crate::error::ApiError;
 use crate::extract::{decode_image_b64, ApiJson};
-use crate::pipeline::analyze_each;
 use crate::sessions::issue_session;
 use crate::state::ApiConfig;
 use crate::state::AppState;

@@ -1,11 +1,11 @@
 //! Enrollment: `POST /v1/users/{user_id}/faces`, `POST /v1/uploads`, and photos that
 //! arrive in the bucket (S3 `ObjectCreated` events, or the local server's upload route).
 
+use crate::analysis::analyze_each;
 use crate::audit::{record, Timer};
 use crate::auth::{Caller, RequestId};
 use crate::error::ApiError;
 use crate::extract::{decode_image_b64, ApiJson, UserPath};
-use crate::pipeline::analyze_each;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;

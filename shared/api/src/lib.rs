@@ -3,13 +3,13 @@
 //! call the pipeline and the ports, map errors in one place (`error.rs`).
 
 pub mod admin;
+pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod authenticate;
 pub mod enroll;
 pub mod error;
 pub mod extract;
-pub mod pipeline;
 pub mod routes;
 pub mod sessions;
 pub mod state;

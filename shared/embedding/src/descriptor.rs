@@ -13,11 +13,9 @@ use tract_onnx::prelude::*;
 
 /// Side of the aligned face chip the network takes (dlib `input_rgb_image_sized<150>`).
 pub const CHIP_SIZE: u32 = 150;
-/// Length of a descriptor.
-pub const DESCRIPTOR_LEN: usize = 128;
-
-/// A face descriptor, exactly as dlib outputs it (not L2-normalised).
-pub type Descriptor = [f32; DESCRIPTOR_LEN];
+/// The descriptor type is the domain's (one definition, in `faceid-core`): 128 values
+/// exactly as dlib outputs them, not L2-normalised.
+pub use faceid_core::{Descriptor, DESCRIPTOR_LEN};
 
 /// Errors of loading or running the descriptor network.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +100,7 @@ impl DescriptorModel {
         for (d, v) in descriptor.iter_mut().zip(view.iter()) {
             *d = *v;
         }
-        Ok(descriptor)
+        Ok(Descriptor(descriptor))
     }
 }
 
@@ -117,15 +115,6 @@ fn chip_tensor(chip: &RgbImage) -> Result<Tensor, ModelError> {
         data[2 * plane + i] = f32::from(px[2]);
     }
     Tensor::from_shape(&[1, 3, h, w], &data).map_err(model_err)
-}
-
-/// Euclidean distance between two descriptors (face_recognition's `face_distance`).
-pub fn distance(a: &Descriptor, b: &Descriptor) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
 }
 
 #[cfg(test)]
@@ -156,14 +145,5 @@ mod tests {
             DescriptorModel::from_bytes(b"not an onnx file"),
             Err(ModelError::Model(_))
         ));
-    }
-
-    #[test]
-    fn distance_is_euclidean() {
-        let mut a = [0f32; DESCRIPTOR_LEN];
-        let mut b = [0f32; DESCRIPTOR_LEN];
-        a[0] = 3.0;
-        b[1] = 4.0;
-        assert_eq!(distance(&a, &b), 5.0);
     }
 }

@@ -22,7 +22,7 @@ use faceid_vision::pyramid::{
     pyramid_up, resize_bilinear_f32_within, DRect, PlaneWindow, PyramidDown2, PyramidDown6,
     PyramidMapping, TiledPyramid,
 };
-use faceid_vision::{Detection, Rect};
+use faceid_vision::{BoxOverlap, Detection, Rect};
 use image::RgbImage;
 use tract_onnx::prelude::*;
 
@@ -48,43 +48,6 @@ pub enum MmodError {
 fn model_err(e: impl std::fmt::Display) -> MmodError {
     // tract errors are anyhow errors; keep the whole context chain in the message.
     MmodError::Model(format!("{e:#}"))
-}
-
-/// dlib `test_box_overlap`: two boxes overlap when the intersection over the area of
-/// their *bounding box* exceeds `iou_thresh`, or when the intersection covers more than
-/// `percent_covered_thresh` of either box.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BoxOverlap {
-    pub iou_thresh: f64,
-    pub percent_covered_thresh: f64,
-}
-
-impl BoxOverlap {
-    pub fn overlaps(&self, a: &Rect, b: &Rect) -> bool {
-        let inner = a.intersect(b).area() as f64;
-        if inner == 0.0 {
-            return false;
-        }
-        let outer = bounding_box(a, b).area() as f64;
-        inner / outer > self.iou_thresh
-            || inner / a.area() as f64 > self.percent_covered_thresh
-            || inner / b.area() as f64 > self.percent_covered_thresh
-    }
-}
-
-/// dlib `rectangle + rectangle`: the smallest box containing both (an empty box is ignored).
-fn bounding_box(a: &Rect, b: &Rect) -> Rect {
-    let empty = |r: &Rect| r.left > r.right || r.top > r.bottom;
-    match (empty(a), empty(b)) {
-        (true, _) => *b,
-        (_, true) => *a,
-        _ => Rect::new(
-            a.left.min(b.left),
-            a.top.min(b.top),
-            a.right.max(b.right),
-            a.bottom.max(b.bottom),
-        ),
-    }
 }
 
 /// The settings of the detector that are stored in dlib's `.dat` next to the weights (the

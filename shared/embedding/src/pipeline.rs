@@ -1,7 +1,7 @@
 //! The whole face pipeline, bytes to descriptors: decode → detect → 5-point landmarks →
 //! aligned 150×150 chip → 128-D descriptor. Load once per process; `Send + Sync`.
 
-use crate::descriptor::{DescriptorModel, ModelError, CHIP_SIZE};
+use crate::descriptor::{Descriptor, DescriptorModel, ModelError, CHIP_SIZE};
 use crate::mmod::{MmodConfig, MmodDetector, MmodError};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
 use faceid_core::parallax::FacePatch;
@@ -57,7 +57,7 @@ pub const HOG_FILE: &str = "frontal_face_detector.dat";
 pub struct Face {
     pub detection: Detection,
     pub landmarks: [Point; 5],
-    pub descriptor: [f32; 128],
+    pub descriptor: Descriptor,
     pub sharpness: f32,
 }
 
@@ -219,7 +219,7 @@ fn observation(img: &RgbImage, face: &Face) -> FaceObservation {
         rect: [left, top, right, bottom],
         score: face.detection.score,
         landmarks,
-        descriptor: faceid_core::Descriptor(face.descriptor),
+        descriptor: face.descriptor.clone(),
         sharpness: face.sharpness,
         skin_rgb: skin_rgb(img, [left, top, right, bottom]),
         patch: FacePatch::sample(&landmarks, |x, y| grey_at(img, x, y)),

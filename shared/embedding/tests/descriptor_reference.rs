@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use faceid_embedding::descriptor::{distance, Descriptor, DescriptorModel, DESCRIPTOR_LEN};
+use faceid_embedding::descriptor::{Descriptor, DescriptorModel, DESCRIPTOR_LEN};
 use serde::Deserialize;
 
 const MAX_L2: f32 = 1e-4;
@@ -77,13 +77,14 @@ fn check_dir(reference_dir: &Path) -> Stats {
                 .unwrap_or_else(|e| panic!("{}: {e}", chip_path.display()))
                 .to_rgb8();
             let got = model().compute(&chip).expect("compute");
-            let want: Descriptor = face
-                .descriptor
-                .as_slice()
-                .try_into()
-                .unwrap_or_else(|_| panic!("{}: descriptor length", json.display()));
-            assert_eq!(want.len(), DESCRIPTOR_LEN);
-            let d = distance(&got, &want);
+            let want = Descriptor(
+                face.descriptor
+                    .as_slice()
+                    .try_into()
+                    .unwrap_or_else(|_| panic!("{}: descriptor length", json.display())),
+            );
+            assert_eq!(want.0.len(), DESCRIPTOR_LEN);
+            let d = got.distance(&want);
             stats.count += 1;
             stats.sum += f64::from(d);
             if d > stats.max {

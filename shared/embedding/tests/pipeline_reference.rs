@@ -5,7 +5,7 @@
 //! Committed fixtures always run; `../shared/testdata` runs too when present.
 
 use faceid_core::face::DetectorKind;
-use faceid_embedding::descriptor::distance;
+use faceid_embedding::descriptor::Descriptor;
 use faceid_embedding::FacePipeline;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -33,7 +33,7 @@ fn sets() -> Vec<PathBuf> {
 }
 
 /// Our faces for one image: (box ltrb, landmarks, descriptor), in detector order.
-type Faces = Vec<([i64; 4], Vec<[i64; 2]>, [f32; 128])>;
+type Faces = Vec<([i64; 4], Vec<[i64; 2]>, Descriptor)>;
 
 fn analyze(path: &Path) -> Option<Faces> {
     let bytes = std::fs::read(path).ok()?;
@@ -55,12 +55,12 @@ fn analyze(path: &Path) -> Option<Faces> {
     )
 }
 
-fn descriptor(v: &Value) -> [f32; 128] {
+fn descriptor(v: &Value) -> Descriptor {
     let mut d = [0f32; 128];
     for (o, x) in d.iter_mut().zip(v.as_array().expect("descriptor array")) {
         *o = x.as_f64().expect("number") as f32;
     }
-    d
+    Descriptor(d)
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn bytes_to_descriptors_match_dlib() {
                     .map(|p| [p[0].as_i64().unwrap(), p[1].as_i64().unwrap()])
                     .collect();
                 assert_eq!(got.1, lm, "{} face {i}: landmarks", image.display());
-                let l2 = distance(&got.2, &descriptor(&w["descriptor"]));
+                let l2 = got.2.distance(&descriptor(&w["descriptor"]));
                 assert!(
                     l2 <= MAX_L2,
                     "{} face {i}: descriptor L2 {l2}",
@@ -125,7 +125,7 @@ fn bytes_to_descriptors_match_dlib() {
 fn labelled_pairs_get_the_reference_decisions() {
     for set in sets() {
         let tsv = std::fs::read_to_string(set.join("pairs.tsv")).expect("pairs.tsv");
-        let mut cache: HashMap<String, Option<[f32; 128]>> = HashMap::new();
+        let mut cache: HashMap<String, Option<Descriptor>> = HashMap::new();
         let (mut pairs, mut same_decisions, mut correct, mut max_dd, mut skipped) =
             (0, 0, 0, 0f32, 0);
         for line in tsv.lines().skip(1) {
@@ -134,9 +134,12 @@ fn labelled_pairs_get_the_reference_decisions() {
                 panic!("bad row {line}")
             };
             let mut first = |rel: &str| {
-                *cache
+                cache
                     .entry(rel.to_owned())
-                    .or_insert_with(|| analyze(&set.join(rel)).and_then(|f| f.first().map(|x| x.2)))
+                    .or_insert_with(|| {
+                        analyze(&set.join(rel)).and_then(|f| f.first().map(|x| x.2.clone()))
+                    })
+                    .clone()
             };
             let (Some(da), Some(db)) = (first(a), first(b)) else {
                 // The service takes JPEG and PNG only; the shared set has one WebP file
@@ -148,7 +151,7 @@ fn labelled_pairs_get_the_reference_decisions() {
                 skipped += 1;
                 continue;
             };
-            let d = distance(&da, &db);
+            let d = da.distance(&db);
             let anchor: f32 = anchor.parse().unwrap();
             max_dd = max_dd.max((d - anchor).abs());
             pairs += 1;

@@ -44,7 +44,23 @@ impl Rect {
             self.bottom.min(other.bottom),
         )
     }
-    /// Intersection over union, as dlib's `test_box_overlap` computes it.
+    /// dlib `rectangle + rectangle`: the smallest box containing both (an empty box
+    /// is ignored).
+    pub fn bounding_box(&self, other: &Rect) -> Rect {
+        let empty = |r: &Rect| r.left > r.right || r.top > r.bottom;
+        match (empty(self), empty(other)) {
+            (true, _) => *other,
+            (_, true) => *self,
+            _ => Rect::new(
+                self.left.min(other.left),
+                self.top.min(other.top),
+                self.right.max(other.right),
+                self.bottom.max(other.bottom),
+            ),
+        }
+    }
+    /// Plain intersection over union (the parity tests' measure of "the same box";
+    /// dlib's non-maximum suppression uses [`BoxOverlap`] instead).
     pub fn iou(&self, other: &Rect) -> f64 {
         let inter = self.intersect(other).area() as f64;
         let union = (self.area() + other.area()) as f64 - inter;
@@ -53,6 +69,29 @@ impl Rect {
         } else {
             inter / union
         }
+    }
+}
+
+/// dlib `test_box_overlap`, the non-maximum suppression of both detectors: two boxes
+/// overlap when the intersection over the area of their *bounding box* (not their
+/// union) exceeds `iou_thresh`, or when the intersection covers more than
+/// `percent_covered_thresh` of either box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoxOverlap {
+    pub iou_thresh: f64,
+    pub percent_covered_thresh: f64,
+}
+
+impl BoxOverlap {
+    pub fn overlaps(&self, a: &Rect, b: &Rect) -> bool {
+        let inner = a.intersect(b).area() as f64;
+        if inner == 0.0 {
+            return false;
+        }
+        let outer = a.bounding_box(b).area() as f64;
+        inner / outer > self.iou_thresh
+            || inner / a.area() as f64 > self.percent_covered_thresh
+            || inner / b.area() as f64 > self.percent_covered_thresh
     }
 }
 

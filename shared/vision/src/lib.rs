@@ -11,4 +11,4 @@ pub mod shape;
 mod svd;
 pub mod transform;
 
-pub use geometry::{Detection, Point, Rect};
+pub use geometry::{BoxOverlap, Detection, Point, Rect};

@@ -64,7 +64,8 @@ pub fn compute_ours(p: &FacePipeline, root: &Path, pairs: &mut [Pair]) -> Result
         max_pixels: 100_000_000,
         ..DecodeLimits::default()
     };
-    let mut cache: BTreeMap<String, Option<[f32; 128]>> = BTreeMap::new();
+    let mut cache: BTreeMap<String, Option<faceid_embedding::descriptor::Descriptor>> =
+        BTreeMap::new();
     for pair in pairs.iter_mut() {
         for img in [&pair.img_a, &pair.img_b] {
             if !cache.contains_key(img) {
@@ -91,8 +92,8 @@ pub fn compute_ours(p: &FacePipeline, root: &Path, pairs: &mut [Pair]) -> Result
         }
         pair.ours = match (&cache[&pair.img_a], &cache[&pair.img_b]) {
             (Some(a), Some(b)) => Some(
-                a.iter()
-                    .zip(b)
+                a.0.iter()
+                    .zip(&b.0)
                     .map(|(x, y)| f64::from(x - y).powi(2))
                     .sum::<f64>()
                     .sqrt(),

@@ -194,7 +194,10 @@ pub fn bench_image(m: &Models, path: &Path, label: &str, runs: Runs) -> Result<I
 
 /// Bytes → descriptors of every face: what face_recognition's
 /// `face_encodings(img, face_locations(img, 1, "hog"))` does after `load_image_file`.
-pub fn end_to_end(p: &FacePipeline, bytes: &[u8]) -> Result<Vec<[f32; 128]>> {
+pub fn end_to_end(
+    p: &FacePipeline,
+    bytes: &[u8],
+) -> Result<Vec<faceid_embedding::descriptor::Descriptor>> {
     let img = p.decode(bytes)?;
     let faces = p.analyze_image(&img, DetectorKind::Hog, 1)?;
     Ok(faces.into_iter().map(|f| f.descriptor).collect())

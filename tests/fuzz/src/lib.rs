@@ -1,6 +1,6 @@
 //! What the service-level fuzz targets share: the real face pipeline (loaded once), a
 //! single-threaded tokio runtime, and `AppState`s on the embedded (file) stores, built the
-//! way `faceid_runtime::build_service` builds them for `faceid serve`.
+//! way `faceid_wiring::build_service` builds them for `faceid serve`.
 //!
 //! The data directory lives under `$FACEID_FUZZ_DATA` (scripts/fuzz.sh points it at a
 //! tmpfs folder it removes afterwards), else the system temp dir. Every

@@ -225,7 +225,7 @@ impl MotoBackends {
         endpoint: &str,
         data_dir: &str,
         extra: &[(&str, &str)],
-    ) -> faceid_runtime::Settings {
+    ) -> faceid_wiring::Settings {
         self.settings_with_key(
             endpoint,
             data_dir,
@@ -240,8 +240,8 @@ impl MotoBackends {
         endpoint: &str,
         data_dir: &str,
         extra: &[(&str, &str)],
-    ) -> faceid_runtime::Settings {
-        let public = faceid_runtime::public_key_of(TEST_TOKEN_SEED).expect("test seed");
+    ) -> faceid_wiring::Settings {
+        let public = faceid_wiring::public_key_of(TEST_TOKEN_SEED).expect("test seed");
         self.settings_with_key(
             endpoint,
             data_dir,
@@ -256,7 +256,7 @@ impl MotoBackends {
         data_dir: &str,
         key: (&str, &str),
         extra: &[(&str, &str)],
-    ) -> faceid_runtime::Settings {
+    ) -> faceid_wiring::Settings {
         let mut vars = vec![
             ("FACEID_TABLE", self.table.as_str()),
             ("FACEID_BUCKET", self.bucket.as_str()),

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use faceid_embedding::FacePipeline;
-use faceid_runtime::{build_service, Env, Settings};
+use faceid_wiring::{build_service, Env, Settings};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

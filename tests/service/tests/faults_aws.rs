@@ -39,7 +39,7 @@ impl Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().to_string_lossy().to_string();
         let s = aws.settings(proxy.url(), &data, &[]);
-        let service = faceid_runtime::build_service(&s, pipeline())
+        let service = faceid_wiring::build_service(&s, pipeline())
             .await
             .expect("service builds");
         let MotoBackends { dynamo, bucket, .. } = aws;

@@ -50,10 +50,10 @@ async fn lambda_handlers_on_moto_and_mongodb() {
     let MotoBackends {
         dynamo, s3, bucket, ..
     } = aws;
-    let service = faceid_runtime::build_service(&s, pipeline())
+    let service = faceid_wiring::build_service(&s, pipeline())
         .await
         .expect("service builds");
-    let enroll_service = faceid_runtime::build_service(&enroll_settings, pipeline())
+    let enroll_service = faceid_wiring::build_service(&enroll_settings, pipeline())
         .await
         .expect("verify-only enroll service builds");
     assert!(service.local_images.is_none(), "photos must go to S3");

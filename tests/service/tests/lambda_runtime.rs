@@ -392,7 +392,7 @@ async fn real_binaries_under_the_lambda_runtime_api() {
     put_ssm(&ssm, &param("admin-token"), ADMIN_TOKEN).await;
     put_ssm(&ssm, &param("token-key"), TEST_TOKEN_SEED).await;
     put_ssm(&ssm, &param("mongodb-uri"), &mongo_uri).await;
-    let public_key = faceid_runtime::public_key_of(TEST_TOKEN_SEED).unwrap();
+    let public_key = faceid_wiring::public_key_of(TEST_TOKEN_SEED).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     // The functions' read-only /var/task: nothing may be written there.

@@ -23,7 +23,7 @@ mod filterbank;
 use crate::pyramid::{
     pyramid_up_size, resize_bilinear_rgb_threads, DRect, PyramidDown2, PyramidDown6, PyramidMapping,
 };
-use crate::{Detection, Rect};
+use crate::{BoxOverlap, Detection, Rect};
 use faceid_dlib_format::hog_detector::{FhogScannerConfig, HogDetectorModel};
 use fhog::{extract_fhog, Fhog, NUM_PLANES};
 use filter::{filter_full_add, filter_separable_add, Area, Scratch};
@@ -57,8 +57,7 @@ struct Filter {
 #[derive(Debug, Clone)]
 pub struct HogDetector {
     config: FhogScannerConfig,
-    iou_thresh: f64,
-    percent_covered_thresh: f64,
+    overlap: BoxOverlap,
     filters: Vec<Filter>,
     /// fHOG window (filter) size in cells.
     fhog_w: usize,
@@ -91,8 +90,10 @@ impl HogDetector {
         fhog::orientation_bins();
         Ok(Self {
             config: model.scanner,
-            iou_thresh: model.iou_thresh,
-            percent_covered_thresh: model.percent_covered_thresh,
+            overlap: BoxOverlap {
+                iou_thresh: model.iou_thresh,
+                percent_covered_thresh: model.percent_covered_thresh,
+            },
             filters,
             fhog_w,
             fhog_h,
@@ -257,7 +258,10 @@ impl HogDetector {
                 }
                 let mut kept: Vec<Detection> = Vec::new();
                 for d in all {
-                    if kept.iter().all(|k| !self.boxes_overlap(&k.rect, &d.rect)) {
+                    if kept
+                        .iter()
+                        .all(|k| !self.overlap.overlaps(&k.rect, &d.rect))
+                    {
                         kept.push(d);
                     }
                 }
@@ -348,25 +352,6 @@ impl HogDetector {
                 }
             }
         }
-    }
-
-    /// dlib `test_box_overlap::operator()`: overlap relative to the *bounding* box of the
-    /// two (not the union area), or either box covered beyond `percent_covered_thresh`.
-    fn boxes_overlap(&self, a: &Rect, b: &Rect) -> bool {
-        let inner = a.intersect(b).area() as f64;
-        if inner == 0.0 {
-            return false;
-        }
-        let bound = Rect::new(
-            a.left.min(b.left),
-            a.top.min(b.top),
-            a.right.max(b.right),
-            a.bottom.max(b.bottom),
-        );
-        let outer = bound.area() as f64;
-        inner / outer > self.iou_thresh
-            || inner / a.area() as f64 > self.percent_covered_thresh
-            || inner / b.area() as f64 > self.percent_covered_thresh
     }
 }
 
@@ -528,8 +513,8 @@ mod tests {
                 first.col[0]
             );
         }
-        assert_eq!(d.iou_thresh, 0.33008212188056446);
-        assert_eq!(d.percent_covered_thresh, 0.78857142857142859);
+        assert_eq!(d.overlap.iou_thresh, 0.33008212188056446);
+        assert_eq!(d.overlap.percent_covered_thresh, 0.78857142857142859);
     }
 
     #[test]
@@ -547,9 +532,9 @@ mod tests {
         let d = HogDetector::frontal_face().unwrap();
         let a = Rect::new(0, 0, 99, 99);
         // Intersection 50x100 = 5000; bounding box 150x100 = 15000 → 1/3 > 0.330.
-        assert!(d.boxes_overlap(&a, &Rect::new(50, 0, 149, 99)));
+        assert!(d.overlap.overlaps(&a, &Rect::new(50, 0, 149, 99)));
         // Intersection 40x100 = 4000; bounding box 160x100 → 0.25, covered 0.4.
-        assert!(!d.boxes_overlap(&a, &Rect::new(60, 0, 159, 99)));
-        assert!(!d.boxes_overlap(&a, &Rect::new(100, 0, 199, 99)));
+        assert!(!d.overlap.overlaps(&a, &Rect::new(60, 0, 159, 99)));
+        assert!(!d.overlap.overlaps(&a, &Rect::new(100, 0, 199, 99)));
     }
 }

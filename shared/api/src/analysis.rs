@@ -1,4 +1,4 @@
-//! Runs the CPU-heavy face pipeline off the async runtime.
+//! Face analyses off the async runtime, at most `AppState::analysis_slots` at once.
 
 use crate::error::ApiError;
 use crate::state::AppState;
