@@ -96,7 +96,7 @@ async fn dynamo_counters_contract() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamo_template_limit_contract() {
-    contract::template_limit(Arc::new(dynamo().await)).await;
+    contract::template_limit(Arc::new(dynamo().await), contract::Puts::Sequential).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -60,7 +60,7 @@ async fn embedded_sessions_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_template_limit_contract() {
     let dir = tempfile::tempdir().unwrap();
-    contract::template_limit(stores(dir.path()).store).await;
+    contract::template_limit(stores(dir.path()).store, contract::Puts::Concurrent).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
