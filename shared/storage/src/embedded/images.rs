@@ -49,11 +49,7 @@ impl LocalImageStore {
     /// `If-None-Match: *`): `Ok(false)` when the URL was used before.
     pub async fn put_new_image(&self, key: &str, bytes: Vec<u8>) -> StoreResult<bool> {
         let path = self.path_of(key)?;
-        blocking(move || {
-            ensure_dir(path.parent().unwrap_or(Path::new(".")))?;
-            atomic_create(&path, &bytes)
-        })
-        .await
+        blocking(move || write_in_dir(&path, &bytes, atomic_create)).await
     }
 
     /// Checks a presigned upload (for the route handler): key shape, expiry, signature.
@@ -106,21 +102,27 @@ fn prune_empty_dirs(root: &Path, dir: &Path) {
     }
 }
 
+/// Writes `bytes` to `path` with `write`, creating its directory. A concurrent
+/// `delete_prefix` may prune the fresh, still empty directory before the temp file lands
+/// in it: recreate it and try once more.
+fn write_in_dir<T>(
+    path: &Path,
+    bytes: &[u8],
+    write: fn(&Path, &[u8]) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    ensure_dir(parent)?;
+    write(path, bytes).or_else(|_| {
+        ensure_dir(parent)?;
+        write(path, bytes)
+    })
+}
+
 #[async_trait::async_trait]
 impl ImageStore for LocalImageStore {
     async fn put_image(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> StoreResult<()> {
         let path = self.path_of(key)?;
-        blocking(move || {
-            let parent = path.parent().unwrap_or(Path::new("."));
-            ensure_dir(parent)?;
-            // A concurrent `delete_prefix` may prune the fresh, still empty directory
-            // before our temp file lands in it: recreate it and try once more.
-            atomic_write(&path, &bytes).or_else(|_| {
-                ensure_dir(parent)?;
-                atomic_write(&path, &bytes)
-            })
-        })
-        .await
+        blocking(move || write_in_dir(&path, &bytes, atomic_write)).await
     }
 
     async fn get_image(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
