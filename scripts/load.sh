@@ -90,8 +90,10 @@ if ! $quick; then
   stop_server
   # The frames are made once, before any challenge, so they cannot carry its screen
   # colours: the light check is off here. It is arithmetic on two colour means per frame
-  # (computed anyway by the pipeline), so the figures do not depend on it.
-  FACEID_SCREEN_LIGHT=false start_server
+  # (computed anyway by the pipeline), so the figures do not depend on it. Every login
+  # sends the same recording, which the seen-frames guard would refuse after the first
+  # (one conditional write per login; the figures barely depend on it either).
+  FACEID_SCREEN_LIGHT=false FACEID_REFUSE_SEEN_FRAMES=false start_server
   f="$tmp/frames"
   {
     echo

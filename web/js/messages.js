@@ -77,6 +77,10 @@ const LOGIN_REASONS = {
     title: "That looked like a picture, not a face",
     text: "Turn your own head — not the camera or a photo — about a quarter turn to each side as the arrows ask.",
   }),
+  liveness_frames_seen: () => ({
+    title: "These pictures were used before",
+    text: "A login needs new pictures from your camera. Start again and follow the arrows.",
+  }),
   liveness_no_parallax: () => ({
     title: "That moved like a picture, not a face",
     text: "Turn your own head, not a photo or the camera, and keep your whole face in view and in good light while you turn.",

@@ -22,8 +22,8 @@ pub async fn list_users(
     Ok(Json(json!({"users": users})))
 }
 
-/// Revokes the user's sessions and upload grants, then removes their templates, photos
-/// and lockout counter. The audit log keeps the event (no biometrics in it).
+/// Revokes the user's sessions and upload grants, then removes their templates, photos,
+/// the digests of their login frames and their lockout counter. The audit log keeps the event (no biometrics in it).
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -43,6 +43,7 @@ pub async fn delete_user(
     for prefix in keys::user_prefixes(&user) {
         photos += state.stores.images.delete_prefix(&prefix).await?;
     }
+    state.stores.seen_frames.forget_frames(&user).await?;
     state
         .stores
         .counters

@@ -18,6 +18,7 @@ use faceid_core::lockout::{LockoutKey, Outcome, Reservation};
 use faceid_core::matching::Gallery;
 use faceid_core::policy::Refusal;
 use faceid_core::ports::Redeemed;
+use faceid_core::replay;
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
 use faceid_core::{Challenge, ChallengeId, Descriptor, Turn, UserId};
 use serde::{Deserialize, Serialize};
@@ -180,7 +181,7 @@ impl Stop {
 }
 
 /// One login attempt through its steps: parse → reserve → redeem challenge → analyse →
-/// liveness → match → issue. It carries the audit event and the lockout reservations,
+/// liveness → match → frames not seen before → issue. It carries the audit event and the lockout reservations,
 /// which [`Attempt::finish`] settles and records whatever the ending.
 struct Attempt<'a> {
     state: &'a AppState,
@@ -223,6 +224,9 @@ impl<'a> Attempt<'a> {
         let analyses = self.analyse(login.frames).await?;
         let descriptors = self.check_liveness(challenge.as_ref(), &analyses)?;
         let user = self.match_faces(&gallery, &descriptors).await?;
+        if challenge.is_some() && self.state.config.refuse_seen_frames {
+            self.claim_frames(&user, &analyses).await?;
+        }
         self.issue(&user).await
     }
 
@@ -415,6 +419,26 @@ impl<'a> Attempt<'a> {
                 })
             }
         }
+    }
+
+    /// None of the frames was part of an accepted login of this user before; they are
+    /// recorded now, in the same atomic step, so a captured login cannot be sent again.
+    async fn claim_frames(
+        &mut self,
+        user: &UserId,
+        analyses: &[ImageAnalysis],
+    ) -> Result<(), Stop> {
+        let digests = replay::distinct(analyses.iter().map(|a| a.digest));
+        let expires_at = OffsetDateTime::now_utc() + replay::SEEN_FRAMES_TTL;
+        let seen = self.state.stores.seen_frames.as_ref();
+        if seen.claim_frames(user, &digests, expires_at).await? {
+            return Ok(());
+        }
+        Err(Stop::refused(
+            "liveness_frames_seen",
+            "These frames were sent before; log in with the camera.",
+            Outcome::Failed,
+        ))
     }
 
     async fn issue(&mut self, user: &UserId) -> Result<Response, Stop> {

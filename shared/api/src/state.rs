@@ -7,7 +7,8 @@ use faceid_core::lockout::LockoutPolicy;
 use faceid_core::matching::Gallery;
 use faceid_core::policy::DecisionPolicy;
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
+    AuditLog, ChallengeStore, CounterStore, ImageStore, SeenFrames, SessionStore, TemplateStore,
+    UploadGrants,
 };
 use faceid_core::token::SessionKey;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub struct Stores {
     pub counters: Arc<dyn CounterStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub upload_grants: Arc<dyn UploadGrants>,
+    pub seen_frames: Arc<dyn SeenFrames>,
     pub images: Arc<dyn ImageStore>,
     pub audit: Arc<dyn AuditLog>,
 }
@@ -69,6 +71,9 @@ pub struct ApiConfig {
     pub detector: DetectorKind,
     pub quality: QualityPolicy,
     pub liveness: LivenessPolicy,
+    /// Refuse a login (with a challenge) whose frames an accepted login of the same user
+    /// sent before (`faceid_core::replay`).
+    pub refuse_seen_frames: bool,
     pub lockout: LockoutPolicy,
     /// Trust the last `X-Forwarded-For` entry as the client address (behind API Gateway).
     pub trust_forwarded_for: bool,

@@ -86,6 +86,9 @@ pub struct ImageAnalysis {
     /// Mean RGB of the frame's top band and the upper halves of its side bands: mostly
     /// background, far from the screen (`screen_light`).
     pub border_rgb: [f32; 3],
+    /// The decoded pixels' digest: an accepted login's frames may not log in again
+    /// (`replay`).
+    pub digest: crate::replay::FrameDigest,
 }
 
 /// Why an image could not be analysed. `Input` errors are the client's fault (4xx).
@@ -271,6 +274,7 @@ pub(crate) mod tests {
             height: 480,
             faces: vec![f],
             border_rgb: [0.0; 3],
+            digest: crate::replay::FrameDigest([0; 16]),
         };
         assert!(p.check(&one(face(0.0, 100, 50.0))).is_ok());
         assert_eq!(
@@ -294,6 +298,7 @@ pub(crate) mod tests {
             height: 1,
             faces: vec![],
             border_rgb: [0.0; 3],
+            digest: crate::replay::FrameDigest([0; 16]),
         };
         assert_eq!(p.check(&none).unwrap_err(), QualityRejection::NoFace);
         let two = ImageAnalysis {
@@ -301,6 +306,7 @@ pub(crate) mod tests {
             height: 1,
             faces: vec![face(0.0, 100, 50.0), face(0.0, 100, 50.0)],
             border_rgb: [0.0; 3],
+            digest: crate::replay::FrameDigest([0; 16]),
         };
         assert_eq!(p.check(&two).unwrap_err(), QualityRejection::SeveralFaces);
         for r in [

@@ -12,6 +12,7 @@ pub mod matching;
 pub mod parallax;
 pub mod policy;
 pub mod ports;
+pub mod replay;
 pub mod screen_light;
 pub mod token;
 

@@ -121,6 +121,12 @@ impl FacePatch {
         })
     }
 
+    /// Grey levels, row by row (`PATCH_WIDTH` × `PATCH_HEIGHT`). Public for the replay
+    /// print measurement (`faceid-bench replay-prints`).
+    pub fn pixels(&self) -> &[f32] {
+        &self.pixels
+    }
+
     /// This patch seen through `from`: each pixel `q` takes the grey level at `from(q)`
     /// (bilinear, clamped at the border).
     fn mapped(&self, from: impl Fn([f64; 2]) -> [f64; 2]) -> Self {

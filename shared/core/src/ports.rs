@@ -3,6 +3,7 @@
 
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{Challenge, ChallengeId, Template, UserId};
+use crate::replay::FrameDigest;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -205,4 +206,22 @@ pub trait UploadGrants: Send + Sync {
     ) -> StoreResult<GrantTaken>;
     /// Removes every grant of the user (used ones too); returns how many.
     async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize>;
+}
+
+/// The frames of accepted logins, remembered per user so they cannot log in again
+/// (`replay`).
+#[async_trait]
+pub trait SeenFrames: Send + Sync {
+    /// Records `digests` (distinct) for `user` until `expires_at`, unless one of them is
+    /// recorded already and unexpired — checked and written in one atomic step, all or
+    /// none, so two replays racing each other cannot both get through. Returns `false`
+    /// (nothing recorded) when a frame was seen before.
+    async fn claim_frames(
+        &self,
+        user: &UserId,
+        digests: &[FrameDigest],
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Forgets every frame of the user (deletion); returns how many.
+    async fn forget_frames(&self, user: &UserId) -> StoreResult<usize>;
 }

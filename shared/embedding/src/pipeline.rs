@@ -5,6 +5,7 @@ use crate::descriptor::{Descriptor, DescriptorModel, ModelError, CHIP_SIZE};
 use crate::mmod::{MmodConfig, MmodDetector, MmodError};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
 use faceid_core::parallax::FacePatch;
+use faceid_core::replay::FrameDigest;
 use faceid_vision::chip::{extract_image_chip, get_face_chip_details};
 use faceid_vision::decode::{decode_image, DecodeError, DecodeLimits};
 use faceid_vision::hog::{HogDetector, HogError};
@@ -308,6 +309,7 @@ impl FaceAnalyzer for FacePipeline {
             height: img.height(),
             faces: faces.iter().map(|f| observation(&img, f)).collect(),
             border_rgb: border_rgb(&img),
+            digest: FrameDigest::of_pixels(img.width(), img.height(), img.as_raw()),
         })
     }
 

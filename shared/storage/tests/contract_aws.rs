@@ -104,6 +104,13 @@ async fn dynamo_upload_grants_contract() {
     contract::upload_grants(Arc::new(dynamo().await)).await;
 }
 
+/// Sequential on moto for the reason of the template limit's test (its transaction
+/// rollback is unsafe under concurrency); the race itself is checked on the embedded store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_seen_frames_contract() {
+    contract::seen_frames(Arc::new(dynamo().await), contract::Puts::Sequential).await;
+}
+
 #[tokio::test]
 async fn dynamo_sessions_contract() {
     contract::sessions(Arc::new(dynamo().await)).await;

@@ -69,6 +69,12 @@ async fn embedded_upload_grants_contract() {
     contract::upload_grants(stores(dir.path()).store).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_seen_frames_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::seen_frames(stores(dir.path()).store, contract::Puts::Concurrent).await;
+}
+
 #[tokio::test]
 async fn embedded_images_contract() {
     let dir = tempfile::tempdir().unwrap();

@@ -50,6 +50,10 @@ pub struct Settings {
     pub require_liveness: bool,
     /// The screen-light check of liveness (`FACEID_SCREEN_LIGHT`, default on).
     pub screen_light: bool,
+    /// Refuse a login whose frames an accepted login sent before
+    /// (`FACEID_REFUSE_SEEN_FRAMES`, default on; off only for load tests that send one
+    /// recording over and over).
+    pub refuse_seen_frames: bool,
     pub templates: TemplateBackend,
     pub bucket: Option<String>,
     /// Endpoint override for S3 and DynamoDB (moto_server, LocalStack).
@@ -168,6 +172,7 @@ impl Settings {
             detector,
             require_liveness: env.bool("FACEID_REQUIRE_LIVENESS", true)?,
             screen_light: env.bool("FACEID_SCREEN_LIGHT", true)?,
+            refuse_seen_frames: env.bool("FACEID_REFUSE_SEEN_FRAMES", true)?,
             templates,
             bucket: env.get("FACEID_BUCKET"),
             aws_endpoint: env.get("FACEID_AWS_ENDPOINT"),

@@ -7,6 +7,7 @@ type TableStores = (
     Arc<dyn CounterStore>,
     Arc<dyn SessionStore>,
     Arc<dyn UploadGrants>,
+    Arc<dyn SeenFrames>,
 );
 
 use crate::settings::{ConfigError, SecretSource, Settings, TemplateBackend};
@@ -14,7 +15,8 @@ use faceid_api::{ApiConfig, AppState, Stores};
 use faceid_core::face::FaceAnalyzer;
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::ports::{
-    AuditLog, ChallengeStore, CounterStore, ImageStore, SessionStore, TemplateStore, UploadGrants,
+    AuditLog, ChallengeStore, CounterStore, ImageStore, SeenFrames, SessionStore, TemplateStore,
+    UploadGrants,
 };
 use faceid_core::token::{SessionKey, TokenSigner, TokenVerifier, SEED_LEN};
 use faceid_storage::{
@@ -225,15 +227,16 @@ pub async fn build_service(
         None
     };
 
-    // Upload grants live with the templates: revoking them and deleting the user's
-    // templates then happen in the same store.
-    let (templates, challenges, counters, sessions, upload_grants): TableStores =
+    // Upload grants and seen frames live with the templates: removing them and the
+    // user's templates then happen in the same store.
+    let (templates, challenges, counters, sessions, upload_grants, seen_frames): TableStores =
         match (&settings.templates, &aws, &embedded) {
             (TemplateBackend::DynamoDb { table }, Some(cfg), _) => {
                 let d = Arc::new(DynamoStore::new(cfg, table.clone()));
-                (d.clone(), d.clone(), d.clone(), d.clone(), d)
+                (d.clone(), d.clone(), d.clone(), d.clone(), d.clone(), d)
             }
             (_, _, Some(e)) => (
+                e.store.clone(),
                 e.store.clone(),
                 e.store.clone(),
                 e.store.clone(),
@@ -287,6 +290,7 @@ pub async fn build_service(
             screen_light: settings.screen_light.then(Default::default),
             ..Default::default()
         },
+        refuse_seen_frames: settings.refuse_seen_frames,
         lockout: Default::default(),
         trust_forwarded_for: settings.trust_forwarded_for,
         cors_origin: settings.cors_origin.clone(),
@@ -298,6 +302,7 @@ pub async fn build_service(
         counters,
         sessions,
         upload_grants,
+        seen_frames,
         images,
         audit,
     };

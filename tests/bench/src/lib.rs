@@ -5,6 +5,7 @@
 pub mod footage;
 pub mod plots;
 pub mod policy;
+pub mod replay;
 pub mod report;
 pub mod roc;
 pub mod search;

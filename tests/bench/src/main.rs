@@ -100,6 +100,15 @@ enum Cmd {
         #[arg(long, default_value_t = 200)]
         trials: usize,
     },
+    /// Perceptual frame prints on real clips: how far a replayed frame's print moves under
+    /// re-encoding, scaling, brightness, noise and mirroring, against how close two
+    /// captures of the same person come (why the replay guard is exact); JSON.
+    ReplayPrints {
+        #[arg(long, default_value = "~/.cache/faceid-footage")]
+        dir: String,
+        #[arg(long)]
+        models: Option<PathBuf>,
+    },
     /// Redraws the figures and reprints the tables from a bench.json.
     Figures {
         #[arg(long, default_value = "docs/figures/bench.json")]
@@ -116,6 +125,14 @@ const DEFAULT_IMAGES: [&str; 5] = [
     "tests/fixtures/images/face_recognition/obama-720p.jpg",
     "tests/fixtures/images/dlib/Tom_Cruise_avp_2014_4.jpg",
 ];
+
+/// A path whose leading `~/` is the home directory.
+fn home_path(p: &str) -> Result<PathBuf> {
+    Ok(match p.strip_prefix("~/") {
+        Some(rest) => PathBuf::from(std::env::var("HOME")?).join(rest),
+        None => PathBuf::from(p),
+    })
+}
 
 fn models_dir(m: &Option<PathBuf>) -> PathBuf {
     m.clone()
@@ -257,12 +274,13 @@ fn main() -> Result<()> {
             models,
             trials,
         } => {
-            let dir = match dir.strip_prefix("~/") {
-                Some(rest) => PathBuf::from(std::env::var("HOME")?).join(rest),
-                None => PathBuf::from(dir),
-            };
             let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
-            let r = faceid_bench::footage::run(&p, &dir, trials)?;
+            let r = faceid_bench::footage::run(&p, &home_path(&dir)?, trials)?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Cmd::ReplayPrints { dir, models } => {
+            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
+            let r = faceid_bench::replay::run(&p, &home_path(&dir)?)?;
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Cmd::Roc => {

@@ -5,7 +5,7 @@
 
 use faceid_core::screen_light::Light;
 use faceid_service_tests::{b64, fixture, framed_face, LocalServer, ADMIN_TOKEN};
-use faceid_testkit::{HeadModel, Landmarks5, ScreenLight, SheetWarp};
+use faceid_testkit::{Camera, HeadModel, Landmarks5, ScreenLight, SheetWarp};
 use image::RgbImage;
 use serde_json::{json, Value};
 
@@ -37,15 +37,31 @@ impl Subject {
     fn turning_under(&self, yaws: &[f64], lights: &[Light]) -> Vec<Vec<u8>> {
         self.turning_lit(yaws, lights, ScreenLight::default())
     }
+    /// Every call is a new capture: a webcam's sensor noise makes its frames differ from
+    /// any earlier login's (which the seen-frames guard relies on).
     fn turning_lit(&self, yaws: &[f64], lights: &[Light], light: ScreenLight) -> Vec<Vec<u8>> {
+        static CAPTURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let camera = Camera {
+            gain_jitter: 0.0,
+            noise: 2.0,
+        };
         yaws.iter()
             .zip(lights)
             .map(|(&y, l)| {
                 let frame = self.head.render(&self.photo, y);
                 let face = self.head.project_landmarks(&self.landmarks, y);
-                jpeg(&light.apply(&frame, &face, l.rgb()))
+                let seed = CAPTURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                jpeg(&camera.expose(&light.apply(&frame, &face, l.rgb()), seed))
             })
             .collect()
+    }
+    /// Frames with no screen light on them (the light check off), a new capture each call.
+    fn turning_unlit(&self, yaws: &[f64]) -> Vec<Vec<u8>> {
+        let dark = ScreenLight {
+            strength: 0.0,
+            ..ScreenLight::default()
+        };
+        self.turning_lit(yaws, &vec![Light::Red; yaws.len()], dark)
     }
     /// The photo as a flat sheet turned by each angle, held near the screen (so lit).
     fn sheet(&self, yaws: &[f64], asked: &Asked) -> Vec<Vec<u8>> {
@@ -257,6 +273,82 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
         (st, reason(&body)),
         (401, "challenge_unknown".into()),
         "{body}"
+    );
+}
+
+/// With the screen-light check off (e.g. an IR kiosk), nothing ties frames to their
+/// challenge: the attacker who captured an accepted login's request sends its frames to a
+/// fresh challenge with the same turns (re-requested until it has them). Refused as sent,
+/// with its bytes changed but not its pixels, and spliced among new frames; a new capture of the same person still logs in, and
+/// deleting the user forgets the frames.
+#[tokio::test]
+async fn with_the_screen_light_off_a_captured_login_is_not_accepted_twice() {
+    let s = LocalServer::start(&[("FACEID_SCREEN_LIGHT", "false")]).await;
+    let (st, b) = s
+        .enroll("obama", &[fixture("face_recognition/obama.jpg")])
+        .await;
+    assert_eq!(st, 201, "{b}");
+    let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
+    let reason = |v: &Value| v["reason"].as_str().unwrap_or_default().to_owned();
+
+    let captured = obama.turning_unlit(&LEFT_RIGHT);
+    let c = challenge(&s, &["left", "right"]).await;
+    assert!(c.lights.is_empty(), "the light check is off");
+    let (st, body) = login(&s, &c, Some("obama"), &captured).await;
+    assert_eq!(st, 200, "{body}");
+
+    // The same JPEG with a comment segment after its start marker: other bytes, the same
+    // pixels (what defeats a digest of the request bytes).
+    let commented: Vec<Vec<u8>> = captured
+        .iter()
+        .map(|f| {
+            let mut out = f[..2].to_vec();
+            out.extend_from_slice(b"\xFF\xFE\x00\x08replay");
+            out.extend_from_slice(&f[2..]);
+            out
+        })
+        .collect();
+    // Sent again, 1:1 and 1:N; with a comment added; and only two turned frames of the
+    // capture among new ones.
+    let mut spliced = obama.turning_unlit(&LEFT_RIGHT);
+    spliced[1..3].clone_from_slice(&captured[1..3]);
+    for (attack, frames, user) in [
+        ("as captured, 1:1", &captured, Some("obama")),
+        ("as captured, 1:N", &captured, None),
+        ("with a JPEG comment added", &commented, Some("obama")),
+        (
+            "two captured frames among new ones",
+            &spliced,
+            Some("obama"),
+        ),
+    ] {
+        let c = challenge(&s, &["left", "right"]).await;
+        let (st, body) = login(&s, &c, user, frames).await;
+        assert_eq!(
+            (st, reason(&body)),
+            (401, "liveness_frames_seen".into()),
+            "{attack}: {body}"
+        );
+        reset_lockout(&s).await;
+    }
+
+    // A new capture of the same head turn logs in.
+    let c = challenge(&s, &["left", "right"]).await;
+    let (st, body) = login(&s, &c, Some("obama"), &obama.turning_unlit(&LEFT_RIGHT)).await;
+    assert_eq!(st, 200, "{body}");
+
+    // Deleting the user forgets their frames (they are derived from the face).
+    let r = s
+        .admin(s.http.delete(format!("{}/v1/users/obama", s.url)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen = std::fs::read_dir(s.data.path().join("seen")).unwrap();
+    assert!(
+        seen.filter_map(|e| e.ok())
+            .all(|e| e.file_name().to_string_lossy().starts_with('.')),
+        "no seen-frame record is left"
     );
 }
 

@@ -7,6 +7,7 @@
 
 use faceid_api::{ApiConfig, AppState, Limits, Stores};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
+use faceid_core::replay::FrameDigest;
 use faceid_core::token::{SessionKey, TokenSigner};
 use faceid_core::Descriptor;
 use faceid_storage::{EmbeddedConfig, EmbeddedStores};
@@ -17,8 +18,11 @@ use std::sync::Arc;
 pub const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// A 400×400 image with one large, sharp, frontal face of `descriptor`: passes every
-/// enrollment quality check.
+/// enrollment quality check. Each call is a new capture (its own frame digest), as a
+/// camera's frames are.
 pub fn one_frontal_face(descriptor: Descriptor) -> ImageAnalysis {
+    static CAPTURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let capture = CAPTURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     ImageAnalysis {
         width: 400,
         height: 400,
@@ -38,6 +42,7 @@ pub fn one_frontal_face(descriptor: Descriptor) -> ImageAnalysis {
             patch: None,
         }],
         border_rgb: [120.0, 120.0, 125.0],
+        digest: FrameDigest::of_pixels(400, 400, &capture.to_le_bytes()),
     }
 }
 
@@ -53,6 +58,7 @@ impl FaceAnalyzer for StubAnalyzer {
                 height: 48,
                 faces: vec![],
                 border_rgb: [0.0; 3],
+                digest: FrameDigest::of_pixels(64, 48, image),
             })
         } else {
             Err(AnalyzeError::Input("unsupported image format".into()))
@@ -96,6 +102,7 @@ pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
         detector: DetectorKind::Hog,
         quality: Default::default(),
         liveness: Default::default(),
+        refuse_seen_frames: true,
         lockout: Default::default(),
         trust_forwarded_for: false,
         cors_origin: None,
@@ -115,6 +122,7 @@ pub fn state_on(
         counters: e.store.clone(),
         sessions: e.store.clone(),
         upload_grants: e.store.clone(),
+        seen_frames: e.store.clone(),
         images: e.images.clone(),
         audit: e.audit.clone(),
     };

@@ -9,11 +9,12 @@
 //! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, lockouts?, last_locked_at?, version (N), ttl (N) |
 //! | session version | `USER#{user}` | `SESSION` | sv (N, bumped with ADD; no ttl) |
 //! | upload grant | `USER#{user}` | `UPLOAD#{upload_id}` | expires_at (N, epoch s), taken_by? (S, the object's ETag), ttl (N, expiry + grace) |
+//! | seen frame | `USER#{user}` | `FRAME#{digest hex}` | ttl (N) |
 //!
 //! The session item shares the user's partition but not the `FACE#` sort-key prefix, so
 //! face queries and scans (`begins_with(sk, "FACE#")`) never see it and `delete_user`
 //! leaves it in place: it must outlive the faces, or old tokens would come back.
-//! Grants share the user's partition so revoking them is one Query; every template read
+//! Grants and seen frames share the user's partition so removing them is one Query; every template read
 //! selects `FACE#` sort keys (Query `begins_with`, Scan filter), so grants never show up
 //! as faces.
 //!
@@ -33,9 +34,11 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, GrantTaken, PutTemplate, Redeemed, SessionStore,
-    StoreError, StoreResult, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, PutTemplate, Redeemed, SeenFrames,
+    SessionStore, StoreError, StoreResult, TemplateStore, UploadGrants, UserSummary,
+    UPLOAD_GRANT_GRACE,
 };
+use faceid_core::replay::FrameDigest;
 use faceid_core::screen_light::Light;
 use faceid_core::{Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId};
 use sha2::{Digest, Sha256};
@@ -54,6 +57,9 @@ const SESSION_SK: &str = "SESSION";
 /// per-user limit is checked atomically.
 const FACE_COUNT_SK: &str = "COUNT#FACES";
 const UPLOAD_SK_PREFIX: &str = "UPLOAD#";
+const FRAME_SK_PREFIX: &str = "FRAME#";
+/// DynamoDB's limit on the items of one transaction (a claim is all or nothing).
+const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Redeemed/expired challenges stay this long so a late redeem says `AlreadyUsed`.
 const CHALLENGE_GRACE_SECS: i64 = 3600;
 
@@ -210,17 +216,23 @@ enum Cancelled {
 }
 
 fn cancellation(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<Cancelled> {
+    let codes = cancellation_codes(e)?;
+    cancellation_from_codes(&codes.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// One reason per item of a cancelled transaction, in order ("None" for items that
+/// passed); `None` when the transaction was not cancelled.
+fn cancellation_codes(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<Vec<String>> {
     let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
     else {
         return None;
     };
-    // One reason per item, in order ("None" for items that passed).
-    let codes: Vec<&str> = c
-        .cancellation_reasons()
-        .iter()
-        .map(|r| r.code().unwrap_or("None"))
-        .collect();
-    cancellation_from_codes(&codes)
+    Some(
+        c.cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None").to_owned())
+            .collect(),
+    )
 }
 
 fn cancellation_from_codes(codes: &[&str]) -> Option<Cancelled> {
@@ -472,6 +484,16 @@ impl DynamoStore {
                 _ => return Ok(out),
             }
         }
+    }
+
+    /// Deletes the user's items whose sort key starts with `sk_prefix`; returns how many.
+    async fn delete_user_items(&self, user: &UserId, sk_prefix: &str) -> StoreResult<usize> {
+        let keys = self
+            .query_pk(&user_pk(user), sk_prefix, Some("pk, sk"))
+            .await?;
+        let count = keys.len();
+        self.batch_delete(keys).await?;
+        Ok(count)
     }
 
     /// Deletes keys with BatchWriteItem (25 per call), resubmitting unprocessed ones.
@@ -969,12 +991,80 @@ impl UploadGrants for DynamoStore {
     }
 
     async fn revoke_user_grants(&self, user: &UserId) -> StoreResult<usize> {
-        let keys = self
-            .query_pk(&user_pk(user), UPLOAD_SK_PREFIX, Some("pk, sk"))
-            .await?;
-        let count = keys.len();
-        self.batch_delete(keys).await?;
-        Ok(count)
+        self.delete_user_items(user, UPLOAD_SK_PREFIX).await
+    }
+}
+
+#[async_trait::async_trait]
+impl SeenFrames for DynamoStore {
+    async fn claim_frames(
+        &self,
+        user: &UserId,
+        digests: &[FrameDigest],
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        if digests.is_empty() {
+            return Ok(true);
+        }
+        if digests.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Other(format!(
+                "{} frames in one claim (at most {MAX_TRANSACTION_ITEMS})",
+                digests.len()
+            )));
+        }
+        // One put-if-absent per frame in one transaction: all are recorded or none, and a
+        // digest already there (TTL deletion lags, so an expired one counts as absent)
+        // cancels it with ConditionalCheckFailed.
+        let now = epoch(OffsetDateTime::now_utc());
+        let puts = digests
+            .iter()
+            .map(|d| {
+                Put::builder()
+                    .table_name(&self.table)
+                    .item("pk", s(user_pk(user)))
+                    .item("sk", s(format!("{FRAME_SK_PREFIX}{}", d.to_hex())))
+                    .item("ttl", n(epoch(expires_at)))
+                    .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":now", n(now))
+                    .build()
+                    .map(|p| TransactWriteItem::builder().put(p).build())
+                    .map_err(|e| StoreError::Other(e.to_string()))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(puts.clone()))
+                .send()
+                .await;
+            let Err(e) = result else { return Ok(true) };
+            let Some(codes) = cancellation_codes(&e) else {
+                return Err(sdk_err("TransactWriteItems", e));
+            };
+            if codes.iter().any(|c| c == "ConditionalCheckFailed") {
+                return Ok(false);
+            }
+            match cancellation_from_codes(&codes.iter().map(String::as_str).collect::<Vec<_>>()) {
+                Some(Cancelled::Retryable(code)) if attempt + 1 < TRANSACTION_ATTEMPTS => {
+                    attempt += 1;
+                    tracing::debug!(code, attempt, "frame claim cancelled, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                _ => {
+                    return Err(StoreError::Unavailable(format!(
+                        "TransactWriteItems cancelled ({})",
+                        codes.join(", ")
+                    )))
+                }
+            }
+        }
+    }
+
+    async fn forget_frames(&self, user: &UserId) -> StoreResult<usize> {
+        self.delete_user_items(user, FRAME_SK_PREFIX).await
     }
 }
 

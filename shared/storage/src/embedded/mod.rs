@@ -7,6 +7,7 @@
 //! <data>/counters/<sha256(key)>.json              lockout counters
 //! <data>/sessions/<sha256(user)>.json             session versions (revocation)
 //! <data>/grants/<user>/<upload_id>.json           single-use upload grants
+//! <data>/seen/<user>.json                         frames of accepted logins (replay)
 //! <data>/audit/events.jsonl                       audit log
 //! <data>/images/<key>                             photos
 //! ```
@@ -19,6 +20,7 @@ mod area;
 mod audit;
 mod grants;
 mod images;
+mod seen;
 mod sessions;
 mod shortlived;
 mod templates;
@@ -28,9 +30,10 @@ pub use audit::FileAuditLog;
 pub use images::LocalImageStore;
 
 use faceid_core::ports::{
-    ChallengeStore, CounterStore, FailureCounter, GrantTaken, PutTemplate, Redeemed, SessionStore,
-    StoreResult, TemplateStore, UploadGrants, UserSummary,
+    ChallengeStore, CounterStore, FailureCounter, GrantTaken, PutTemplate, Redeemed, SeenFrames,
+    SessionStore, StoreResult, TemplateStore, UploadGrants, UserSummary,
 };
+use faceid_core::replay::FrameDigest;
 use faceid_core::{Challenge, ChallengeId, Template, UserId};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,8 +42,8 @@ use time::OffsetDateTime;
 /// Default data directory (`FACEID_DATA_DIR` overrides it).
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
-/// Templates, challenges, failure counters, session versions and upload grants on
-/// local files.
+/// Templates, challenges, failure counters, session versions, upload grants and seen
+/// frames on local files.
 #[derive(Debug)]
 pub struct EmbeddedStore {
     templates: templates::Templates,
@@ -48,6 +51,7 @@ pub struct EmbeddedStore {
     counters: shortlived::Counters,
     sessions: sessions::Sessions,
     grants: grants::Grants,
+    seen: seen::Seen,
 }
 
 impl EmbeddedStore {
@@ -60,6 +64,7 @@ impl EmbeddedStore {
             counters: shortlived::Counters::open(d.join("counters"))?,
             sessions: sessions::Sessions::open(d.join("sessions"))?,
             grants: grants::Grants::open(d.join("grants"))?,
+            seen: seen::Seen::open(d.join("seen"))?,
         })
     }
 }
@@ -154,6 +159,21 @@ impl UploadGrants for EmbeddedStore {
     }
 }
 
+#[async_trait::async_trait]
+impl SeenFrames for EmbeddedStore {
+    async fn claim_frames(
+        &self,
+        user: &UserId,
+        digests: &[FrameDigest],
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.seen.claim(user, digests, expires_at).await
+    }
+    async fn forget_frames(&self, user: &UserId) -> StoreResult<usize> {
+        self.seen.forget(user).await
+    }
+}
+
 /// What the embedded stores need.
 #[derive(Debug, Clone)]
 pub struct EmbeddedConfig {
@@ -168,8 +188,8 @@ pub struct EmbeddedConfig {
 /// The embedded adapters, opened together on one data directory.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStores {
-    /// Implements `TemplateStore`, `ChallengeStore`, `CounterStore`, `SessionStore` and
-    /// `UploadGrants`.
+    /// Implements `TemplateStore`, `ChallengeStore`, `CounterStore`, `SessionStore`,
+    /// `UploadGrants` and `SeenFrames`.
     pub store: Arc<EmbeddedStore>,
     pub images: Arc<LocalImageStore>,
     pub audit: Arc<FileAuditLog>,

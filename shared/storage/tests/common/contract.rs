@@ -6,8 +6,10 @@ use faceid_core::audit::{AuditEvent, AuditQuery};
 use faceid_core::lockout::{LockoutKey, LockoutPolicy};
 use faceid_core::ports::{
     AuditLog, ChallengeStore, CounterStore, FailureCounter, GrantTaken, ImageStore, PutTemplate,
-    Redeemed, SessionStore, TemplateStore, UploadGrants, UserSummary, UPLOAD_GRANT_GRACE,
+    Redeemed, SeenFrames, SessionStore, TemplateStore, UploadGrants, UserSummary,
+    UPLOAD_GRANT_GRACE,
 };
+use faceid_core::replay::FrameDigest;
 use faceid_core::{Challenge, ChallengeId, UserId};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -275,13 +277,6 @@ pub async fn counters(store: Arc<dyn CounterStore>) {
     assert!(policy.retry_after(&c, now).is_some());
 }
 
-/// Upload grants: bound to one object version (exactly one concurrent taker wins; the
-/// same version again is `SameUpload`, another `OtherUpload`), expiry after the grace,
-/// revocation per user; and they share the templates' store without showing up as faces.
-/// The per-user template limit holds under concurrency: 8 different templates put at once
-/// for a user with room for 4 → exactly 4 stored, the rest refused; a re-put is `Exists`
-/// (not refused, even when full); other users are unaffected; deleting the user frees
-/// the room.
 /// How the limit test sends its 8 puts.
 pub enum Puts {
     /// All at once: the store must let exactly `MAX` through.
@@ -294,6 +289,10 @@ pub enum Puts {
     Sequential,
 }
 
+/// The per-user template limit holds under concurrency: 8 different templates put at once
+/// for a user with room for 4 → exactly 4 stored, the rest refused; a re-put is `Exists`
+/// (not refused, even when full); other users are unaffected; deleting the user frees
+/// the room.
 pub async fn template_limit<S: TemplateStore + 'static>(store: Arc<S>, puts: Puts) {
     const MAX: usize = 4;
     let alice = unique("alice");
@@ -361,6 +360,9 @@ pub async fn template_limit<S: TemplateStore + 'static>(store: Arc<S>, puts: Put
     );
 }
 
+/// Upload grants: bound to one object version (exactly one concurrent taker wins; the
+/// same version again is `SameUpload`, another `OtherUpload`), expiry after the grace,
+/// revocation per user; and they share the templates' store without showing up as faces.
 pub async fn upload_grants<S: UploadGrants + TemplateStore + 'static>(store: Arc<S>) {
     let now = OffsetDateTime::now_utc();
     let later = now + Duration::minutes(10);
@@ -659,4 +661,77 @@ pub async fn sessions<S: SessionStore + TemplateStore + 'static>(store: Arc<S>) 
     assert_eq!(all.iter().filter(|t| t.user_id == alice).count(), 1);
     assert_eq!(store.delete_user(&alice).await.unwrap(), 1);
     assert_eq!(store.session_version(&alice).await.unwrap(), 10);
+}
+
+/// Seen frames: claims are all or none, per user, honour expiry, and exactly one of
+/// several racing claims of the same frame wins; forgetting is per user and leaves the
+/// faces alone.
+pub async fn seen_frames<S: SeenFrames + TemplateStore + 'static>(store: Arc<S>, race: Puts) {
+    let later = OffsetDateTime::now_utc() + Duration::days(1);
+    let alice = uid(&unique("alice"));
+    let bob = uid(&unique("bob"));
+    let [a, b, c, e, x] = [1u8, 2, 3, 4, 5].map(|i| FrameDigest([i; 16]));
+    assert!(store.claim_frames(&alice, &[a, b], later).await.unwrap());
+    assert!(
+        !store.claim_frames(&alice, &[c, a], later).await.unwrap(),
+        "a frame seen before refuses the claim"
+    );
+    assert!(
+        store.claim_frames(&alice, &[c], later).await.unwrap(),
+        "a refused claim records none of its frames"
+    );
+    assert!(
+        store.claim_frames(&bob, &[a], later).await.unwrap(),
+        "frames are per user"
+    );
+    assert!(store.claim_frames(&alice, &[], later).await.unwrap());
+    let past = OffsetDateTime::now_utc() - Duration::seconds(1);
+    assert!(store.claim_frames(&alice, &[e], past).await.unwrap());
+    assert!(
+        store.claim_frames(&alice, &[e], later).await.unwrap(),
+        "an expired frame is forgotten"
+    );
+    assert!(!store.claim_frames(&alice, &[e], later).await.unwrap());
+
+    let claims: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, alice) = (Arc::clone(&store), alice.clone());
+            async move { store.claim_frames(&alice, &[x], later).await.unwrap() }
+        })
+        .collect();
+    let won = match race {
+        Puts::Concurrent => {
+            let tasks: Vec<_> = claims.into_iter().map(tokio::spawn).collect();
+            let mut won = 0;
+            for t in tasks {
+                won += usize::from(t.await.unwrap());
+            }
+            won
+        }
+        Puts::Sequential => {
+            let mut won = 0;
+            for c in claims {
+                won += usize::from(c.await);
+            }
+            won
+        }
+    };
+    assert_eq!(won, 1, "exactly one claim of a frame wins");
+
+    // Seen frames share the user's records with the faces: listings see the faces only,
+    // forgetting leaves them.
+    store
+        .put_template(&template(alice.as_str(), 1, now_ms()))
+        .await
+        .unwrap();
+    assert_eq!(store.user_templates(&alice).await.unwrap().len(), 1);
+    let mine = store.list_users().await.unwrap();
+    assert_eq!(mine.iter().find(|u| u.user_id == alice).unwrap().faces, 1);
+    assert_eq!(store.forget_frames(&alice).await.unwrap(), 5);
+    assert!(store
+        .claim_frames(&alice, &[a, b, c, e, x], later)
+        .await
+        .unwrap());
+    assert!(!store.claim_frames(&bob, &[a], later).await.unwrap());
+    assert_eq!(store.user_templates(&alice).await.unwrap().len(), 1);
 }
