@@ -11,6 +11,7 @@
 //! Honest limit: a video made this way fools the liveness check as well as a real head
 //! does — the check proves a 3-D-looking turn, not a living person.
 
+pub mod bent;
 pub mod framing;
 pub mod head;
 pub mod landmarks;
@@ -21,6 +22,7 @@ pub mod sheet;
 pub mod warp;
 pub mod y4m;
 
+pub use bent::BentPrint;
 pub use framing::Framing;
 pub use head::HeadModel;
 pub use landmarks::Landmarks5;

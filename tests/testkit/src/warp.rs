@@ -9,7 +9,7 @@ use crate::sampling::bilinear;
 use image::RgbImage;
 
 /// The colour around a warped photo: a plain wall.
-const WALL: [u8; 3] = [118, 122, 120];
+pub(crate) const WALL: [u8; 3] = [118, 122, 120];
 
 /// A plane-to-image map `p ↦ (H·[p, 1])` in pixel coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
