@@ -159,6 +159,16 @@ impl LocalServer {
             .expect("json body")
     }
 
+    /// `DELETE /v1/users/{user}` with the admin token; returns the status.
+    pub async fn delete_user(&self, user: &str) -> u16 {
+        self.admin(self.http.delete(format!("{}/v1/users/{user}", self.url)))
+            .send()
+            .await
+            .expect("request")
+            .status()
+            .as_u16()
+    }
+
     /// Enrolls images for a user with the admin token; returns (status, body).
     pub async fn enroll(&self, user: &str, images: &[Vec<u8>]) -> (u16, serde_json::Value) {
         let body = serde_json::json!({"images": images.iter().map(|i| b64(i)).collect::<Vec<_>>()});

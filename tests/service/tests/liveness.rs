@@ -338,12 +338,7 @@ async fn with_the_screen_light_off_a_captured_login_is_not_accepted_twice() {
     assert_eq!(st, 200, "{body}");
 
     // Deleting the user forgets their frames (they are derived from the face).
-    let r = s
-        .admin(s.http.delete(format!("{}/v1/users/obama", s.url)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(s.delete_user("obama").await, 200);
     let seen = std::fs::read_dir(s.data.path().join("seen")).unwrap();
     assert!(
         seen.filter_map(|e| e.ok())

@@ -122,24 +122,14 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
         std::fs::read_dir(&photos).map(|d| d.count()).unwrap_or(0),
         2
     );
-    let r = s
-        .admin(s.http.delete(format!("{}/v1/users/obama", s.url)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(s.delete_user("obama").await, 200);
     assert_eq!(
         std::fs::read_dir(&photos).map(|d| d.count()).unwrap_or(0),
         0
     );
     let (st, body) = login(&s, None, &fixture("face_recognition/obama3.jpg")).await;
     assert_eq!(st, 401, "deleted user must not match: {body}");
-    let r = s
-        .admin(s.http.delete(format!("{}/v1/users/obama", s.url)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(s.delete_user("obama").await, 404);
 
     // The audit log has every event, with the documented fields and no biometrics.
     let r = s.admin(s.get("/v1/audit?limit=100")).send().await.unwrap();
