@@ -23,7 +23,8 @@ pub async fn list_users(
 }
 
 /// Revokes the user's sessions and upload grants, then removes their templates, photos,
-/// the digests of their login frames and their lockout counter. The audit log keeps the event (no biometrics in it).
+/// the digests of their login frames and their lockout counter. The audit log keeps the
+/// event (no biometrics in it).
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,

@@ -181,8 +181,8 @@ impl Stop {
 }
 
 /// One login attempt through its steps: parse → reserve → redeem challenge → analyse →
-/// liveness → match → frames not seen before → issue. It carries the audit event and the lockout reservations,
-/// which [`Attempt::finish`] settles and records whatever the ending.
+/// liveness → match → frames not seen before → issue. It carries the audit event and the
+/// lockout reservations, which [`Attempt::finish`] settles and records whatever the ending.
 struct Attempt<'a> {
     state: &'a AppState,
     timer: &'a Timer,

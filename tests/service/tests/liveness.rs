@@ -279,8 +279,8 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
 /// With the screen-light check off (e.g. an IR kiosk), nothing ties frames to their
 /// challenge: the attacker who captured an accepted login's request sends its frames to a
 /// fresh challenge with the same turns (re-requested until it has them). Refused as sent,
-/// with its bytes changed but not its pixels, and spliced among new frames; a new capture of the same person still logs in, and
-/// deleting the user forgets the frames.
+/// with its bytes changed but not its pixels, and spliced among new frames; a new capture
+/// of the same person still logs in, and deleting the user forgets the frames.
 #[tokio::test]
 async fn with_the_screen_light_off_a_captured_login_is_not_accepted_twice() {
     let s = LocalServer::start(&[("FACEID_SCREEN_LIGHT", "false")]).await;
