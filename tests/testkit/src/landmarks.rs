@@ -104,6 +104,21 @@ impl Landmarks5 {
         ((n[0] - mid[0]) * axis[0] + (n[1] - mid[1]) * axis[1]) / d2
     }
 
+    /// The server's pitch measure (a copy of `FaceObservation::nose_drop`): the nose's
+    /// distance below the line through the eye centres, in eye distances. Looking up
+    /// shortens it, looking down lengthens it.
+    pub fn nose_drop(&self) -> f64 {
+        let (l, r) = self.eyes();
+        let axis = [r[0] - l[0], r[1] - l[1]];
+        let d2 = axis[0] * axis[0] + axis[1] * axis[1];
+        if d2 < 1e-12 {
+            return 0.0;
+        }
+        let mid = self.eye_mid();
+        let n = self.nose();
+        (axis[0] * (n[1] - mid[1]) - axis[1] * (n[0] - mid[0])) / d2
+    }
+
     /// The server's eye-foreshortening measure (a copy of
     /// `FaceObservation::eye_width_log_ratio`): `ln(width of the image-left eye / width of
     /// the image-right eye)`.

@@ -2,8 +2,9 @@
 //!
 //! No public-domain video of a real head turn exists offline, so this crate makes one from
 //! a single frontal photo: [`head::HeadModel`] gives the face a simple 3-D shape (nose in
-//! front of the eyes, cheeks behind, ellipsoid head), turns it about the vertical axis and
-//! re-projects it, so the nose moves relative to the eyes as in a real turn.
+//! front of the eyes, cheeks behind, ellipsoid head), turns it about the vertical axis
+//! (left/right) or the horizontal one (up/down) and re-projects it, so the nose moves
+//! relative to the eyes as in a real turn or nod.
 //! [`sheet::SheetWarp`] is the attack the check must reject: the same photo as a flat
 //! sheet turned in perspective, where the nose keeps its place between the eyes.
 //! [`y4m`] writes the frames as a `.y4m` file for Chromium's fake camera.
@@ -24,7 +25,7 @@ pub mod y4m;
 
 pub use bent::BentPrint;
 pub use framing::Framing;
-pub use head::HeadModel;
+pub use head::{HeadModel, HeadPose};
 pub use landmarks::Landmarks5;
 pub use light::{Camera, ScreenLight};
 pub use schedule::Schedule;

@@ -3,8 +3,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use faceid_testkit::head::HeadShape;
-use faceid_testkit::schedule::parse_duration;
+use faceid_testkit::head::{HeadPose, HeadShape};
+use faceid_testkit::schedule::{parse_duration, parse_pose};
 use faceid_testkit::{Framing, HeadModel, Landmarks5, Schedule, ScreenLight, SheetWarp, Y4mWriter};
 use image::RgbImage;
 use serde_json::json;
@@ -20,12 +20,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write a .y4m video (Chromium's fake camera) following a yaw timeline.
+    /// Write a .y4m video (Chromium's fake camera) following a head-pose timeline.
     MakeVideo {
         #[command(flatten)]
         source: Source,
-        /// Timeline, e.g. "0:3.5s,+28:2.4s,0:0.8s,-28:2.4s,0:4s" (degrees; + = the person's
-        /// own left, the nose moving to the image's right).
+        /// Timeline, e.g. "0:3.5s,+28:2.4s,0:0.8s,0/+20:2.4s,0:4s": segments of
+        /// YAW[/PITCH]:DURATION in degrees (yaw + = the person's own left, the nose moving
+        /// to the image's right; pitch + = looking up).
         #[arg(long)]
         schedule: String,
         /// Time to move into each segment's yaw, e.g. 300ms.
@@ -46,11 +47,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write one JPEG per yaw, plus frames.json with the projected landmarks.
+    /// Write one JPEG per pose, plus frames.json with the projected landmarks.
     MakeFrames {
         #[command(flatten)]
         source: Source,
-        /// Comma-separated yaws in degrees, e.g. "0,+25,0,-25,0".
+        /// Comma-separated poses YAW[/PITCH] in degrees, e.g. "0,+25,0,-25,0,0/+20,0/-20"
+        /// (pitch + = looking up).
         #[arg(long, allow_hyphen_values = true)]
         yaws: String,
         /// JPEG quality (1–100).
@@ -151,27 +153,43 @@ impl Scene {
         })
     }
 
-    fn render(&self, yaw: f64) -> RgbImage {
+    /// The sheet turns about its vertical axis only.
+    fn check(&self, pose: HeadPose) -> Result<()> {
+        if self.motion == Motion::Sheet && pose.pitch_deg != 0.0 {
+            bail!(
+                "--motion sheet turns left and right only (pitch {})",
+                pose.pitch_deg
+            );
+        }
+        Ok(())
+    }
+
+    fn render(&self, pose: HeadPose) -> RgbImage {
         match self.motion {
-            Motion::Head => self.head.render(&self.photo, yaw),
-            Motion::Sheet => self.sheet.render(&self.photo, yaw),
+            Motion::Head => self.head.render_pose(&self.photo, pose),
+            Motion::Sheet => self.sheet.render(&self.photo, pose.yaw_deg),
         }
     }
 
-    fn landmarks_at(&self, yaw: f64) -> Landmarks5 {
+    fn landmarks_at(&self, pose: HeadPose) -> Landmarks5 {
         match self.motion {
-            Motion::Head => self.head.project_landmarks(&self.landmarks, yaw),
-            Motion::Sheet => self.sheet.project_landmarks(&self.landmarks, yaw),
+            Motion::Head => self.head.project_landmarks_pose(&self.landmarks, pose),
+            Motion::Sheet => self.sheet.project_landmarks(&self.landmarks, pose.yaw_deg),
         }
     }
 
-    fn describe(&self, yaw: f64) -> serde_json::Value {
-        let l = self.landmarks_at(yaw);
+    fn describe(&self, pose: HeadPose) -> serde_json::Value {
+        let l = self.landmarks_at(pose);
         let round = |v: f64| (v * 100.0).round() / 100.0;
+        let milli = |v: f64| (v * 1000.0).round() / 1000.0;
         json!({
-            "yaw_deg": yaw,
-            // The server's yaw measure on the projected reference landmarks (not detected).
-            "yaw_ratio": (l.yaw_ratio() * 1000.0).round() / 1000.0,
+            "yaw_deg": pose.yaw_deg,
+            "pitch_deg": pose.pitch_deg,
+            // The server's measures on the projected reference landmarks (not detected):
+            // the yaw, and the nose's drop relative to the straight-ahead face's
+            // (negative: looking up).
+            "yaw_ratio": milli(l.yaw_ratio()),
+            "nose_drop_change": milli(l.nose_drop() / self.landmarks.nose_drop() - 1.0),
             "landmarks_5": l.0.iter().map(|p| [round(p[0]), round(p[1])]).collect::<Vec<_>>(),
         })
     }
@@ -191,8 +209,8 @@ fn parse_size(s: &str) -> Result<(u32, u32)> {
 /// A screen colour (`None`: no screen light) and how long it shows, in seconds.
 type LightSegment = (Option<[u8; 3]>, f64);
 
-/// A frame's yaw and the screen colour on it.
-type Pose = (f64, Option<[u8; 3]>);
+/// A frame's head pose and the screen colour on it.
+type Pose = ([f64; 2], Option<[u8; 3]>);
 
 /// `COLOUR:DURATION` segments.
 fn parse_lights(text: &str) -> Result<Vec<LightSegment>> {
@@ -248,6 +266,12 @@ fn make_video(
     }
     let schedule = Schedule::parse(schedule, parse_duration(ramp)?)?;
     let scene = Scene::load(source)?;
+    for s in &schedule.segments {
+        scene.check(HeadPose {
+            yaw_deg: s.yaw_deg,
+            pitch_deg: s.pitch_deg,
+        })?;
+    }
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let (w, h) = scene.photo.dimensions();
     let mut writer = Y4mWriter::new(BufWriter::new(file), w, h, (fps, 1))?;
@@ -255,14 +279,15 @@ fn make_video(
     let mut last: Option<(Pose, RgbImage)> = None;
     for i in 0..schedule.frame_count(f64::from(fps)) {
         let t = i as f64 / f64::from(fps);
-        let yaw = schedule.yaw_at(t);
+        let pose = schedule.pose_at(t);
+        let key = [pose.yaw_deg, pose.pitch_deg];
         let rgb = lights.as_ref().and_then(|l| light_at(&l.timeline, t));
-        if last.as_ref().map(|(k, _)| *k) != Some((yaw, rgb)) {
-            let mut frame = scene.render(yaw);
+        if last.as_ref().map(|(k, _)| *k) != Some((key, rgb)) {
+            let mut frame = scene.render(pose);
             if let (Some(l), Some(rgb)) = (&lights, rgb) {
-                frame = l.light.apply(&frame, &scene.landmarks_at(yaw), rgb);
+                frame = l.light.apply(&frame, &scene.landmarks_at(pose), rgb);
             }
-            last = Some(((yaw, rgb), frame));
+            last = Some(((key, rgb), frame));
         }
         if let Some((_, frame)) = &last {
             writer.write_frame(frame)?;
@@ -278,7 +303,7 @@ fn make_video(
         "frames": frames,
         "seconds": schedule.duration(),
         "segments": schedule.segments.iter().map(|s| {
-            let mut d = scene.describe(s.yaw_deg);
+            let mut d = scene.describe(HeadPose { yaw_deg: s.yaw_deg, pitch_deg: s.pitch_deg });
             d["seconds"] = json!(s.seconds);
             d
         }).collect::<Vec<_>>(),
@@ -294,20 +319,20 @@ fn make_frames(
     format: Format,
     out_dir: &PathBuf,
 ) -> Result<()> {
-    let yaws: Vec<f64> = yaws
+    let poses: Vec<HeadPose> = yaws
         .split(',')
-        .map(|s| s.trim().parse::<f64>())
+        .map(|s| parse_pose(s.trim()))
         .collect::<Result<_, _>>()
-        .context("--yaws: expected comma-separated degrees, e.g. 0,+25,0,-25,0")?;
-    if yaws.iter().any(|y| !y.is_finite() || y.abs() > 80.0) {
-        bail!("--yaws: each yaw must be within ±80°");
-    }
+        .context("--yaws: expected comma-separated YAW[/PITCH] degrees, e.g. 0,+25,0,-25,0/+20 (yaw within ±80°, pitch within ±60°)")?;
     let quality = quality.clamp(1, 100);
     let scene = Scene::load(source)?;
+    for pose in &poses {
+        scene.check(*pose)?;
+    }
     std::fs::create_dir_all(out_dir)?;
     let mut manifest = vec![];
-    for (i, yaw) in yaws.iter().enumerate() {
-        let frame = scene.render(*yaw);
+    for (i, pose) in poses.iter().enumerate() {
+        let frame = scene.render(*pose);
         let name = match format {
             Format::Jpg => format!("frame_{i:02}.jpg"),
             Format::Png => format!("frame_{i:02}.png"),
@@ -320,7 +345,7 @@ fn make_frames(
             Format::Png => frame.write_to(&mut file, image::ImageFormat::Png)?,
         }
         file.flush()?;
-        let mut d = scene.describe(*yaw);
+        let mut d = scene.describe(*pose);
         d["file"] = json!(name);
         manifest.push(d);
     }
