@@ -3,6 +3,7 @@
 //! session tokens. No I/O lives here.
 
 pub mod audit;
+pub mod capture;
 pub mod domain;
 pub mod face;
 pub mod keys;

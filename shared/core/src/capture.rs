@@ -1,0 +1,258 @@
+//! The web page's capture plan, as the server needs it: when the frames of a challenge
+//! are taken, so an answer can be held to the time a camera needs to take them.
+//!
+//! The plan itself is `web/js/schedule.js` (`planCapture`); this is its Rust twin for the
+//! numbers the server enforces. The constants below are the page's, checked against
+//! schedule.js by a unit test (here) and the whole plan against the page's own function by
+//! `tests/service/tests/capture_plan.rs` (it runs schedule.js in node).
+//!
+//! Times are milliseconds after the page's plan starts (its camera is open): a countdown of
+//! `READY_MS`, the first (frontal) frame, then per step a prompt, the turned frames at
+//! `TURN_CAPTURE_MS` after it, "face the camera again" at `TURN_MS` and a frontal frame
+//! `CENTER_CAPTURE_MS` later; `CENTER_MS` until the next step.
+
+use time::{Duration, OffsetDateTime};
+
+pub const READY_MS: u64 = 3000;
+pub const LEAD_MS: u64 = 400;
+pub const TURN_MS: u64 = 2000;
+pub const CENTER_MS: u64 = 1200;
+pub const TURN_CAPTURE_MS: [u64; 3] = [900, 1300, 1700];
+pub const CENTER_CAPTURE_MS: u64 = 800;
+
+/// What the page's plan does for a challenge of some number of steps under a frame budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapturePlan {
+    /// Frames taken (and sent).
+    pub frames: usize,
+    /// Turned frames per step.
+    pub turned_per_step: usize,
+    /// Whether a frontal frame follows each step (dropped first when the budget is small).
+    pub frontal_between: bool,
+    /// When the first and the last frame are taken.
+    pub first_capture_ms: u64,
+    pub last_capture_ms: u64,
+    /// The whole plan, prompts included.
+    pub total_ms: u64,
+}
+
+impl CapturePlan {
+    /// The plan for `steps` steps with at most `max_frames` frames (as `planCapture`:
+    /// fewer turned frames per step first, keeping the latest, then no frontal frames
+    /// between steps).
+    pub fn new(steps: usize, max_frames: usize) -> Self {
+        let max_frames = max_frames.max(1);
+        let mut turned = TURN_CAPTURE_MS.len();
+        let mut frontal = true;
+        let count = |turned: usize, frontal: bool| 1 + steps * (turned + usize::from(frontal));
+        while count(turned, frontal) > max_frames && turned > 1 {
+            turned -= 1;
+        }
+        if count(turned, frontal) > max_frames {
+            frontal = false;
+        }
+        let step_start = |i: usize| READY_MS + LEAD_MS + i as u64 * (TURN_MS + CENTER_MS);
+        let last_capture_ms = match steps.checked_sub(1) {
+            None => READY_MS,
+            Some(last) if frontal => step_start(last) + TURN_MS + CENTER_CAPTURE_MS,
+            Some(last) => step_start(last) + TURN_CAPTURE_MS[TURN_CAPTURE_MS.len() - 1],
+        };
+        Self {
+            frames: count(turned, frontal),
+            turned_per_step: turned,
+            frontal_between: frontal,
+            first_capture_ms: READY_MS,
+            last_capture_ms,
+            total_ms: step_start(steps),
+        }
+    }
+
+    /// From the first frame to the last: the least time any camera needs for them.
+    pub fn capture_span(&self) -> Duration {
+        Duration::milliseconds((self.last_capture_ms - self.first_capture_ms) as i64)
+    }
+
+    pub fn total(&self) -> Duration {
+        Duration::milliseconds(self.total_ms as i64)
+    }
+}
+
+/// How soon and how late after its challenge was issued an answer is taken. Both times
+/// are the server's own (issue and receipt), so no client clock is involved; the slacks
+/// cover what lies between: the network, the upload, a slow page, and the clocks of two
+/// server instances (one issues, another may redeem; NTP keeps them within milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnswerWindow {
+    /// An answer may come this much sooner than the plan's capture span (first frame to
+    /// last). The page takes its first frame only after the challenge has arrived (the
+    /// countdown covers the request) and its timers never fire early, so a genuine answer
+    /// never comes sooner than the span: the slack is for the server clocks.
+    pub fast_slack: Duration,
+    /// An answer may come this much later than the whole plan takes: the challenge's
+    /// round trip (absorbed by the 3 s countdown unless slower), encoding, the upload of
+    /// 9–13 frames (about 0.5–1 MB: 4–8 s at 1 Mbit/s), a page slowed by a busy phone.
+    pub slow_slack: Duration,
+}
+
+impl Default for AnswerWindow {
+    fn default() -> Self {
+        Self {
+            fast_slack: Duration::seconds(1),
+            slow_slack: Duration::seconds(10),
+        }
+    }
+}
+
+/// Why an answer's timing is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimingFailure {
+    /// Sooner than a camera can take the plan's frames after the challenge was issued:
+    /// frames made before, or without, a camera following the plan.
+    TooFast,
+    /// Later than the plan and its slack: time spent on something other than the camera
+    /// (e.g. rendering frames for this challenge).
+    TooSlow,
+}
+
+impl TimingFailure {
+    /// The machine-readable reason, without the `liveness_` prefix the API adds.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TooFast => "too_fast",
+            Self::TooSlow => "too_slow",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::TooFast => "The answer came sooner than the pictures can be taken.",
+            Self::TooSlow => "The answer came too long after the check started; start again.",
+        }
+    }
+}
+
+impl AnswerWindow {
+    /// The earliest and latest receipt, after the issue, of an answer to a challenge of
+    /// `steps` steps whose page takes at most `max_frames` frames.
+    pub fn bounds(&self, steps: usize, max_frames: usize) -> (Duration, Duration) {
+        let plan = CapturePlan::new(steps, max_frames);
+        (
+            (plan.capture_span() - self.fast_slack).max(Duration::ZERO),
+            plan.total() + self.slow_slack,
+        )
+    }
+
+    /// Checks an answer received at `received_at` to a challenge issued at `issued_at`.
+    pub fn check(
+        &self,
+        issued_at: OffsetDateTime,
+        received_at: OffsetDateTime,
+        steps: usize,
+        max_frames: usize,
+    ) -> Result<(), TimingFailure> {
+        let (earliest, latest) = self.bounds(steps, max_frames);
+        let elapsed = received_at - issued_at;
+        if elapsed < earliest {
+            Err(TimingFailure::TooFast)
+        } else if elapsed > latest {
+            Err(TimingFailure::TooSlow)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_match_the_page_for_the_challenges_the_server_issues() {
+        // 3 steps: frontal + 3 × (3 turned + frontal) = 13 frames, the last frontal one
+        // at 3000 + 400 + 2 × 3200 + 2000 + 800 = 12,600 ms of 13,000.
+        let p = CapturePlan::new(3, 16);
+        assert_eq!(
+            (p.frames, p.turned_per_step, p.frontal_between),
+            (13, 3, true)
+        );
+        assert_eq!(
+            (p.first_capture_ms, p.last_capture_ms, p.total_ms),
+            (3000, 12_600, 13_000)
+        );
+        // 4 steps: 17 frames would be too many; 2 turned per step: 13 frames over 16.2 s.
+        let p = CapturePlan::new(4, 16);
+        assert_eq!(
+            (p.frames, p.turned_per_step, p.frontal_between),
+            (13, 2, true)
+        );
+        assert_eq!((p.last_capture_ms, p.total_ms), (15_800, 16_200));
+        // A small budget drops the frontal frames between steps: the last frame is then a
+        // turned one.
+        let p = CapturePlan::new(4, 8);
+        assert_eq!(
+            (p.frames, p.turned_per_step, p.frontal_between),
+            (5, 1, false)
+        );
+        assert_eq!(p.last_capture_ms, 3400 + 3 * 3200 + 1700);
+    }
+
+    #[test]
+    fn answers_are_held_to_the_plan_and_its_slack() {
+        let w = AnswerWindow::default();
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let at = |ms: i64| t0 + Duration::milliseconds(ms);
+        // 3 steps: frames span 9.6 s, the plan takes 13 s.
+        assert_eq!(
+            w.bounds(3, 16),
+            (
+                Duration::milliseconds(8_600),
+                Duration::milliseconds(23_000)
+            )
+        );
+        assert_eq!(w.check(t0, at(12_000), 3, 16), Ok(()));
+        assert_eq!(w.check(t0, at(8_600), 3, 16), Ok(()));
+        assert_eq!(w.check(t0, at(23_000), 3, 16), Ok(()));
+        assert_eq!(w.check(t0, at(8_599), 3, 16), Err(TimingFailure::TooFast));
+        assert_eq!(w.check(t0, at(23_001), 3, 16), Err(TimingFailure::TooSlow));
+        // Frames sent at once, or an answer at the challenge's 60 s expiry.
+        assert_eq!(w.check(t0, at(300), 4, 16), Err(TimingFailure::TooFast));
+        assert_eq!(w.check(t0, at(59_000), 4, 16), Err(TimingFailure::TooSlow));
+        // 4 steps: 12.8 s of frames, 16.2 s of plan.
+        assert_eq!(w.check(t0, at(11_799), 4, 16), Err(TimingFailure::TooFast));
+        assert_eq!(w.check(t0, at(26_200), 4, 16), Ok(()));
+        // A receipt before the issue (a server clock behind another's) is too fast.
+        assert_eq!(w.check(t0, at(-5), 3, 16), Err(TimingFailure::TooFast));
+        assert_eq!(TimingFailure::TooSlow.code(), "too_slow");
+        assert_eq!(TimingFailure::TooFast.code(), "too_fast");
+    }
+
+    /// The page's constants (`export const NAME = …;` in web/js/schedule.js) are these.
+    #[test]
+    fn the_constants_are_the_pages() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/js/schedule.js");
+        let js = std::fs::read_to_string(path).expect("web/js/schedule.js");
+        let value = |name: &str| -> String {
+            let prefix = format!("export const {name} = ");
+            let line = js
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(&prefix))
+                .unwrap_or_else(|| panic!("schedule.js has no `export const {name}`"));
+            line.trim_end_matches(';').trim().to_owned()
+        };
+        for (name, ours) in [
+            ("READY_MS", READY_MS),
+            ("LEAD_MS", LEAD_MS),
+            ("TURN_MS", TURN_MS),
+            ("CENTER_MS", CENTER_MS),
+            ("CENTER_CAPTURE_MS", CENTER_CAPTURE_MS),
+        ] {
+            assert_eq!(value(name), ours.to_string(), "{name}");
+        }
+        let theirs: Vec<u64> = value("TURN_CAPTURE_MS")
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(|v| v.trim().parse().expect("a number"))
+            .collect();
+        assert_eq!(theirs, TURN_CAPTURE_MS);
+    }
+}
