@@ -191,13 +191,57 @@ pub struct Template {
     pub created_at: OffsetDateTime,
 }
 
-/// A head turn the user is asked to make.
+/// A head movement the user is asked to make: a turn (left, right) or a nod (up, down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Turn {
     /// The user turns their head to *their* left.
     Left,
     Right,
+    /// The user looks up (tilts the head back).
+    Up,
+    /// The user looks down (tilts the head forward).
+    Down,
+}
+
+impl Turn {
+    pub const ALL: [Turn; 4] = [Turn::Left, Turn::Right, Turn::Up, Turn::Down];
+
+    /// Up or down: a nod rather than a turn.
+    pub fn is_vertical(self) -> bool {
+        matches!(self, Turn::Up | Turn::Down)
+    }
+}
+
+/// Fewest and most steps a challenge asks for.
+pub const CHALLENGE_STEPS: std::ops::RangeInclusive<usize> = 3..=4;
+
+/// Whether `steps` is a sequence [`Challenge::new`] can ask: 3 or 4 steps, at least one
+/// left and one right (the eye-foreshortening and parallax checks measure on turned
+/// frames), at least one up or down, and no step twice in a row.
+pub fn is_challenge_sequence(steps: &[Turn]) -> bool {
+    CHALLENGE_STEPS.contains(&steps.len())
+        && steps.contains(&Turn::Left)
+        && steps.contains(&Turn::Right)
+        && steps.iter().any(|t| t.is_vertical())
+        && steps.windows(2).all(|w| w[0] != w[1])
+}
+
+/// Every sequence a challenge can ask, in a fixed order: 12 of 3 steps and 60 of 4 (72).
+pub fn challenge_sequences() -> Vec<Vec<Turn>> {
+    let mut out = vec![];
+    for len in CHALLENGE_STEPS {
+        // Every sequence of `len` steps over the 4 kinds, counted in base 4.
+        for code in 0..4usize.pow(len as u32) {
+            let steps: Vec<Turn> = (0..len)
+                .map(|i| Turn::ALL[(code / 4usize.pow(i as u32)) % 4])
+                .collect();
+            if is_challenge_sequence(&steps) {
+                out.push(steps);
+            }
+        }
+    }
+    out
 }
 
 /// A single-use liveness challenge.
@@ -208,33 +252,33 @@ pub struct Challenge {
     /// The screen colour the page shows for each frame, in order (`screen_light`).
     #[serde(default)]
     pub lights: Vec<crate::screen_light::Light>,
+    /// When the server issued it (the server's own clock): the answer must come within
+    /// the capture plan's time of it (`capture::AnswerWindow`). Challenges stored before
+    /// this was recorded read as issued at the epoch, so they are refused as too slow.
+    #[serde(with = "time::serde::rfc3339", default = "epoch")]
+    pub issued_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
 
+fn epoch() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
+}
+
 impl Challenge {
-    /// A fresh challenge: two or three turns, both directions present, random order.
+    /// A fresh challenge issued at `now`: one of the [`challenge_sequences`], each equally
+    /// likely (a guess is right 1 time in 72), and a random colour per frame.
     pub fn new(now: OffsetDateTime, ttl: time::Duration) -> Self {
-        use rand::Rng;
-        let mut rng = rand::thread_rng();
-        let first = if rng.gen_bool(0.5) {
-            Turn::Left
-        } else {
-            Turn::Right
-        };
-        let other = if first == Turn::Left {
-            Turn::Right
-        } else {
-            Turn::Left
-        };
-        let mut steps = vec![first, other];
-        if rng.gen_bool(0.5) {
-            steps.push(first);
-        }
+        use rand::seq::SliceRandom;
+        let steps = challenge_sequences()
+            .choose(&mut rand::thread_rng())
+            .cloned()
+            .unwrap_or_else(|| vec![Turn::Left, Turn::Up, Turn::Right]);
         Self {
             id: ChallengeId::random(),
             steps,
             lights: crate::screen_light::Light::random_sequence(CHALLENGE_LIGHTS),
+            issued_at: now,
             expires_at: now + ttl,
         }
     }
@@ -313,12 +357,62 @@ mod tests {
     }
 
     #[test]
-    fn challenges_ask_both_directions() {
+    fn challenges_ask_both_directions_and_a_nod() {
         let now = OffsetDateTime::now_utc();
-        for _ in 0..50 {
+        for _ in 0..200 {
             let c = Challenge::new(now, time::Duration::seconds(60));
             assert!(c.steps.contains(&Turn::Left) && c.steps.contains(&Turn::Right));
+            assert!(c.steps.iter().any(|t| t.is_vertical()), "{:?}", c.steps);
+            assert!(is_challenge_sequence(&c.steps), "{:?}", c.steps);
+            assert_eq!(c.issued_at, now);
             assert!(!c.is_expired(now) && c.is_expired(now + time::Duration::seconds(61)));
         }
+    }
+
+    #[test]
+    fn there_are_72_challenge_sequences_each_drawn() {
+        let all = challenge_sequences();
+        // 3 steps: left, right and one of up/down, in any order (3! × 2 = 12); 4 steps
+        // with no kind twice in a row: 4·3³ = 108, minus those without a left (3·2³ = 24),
+        // without a right (24) or without a nod (2: LRLR, RLRL), plus those without either
+        // turn (2: UDUD, DUDU) counted twice: 108 − 48 = 60.
+        assert_eq!(all.iter().filter(|s| s.len() == 3).count(), 12);
+        assert_eq!(all.iter().filter(|s| s.len() == 4).count(), 60);
+        assert_eq!(all.len(), 72);
+        let distinct: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), 72);
+        // Not a challenge: a repeated step, no nod, a missing direction, too short/long.
+        use Turn::*;
+        for bad in [
+            vec![Left, Left, Up, Right],
+            vec![Left, Right, Left],
+            vec![Left, Up, Down],
+            vec![Left, Right],
+            vec![Left, Up, Right, Down, Left],
+        ] {
+            assert!(!is_challenge_sequence(&bad), "{bad:?}");
+        }
+        // Every sequence comes up (uniform draw: 72 kinds in 5,000 draws).
+        let now = OffsetDateTime::now_utc();
+        let drawn: std::collections::HashSet<Vec<Turn>> = (0..5_000)
+            .map(|_| Challenge::new(now, time::Duration::seconds(60)).steps)
+            .collect();
+        assert_eq!(drawn.len(), 72);
+    }
+
+    #[test]
+    fn steps_serialise_as_lowercase_words() {
+        assert_eq!(
+            serde_json::to_string(&Turn::ALL).unwrap(),
+            r#"["left","right","up","down"]"#
+        );
+        let c = Challenge::new(OffsetDateTime::now_utc(), time::Duration::seconds(60));
+        let back: Challenge = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        // A record from before the issue time was kept reads as issued at the epoch.
+        let mut old = serde_json::to_value(&c).unwrap();
+        old.as_object_mut().unwrap().remove("issued_at");
+        let old: Challenge = serde_json::from_value(old).unwrap();
+        assert_eq!(old.issued_at, OffsetDateTime::UNIX_EPOCH);
     }
 }

@@ -52,6 +52,56 @@ impl FaceObservation {
         let off = [nose[0] - mid[0], nose[1] - mid[1]];
         (off[0] * axis[0] + off[1] * axis[1]) / (dist * dist)
     }
+    /// Head pitch from the 5 landmarks: the nose's drop below the line through the eye
+    /// centres (perpendicular to it), in eye distances; about 0.6 for a face looking at
+    /// the camera. The nose stands in front of the eyes, so looking up lifts it toward the
+    /// eye line and shortens the drop, looking down lengthens it (less, for the same
+    /// angle: the cosine shortens what the sine adds). A roll leaves it alone (measured
+    /// across the eye line); a turn lengthens it on an ideal head, as the eye distance it
+    /// is measured in foreshortens (see `LivenessPolicy::classify_pose`).
+    pub fn nose_drop(&self) -> f64 {
+        let [a0, a1, b0, b1, nose] = self.landmarks;
+        let eye_a = [(a0[0] + a1[0]) / 2.0, (a0[1] + a1[1]) / 2.0];
+        let eye_b = [(b0[0] + b1[0]) / 2.0, (b0[1] + b1[1]) / 2.0];
+        let (l, r) = if eye_a[0] <= eye_b[0] {
+            (eye_a, eye_b)
+        } else {
+            (eye_b, eye_a)
+        };
+        let axis = [r[0] - l[0], r[1] - l[1]];
+        let d2 = axis[0] * axis[0] + axis[1] * axis[1];
+        if d2 < 1e-12 {
+            return 0.0;
+        }
+        let mid = [(l[0] + r[0]) / 2.0, (l[1] + r[1]) / 2.0];
+        (axis[0] * (nose[1] - mid[1]) - axis[1] * (nose[0] - mid[0])) / d2
+    }
+    /// The other pitch cue of the 5 landmarks: how far each eye's inner corner sits below
+    /// its outer one (perpendicular to the eye line, mean of the two eyes), in eye
+    /// distances. The inner corners stand in front of the outer ones, so looking down
+    /// lowers them against the outer corners and looking up raises them, as for the nose;
+    /// a roll moves both eyes' corners alike and is measured away (relative to the eye
+    /// line). dlib's 5 points: 0–1 and 2–3 are each eye's outer then inner corner.
+    pub fn eye_corner_drop(&self) -> f64 {
+        let [a0, a1, b0, b1, _] = self.landmarks;
+        let eye_a = [(a0[0] + a1[0]) / 2.0, (a0[1] + a1[1]) / 2.0];
+        let eye_b = [(b0[0] + b1[0]) / 2.0, (b0[1] + b1[1]) / 2.0];
+        let (l, r) = if eye_a[0] <= eye_b[0] {
+            (eye_a, eye_b)
+        } else {
+            (eye_b, eye_a)
+        };
+        let axis = [r[0] - l[0], r[1] - l[1]];
+        let d2 = axis[0] * axis[0] + axis[1] * axis[1];
+        if d2 < 1e-12 {
+            return 0.0;
+        }
+        // Below the eye line: the component perpendicular to it (image y down).
+        let below = |inner: [f64; 2], outer: [f64; 2]| {
+            axis[0] * (inner[1] - outer[1]) - axis[1] * (inner[0] - outer[0])
+        };
+        (below(a1, a0) + below(b1, b0)) / 2.0 / d2
+    }
     /// How much wider the eye on the image's left looks than the one on its right,
     /// `ln(width_left / width_right)` (an eye's width: between its two corner points).
     /// A head's outer eye corners sit behind the inner ones, so turning it foreshortens
@@ -227,6 +277,15 @@ pub(crate) mod tests {
         turned(yaw, 1.6, width, sharpness)
     }
 
+    /// A face looking up (`pitch` < 0) or down (`pitch` > 0): the nose's drop below the
+    /// eyes `1 + pitch` times the frontal face's (`face(0.0, …)`: 25 px for eyes 40 px
+    /// apart), with the nose `yaw` eye distances off the eye midpoint.
+    pub fn nodded(yaw: f64, pitch: f64, width: i64, sharpness: f32) -> FaceObservation {
+        let mut f = turned(yaw, 1.6, width, sharpness);
+        f.landmarks[4][1] = 100.0 + 25.0 * (1.0 + pitch);
+        f
+    }
+
     /// `face` with the eye widths' log ratio `foreshortening × yaw` (0: a flat photo).
     pub fn turned(yaw: f64, foreshortening: f64, width: i64, sharpness: f32) -> FaceObservation {
         let half = foreshortening * yaw / 2.0;
@@ -255,6 +314,31 @@ pub(crate) mod tests {
         assert!(face(0.0, 100, 50.0).yaw().abs() < 1e-9);
         assert!((face(0.3, 100, 50.0).yaw() - 0.3).abs() < 1e-9);
         assert!((face(-0.2, 100, 50.0).yaw() + 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_nose_drop_follows_a_nod_not_a_roll() {
+        let f = face(0.0, 100, 50.0);
+        assert!((f.nose_drop() - 25.0 / 40.0).abs() < 1e-9);
+        assert!((nodded(0.0, -0.2, 100, 50.0).nose_drop() / f.nose_drop() - 0.8).abs() < 1e-9);
+        assert!((nodded(0.0, 0.1, 100, 50.0).nose_drop() / f.nose_drop() - 1.1).abs() < 1e-9);
+        // Inner eye corners lowered by 2 px against the outer ones (eyes 40 px apart).
+        let mut down = face(0.0, 100, 50.0);
+        down.landmarks[1][1] += 2.0;
+        down.landmarks[3][1] += 2.0;
+        assert!(face(0.0, 100, 50.0).eye_corner_drop().abs() < 1e-9);
+        assert!((down.eye_corner_drop() - 0.05).abs() < 1e-9);
+        // Rolled by 30° about the eye midpoint: the same drop (and yaw).
+        let (sin, cos) = 30f64.to_radians().sin_cos();
+        let mut rolled = nodded(0.1, -0.2, 100, 50.0);
+        for p in &mut rolled.landmarks {
+            let (x, y) = (p[0] - 100.0, p[1] - 100.0);
+            *p = [100.0 + x * cos - y * sin, 100.0 + x * sin + y * cos];
+        }
+        let plain = nodded(0.1, -0.2, 100, 50.0);
+        assert!((rolled.nose_drop() - plain.nose_drop()).abs() < 1e-9);
+        assert!((rolled.eye_corner_drop() - plain.eye_corner_drop()).abs() < 1e-9);
+        assert!((rolled.yaw() - plain.yaw()).abs() < 1e-9);
     }
 
     #[test]

@@ -1,13 +1,24 @@
-//! Challenge–response liveness: the head must turn the asked ways, in the asked order.
+//! Challenge–response liveness: the head must turn (left, right) and nod (up, down) the
+//! asked ways, in the asked order.
 //!
 //! A photo held to the camera (even tilted or bent, or warped in perspective) keeps the
 //! nose where it is relative to the eyes; a real head turning does not. This is what the
-//! check measures, through the yaw estimated from the 5 landmarks. It does not stop a
+//! check measures, through the yaw (the nose's offset along the eye line) and the pitch
+//! (its drop below the eye line) estimated from the 5 landmarks. It does not stop a
 //! replayed video of the right person making the right turns, or a 3-D mask (README).
 
 use crate::domain::Turn;
 use crate::face::FaceObservation;
 use serde::Serialize;
+
+/// Weight of the eye corners' cue in the pitch measure (see `LivenessPolicy::pitches`).
+/// The inner corners stand about 0.2 eye distances in front of the outer ones, the nose's
+/// base about 0.33 in front of the eye centres, 0.6 below them: for the same nod the
+/// corners move about 0.2·sin φ, the drop's ratio about 0.33·sin φ / 0.6, so 2 weighs them
+/// alike. Genuine renders looking down 20–30° (dlib's landmarks follow a rendered nose
+/// looking down poorly): nose alone +0.01…+0.09, with the corners +0.09…+0.21; real clips
+/// (`faceid-bench footage`, frames looking up or down) move both the same way.
+pub const EYE_CORNER_WEIGHT: f64 = 2.0;
 
 /// Thresholds of the liveness decision.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,6 +28,32 @@ pub struct LivenessPolicy {
     /// Relative, because people's neutral pose and landmark asymmetry give a frontal face
     /// a yaw of up to ±0.1.
     pub turn_yaw: f64,
+    /// How far below the straight-ahead frames' value the pitch (`pitches`: the nose's
+    /// drop below the eyes, relative, plus the eye corners' cue) must go for a frame to count as looking up. Genuine renders
+    /// (testkit, dlib's landmarks, 6 faces): a nod up of 10° reads −0.10…−0.16, 15°
+    /// −0.16…−0.20, 20° −0.22…−0.27. Real webcam clips (`faceid-bench footage`): frames
+    /// where the person looked up reach −0.2 and beyond; the straight frames of the
+    /// steadiest clip stay above −0.06 (5th percentile, within 13 s windows).
+    pub turn_up: f64,
+    /// How far above it the pitch must go to count as looking down. Looking down moves
+    /// it less than looking up (the cosine takes back part of what the nose's depth adds,
+    /// and dlib's landmarks follow a rendered nose looking down poorly): renders 10°
+    /// +0.03…+0.08, 15° +0.06…+0.14, 20° +0.09…+0.16, 25° +0.09…+0.21; real clips looking
+    /// down reach +0.2. A turn lengthens the nose's drop too on an ideal head (the eye
+    /// distance it is measured in foreshortens by cos θ): a frame must clear this plus
+    /// that allowance (`sqrt(1 + (yaw / 0.33)²) − 1`) to count as down.
+    pub turn_down: f64,
+    /// When a frame is past both the yaw and a pitch threshold, it counts as a nod only
+    /// if its pitch is this many times further past its threshold (relative) than its yaw:
+    /// a turned head's drop moves too (renders: up to 1.9 times as far past the down
+    /// threshold as past the yaw one at 36–42°), while a nod barely moves the yaw
+    /// (renders: |yaw| ≤ 0.04 up to 30°).
+    pub pitch_dominance: f64,
+    /// A nod counts only over this many consecutive frames: the page takes 2–3 frames per
+    /// step, and the drop drifts more than the yaw between steps (real clips: straight
+    /// frames within 13 s of each other differ by more than 0.06 in 8–25 % of frames), so
+    /// one frontal frame that drifted does not read as an extra step.
+    pub min_pitch_frames: usize,
     /// Frames without a face (a turn too far for the detector) tolerated, as a fraction.
     pub max_faceless_fraction: f64,
     /// A face narrower than this fraction of the largest one in its frame is a bystander
@@ -52,6 +89,10 @@ impl Default for LivenessPolicy {
     fn default() -> Self {
         Self {
             turn_yaw: 0.10,
+            turn_up: 0.10,
+            turn_down: 0.08,
+            pitch_dominance: 2.0,
+            min_pitch_frames: 2,
             max_faceless_fraction: 0.34,
             bystander_width: 0.5,
             same_person_distance: 0.5,
@@ -124,9 +165,16 @@ pub struct LivenessReport {
     pub frames: usize,
     /// Turns seen, in order, after collapsing repeats.
     pub turns_seen: Vec<Turn>,
+    /// Each frame as the check saw it, in the order sent: `null` straight ahead (or no
+    /// face), else the turn or nod.
+    pub poses: Vec<Option<Turn>>,
     /// Largest and smallest yaw relative to the straight-ahead (median) value.
     pub max_yaw: f64,
     pub min_yaw: f64,
+    /// Largest and smallest pitch relative to the straight-ahead frames (negative:
+    /// looking up).
+    pub max_pitch: f64,
+    pub min_pitch: f64,
     /// Slope of the eye-width log ratio against the yaw over the turned frames.
     pub eye_foreshortening: f64,
     /// Median parallax over the turned frames (`None`: not measurable, too few points
@@ -148,8 +196,11 @@ impl LivenessPolicy {
             passed: false,
             frames: frames.len(),
             turns_seen: vec![],
+            poses: vec![],
             max_yaw: 0.0,
             min_yaw: 0.0,
+            max_pitch: 0.0,
+            min_pitch: 0.0,
             eye_foreshortening: 0.0,
             parallax: None,
             failure: None,
@@ -185,14 +236,26 @@ impl LivenessPolicy {
         for y in &mut yaws {
             *y -= straight;
         }
-        if !self.one_person(&faces, &yaws) {
+        let pitches = self.pitches(&faces, &yaws);
+        let poses = self.poses(&yaws, &pitches);
+        let mut seen = poses.iter();
+        report.poses = frames
+            .iter()
+            .map(|f| match self.main_face(f.as_ref()) {
+                Some(_) => seen.next().copied().flatten(),
+                None => None,
+            })
+            .collect();
+        if !self.one_person(&faces, &poses) {
             return fail(report, LivenessFailure::DifferentPeople);
         }
         report.max_yaw = yaws.iter().cloned().fold(f64::MIN, f64::max);
         report.min_yaw = yaws.iter().cloned().fold(f64::MAX, f64::min);
-        for t in yaws.iter().filter_map(|&y| self.classify(y)) {
-            if report.turns_seen.last() != Some(&t) {
-                report.turns_seen.push(t);
+        report.max_pitch = pitches.iter().cloned().fold(f64::MIN, f64::max);
+        report.min_pitch = pitches.iter().cloned().fold(f64::MAX, f64::min);
+        for t in poses.iter().flatten() {
+            if report.turns_seen.last() != Some(t) {
+                report.turns_seen.push(*t);
             }
         }
         let motion: f64 = faces
@@ -226,7 +289,7 @@ impl LivenessPolicy {
         if report.eye_foreshortening < self.min_eye_foreshortening {
             return fail(report, LivenessFailure::FlatFace);
         }
-        report.parallax = self.parallax(&faces, &yaws);
+        report.parallax = self.parallax(&faces, &yaws, &poses);
         if self.min_parallax > 0.0 && report.parallax.is_none_or(|p| p < self.min_parallax) {
             return fail(report, LivenessFailure::NoParallax);
         }
@@ -236,18 +299,17 @@ impl LivenessPolicy {
 
     /// The frames show one person. The straight-ahead frames (comparable poses) must be
     /// linked: each within [`Self::same_person_distance`] of another, all connected to
-    /// the first; each turned frame must be within it of the nearest straight-ahead one.
+    /// the first; each turned or nodding frame must be within it of the nearest
+    /// straight-ahead one (a nod moves the descriptor as a turn does).
     /// Comparing every frame with the first let one blurred first frame refuse genuine
     /// logins, and a turned face's descriptor drifts from a straight one's (real webcam
     /// clips: up to 11 % of genuine logins refused by the old rule, none by this one).
     /// Another person's frames spliced in still need one of theirs within the bound of
     /// one of the victim's straight frames (stranger pair FAR at 0.5: 0.38 %, README),
     /// besides the decision policy binding every frame to the enrolled templates.
-    fn one_person(&self, faces: &[&FaceObservation], yaws: &[f64]) -> bool {
-        let (straight, turned): (Vec<_>, Vec<_>) = faces
-            .iter()
-            .zip(yaws)
-            .partition(|(_, y)| self.classify(**y).is_none());
+    fn one_person(&self, faces: &[&FaceObservation], poses: &[Option<Turn>]) -> bool {
+        let (straight, turned): (Vec<_>, Vec<_>) =
+            faces.iter().zip(poses).partition(|(_, p)| p.is_none());
         let near = |a: &FaceObservation, b: &FaceObservation| {
             a.descriptor.distance(&b.descriptor) <= self.same_person_distance
         };
@@ -297,12 +359,22 @@ impl LivenessPolicy {
         }
     }
 
-    /// Median over the turned frames of their parallax from the straightest frame; `None`
-    /// if it could not be measured on at least two turned frames.
-    fn parallax(&self, faces: &[&FaceObservation], yaws: &[f64]) -> Option<f64> {
+    /// Median over the turned frames of their parallax from the straightest frame (of
+    /// those neither turned nor nodding); `None` if it could not be measured on at least
+    /// two turned frames. Nodding frames are not measured: the threshold is calibrated on
+    /// turns (renders, prints, real clips).
+    fn parallax(
+        &self,
+        faces: &[&FaceObservation],
+        yaws: &[f64],
+        poses: &[Option<Turn>],
+    ) -> Option<f64> {
         let straight = faces
             .iter()
             .zip(yaws)
+            .zip(poses)
+            .filter(|(_, p)| p.is_none())
+            .map(|(fy, _)| fy)
             .min_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?
             .0
             .patch
@@ -341,12 +413,88 @@ impl LivenessPolicy {
             None
         }
     }
+
+    /// Each frame's pitch relative to the straight-ahead frames: the relative change of
+    /// the nose's drop below the eyes ([`FaceObservation::nose_drop`]) plus
+    /// [`EYE_CORNER_WEIGHT`] times the change of the inner eye corners' drop below the
+    /// outer ones ([`FaceObservation::eye_corner_drop`], eye distances): the two things in
+    /// front of the eye line that a nod moves up or down. The straight-ahead values are
+    /// the medians over the frames not turned past the yaw threshold (a turn moves the
+    /// nose's drop too). Negative: looking up.
+    fn pitches(&self, faces: &[&FaceObservation], yaws: &[f64]) -> Vec<f64> {
+        let level = |measure: fn(&FaceObservation) -> f64| {
+            let mut v: Vec<f64> = faces
+                .iter()
+                .zip(yaws)
+                .filter(|(_, y)| self.classify(**y).is_none())
+                .map(|(f, _)| measure(f))
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied()
+        };
+        match (
+            level(FaceObservation::nose_drop),
+            level(FaceObservation::eye_corner_drop),
+        ) {
+            (Some(nose), Some(corners)) if nose > 1e-6 => faces
+                .iter()
+                .map(|f| {
+                    f.nose_drop() / nose - 1.0 + EYE_CORNER_WEIGHT * (f.eye_corner_drop() - corners)
+                })
+                .collect(),
+            _ => vec![0.0; faces.len()],
+        }
+    }
+
+    /// Each frame as straight (`None`), turned left/right or nodding up/down: the dominant
+    /// of yaw and pitch (see [`Self::classify_pose`]), a nod counting only over
+    /// [`Self::min_pitch_frames`] consecutive frames (a shorter run is straight).
+    fn poses(&self, yaws: &[f64], pitches: &[f64]) -> Vec<Option<Turn>> {
+        let mut poses: Vec<Option<Turn>> = yaws
+            .iter()
+            .zip(pitches)
+            .map(|(&y, &p)| self.classify_pose(y, p))
+            .collect();
+        let mut start = 0;
+        while start < poses.len() {
+            let run = poses[start..]
+                .iter()
+                .take_while(|p| **p == poses[start])
+                .count();
+            if poses[start].is_some_and(Turn::is_vertical) && run < self.min_pitch_frames {
+                poses[start..start + run].fill(None);
+            }
+            start += run;
+        }
+        poses
+    }
+
+    /// One frame's pose from its yaw and pitch (both relative to the straight-ahead
+    /// frames): whichever is past its threshold; when both are, the yaw unless the pitch
+    /// is [`Self::pitch_dominance`] times further past its own.
+    pub fn classify_pose(&self, yaw: f64, pitch: f64) -> Option<Turn> {
+        let sideways = yaw.abs() / self.turn_yaw;
+        let (nod, vertical) = if pitch < 0.0 {
+            (-pitch / self.turn_up, Turn::Up)
+        } else {
+            // An ideal head's drop lengthens by 1/cos θ when it turns (the eye distance
+            // foreshortens), θ from the yaw through a nose a third of the eye distance in
+            // front of the eyes: not a nod.
+            let turn = (1.0 + (yaw / 0.33).powi(2)).sqrt() - 1.0;
+            ((pitch - turn).max(0.0) / self.turn_down, Turn::Down)
+        };
+        if nod >= 1.0 && (sideways < 1.0 || nod >= self.pitch_dominance * sideways) {
+            Some(vertical)
+        } else {
+            self.classify(yaw)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::face::tests::{face, turned};
+    use crate::face::tests::{face, nodded, turned};
 
     /// The shipped policy without the parallax check: these synthetic faces have
     /// landmarks but no pixels (parallax is tested on pixels in `parallax`).
@@ -460,6 +608,127 @@ mod tests {
         let r = p.evaluate(&[Turn::Left, Turn::Right], &frames);
         assert!(r.passed, "{r:?}");
         assert_eq!(p.main_face(&frames[0]).map(|f| f.width()), Some(120));
+    }
+
+    /// Frames of (yaw, pitch): pitch is the nose drop's relative change (− up, + down).
+    fn poses(p: &[(f64, f64)]) -> Vec<Vec<FaceObservation>> {
+        p.iter()
+            .map(|&(y, pitch)| vec![nodded(y, pitch, 120, 50.0)])
+            .collect()
+    }
+
+    const S: (f64, f64) = (0.0, 0.0);
+    const L: (f64, f64) = (0.2, 0.0);
+    const R: (f64, f64) = (-0.2, 0.0);
+    const U: (f64, f64) = (0.0, -0.2);
+    const D: (f64, f64) = (0.0, 0.12);
+
+    #[test]
+    fn nods_up_and_down_are_steps_in_the_asked_order() {
+        use Turn::*;
+        let p = turn_policy();
+        let r = p.evaluate(
+            &[Left, Up, Right, Down],
+            &poses(&[S, L, L, S, U, U, S, R, R, S, D, D, S]),
+        );
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.turns_seen, vec![Left, Up, Right, Down]);
+        assert!(
+            (r.min_pitch + 0.2).abs() < 0.02 && (r.max_pitch - 0.12).abs() < 0.02,
+            "{r:?}"
+        );
+        // The same frames, the nods the other way round: the order is wrong.
+        let r = p.evaluate(
+            &[Left, Down, Right, Up],
+            &poses(&[S, L, L, S, U, U, S, R, R, S, D, D, S]),
+        );
+        assert_eq!(r.failure, Some(LivenessFailure::WrongTurnOrder), "{r:?}");
+        // Up asked, but the head only turned: no head turn as asked.
+        let r = p.evaluate(&[Left, Up, Right], &poses(&[S, L, L, S, S, S, S, R, R, S]));
+        assert_eq!(r.failure, Some(LivenessFailure::NoHeadTurn), "{r:?}");
+        // Nods alone are seen in order, but the eye-foreshortening check measures on
+        // turned frames (which is why every challenge asks for both turns).
+        let r = p.evaluate(&[Up, Down, Up], &poses(&[S, U, U, S, D, D, S, U, U, S]));
+        assert_eq!(r.turns_seen, vec![Up, Down, Up]);
+        assert_eq!(r.failure, Some(LivenessFailure::FlatFace), "{r:?}");
+        let r = p.evaluate(&[Left, Up, Right], &poses(&[S, U, U, S, D, D, S]));
+        assert_eq!(r.failure, Some(LivenessFailure::NoHeadTurn), "{r:?}");
+    }
+
+    #[test]
+    fn a_nod_is_measured_from_the_straight_frames_and_needs_two_frames() {
+        use Turn::*;
+        let p = turn_policy();
+        // Someone whose straight-ahead drop reads 10 % long: the reference is theirs.
+        let long = |(y, pitch): (f64, f64)| (y, (1.0 + pitch) * 1.1 - 1.0);
+        let frames: Vec<_> = [S, L, L, S, U, U, S, R, R, S]
+            .into_iter()
+            .map(long)
+            .collect();
+        assert!(p.evaluate(&[Left, Up, Right], &poses(&frames)).passed);
+        // One straight frame that drifted down between steps is no extra step...
+        let drift = (0.0, 0.12);
+        let r = p.evaluate(
+            &[Left, Up, Right],
+            &poses(&[S, L, L, drift, U, U, S, R, R, S]),
+        );
+        assert!(r.passed, "{r:?}");
+        // ...and one nodding frame is no nod.
+        let r = p.evaluate(&[Left, Up, Right], &poses(&[S, L, L, S, U, S, S, R, R, S]));
+        assert_eq!(r.failure, Some(LivenessFailure::NoHeadTurn), "{r:?}");
+        // Short of the thresholds: no nod.
+        let r = p.evaluate(
+            &[Left, Up, Right],
+            &poses(&[S, L, L, S, (0.0, -0.08), (0.0, -0.08), S, R, R, S]),
+        );
+        assert_eq!(r.failure, Some(LivenessFailure::NoHeadTurn), "{r:?}");
+    }
+
+    #[test]
+    fn the_eye_corners_count_toward_a_nod() {
+        use Turn::*;
+        let p = turn_policy();
+        // Inner corners 4 px below the outer ones (eyes 40 px apart: 0.1, weighted 2),
+        // the nose where it was: a nod down (the eye centres sink 2 px, so the nose's
+        // drop reads 8 % shorter: +0.2 − 0.08).
+        let corners_down = |mut f: Vec<Vec<FaceObservation>>, at: &[usize]| {
+            for &i in at {
+                f[i][0].landmarks[1][1] += 4.0;
+                f[i][0].landmarks[3][1] += 4.0;
+            }
+            f
+        };
+        let frames = corners_down(poses(&[S, L, L, S, S, S, S, R, R, S]), &[4, 5]);
+        let r = p.evaluate(&[Left, Down, Right], &frames);
+        assert!(r.passed, "{r:?}");
+        assert!((r.max_pitch - 0.12).abs() < 0.01, "{r:?}");
+        // Without them, the same frames show no nod.
+        let r = p.evaluate(
+            &[Left, Down, Right],
+            &poses(&[S, L, L, S, S, S, S, R, R, S]),
+        );
+        assert_eq!(r.failure, Some(LivenessFailure::NoHeadTurn), "{r:?}");
+    }
+
+    #[test]
+    fn classification_takes_the_dominant_of_yaw_and_pitch() {
+        let p = LivenessPolicy::default();
+        assert_eq!(p.classify_pose(0.0, 0.0), None);
+        assert_eq!(p.classify_pose(0.15, 0.0), Some(Turn::Left));
+        assert_eq!(p.classify_pose(-0.15, 0.0), Some(Turn::Right));
+        assert_eq!(p.classify_pose(0.0, -0.15), Some(Turn::Up));
+        assert_eq!(p.classify_pose(0.0, 0.08), Some(Turn::Down));
+        // A nod with a little yaw is a nod.
+        assert_eq!(p.classify_pose(0.07, -0.15), Some(Turn::Up));
+        // Past both thresholds: the yaw, unless the pitch is twice as far past its own.
+        assert_eq!(p.classify_pose(0.15, -0.15), Some(Turn::Left));
+        assert_eq!(p.classify_pose(0.12, -0.30), Some(Turn::Up));
+        // A turn lengthens an ideal head's drop by 1/cos θ: a rendered 36° turn (yaw
+        // 0.25, drop +0.26) is a turn, and a partly turned frame (yaw 0.09, drop +0.07)
+        // is no nod down.
+        assert_eq!(p.classify_pose(0.25, 0.26), Some(Turn::Left));
+        assert_eq!(p.classify_pose(0.09, 0.07), None);
+        assert_eq!(p.classify_pose(0.09, 0.14), Some(Turn::Down));
     }
 
     #[test]

@@ -160,6 +160,23 @@ async fn dynamo_items_have_the_documented_layout_and_ttl() {
     let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
     assert!(ttl >= c.expires_at.unix_timestamp(), "challenge ttl {ttl}");
     assert!(ttl <= c.expires_at.unix_timestamp() + 24 * 3600);
+    // The issue time (the answer window is measured from it) as RFC 3339, and the steps
+    // as their words.
+    let issued = item["issued_at"].as_s().unwrap();
+    assert_eq!(
+        OffsetDateTime::parse(issued, &time::format_description::well_known::Rfc3339).unwrap(),
+        c.issued_at
+    );
+    let steps: Vec<&str> = item["steps"]
+        .as_l()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(steps.len(), c.steps.len());
+    assert!(steps
+        .iter()
+        .all(|s| ["left", "right", "up", "down"].contains(s)));
 
     let now = OffsetDateTime::now_utc();
     let exp = now + time::Duration::minutes(3);

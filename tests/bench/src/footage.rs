@@ -8,6 +8,14 @@
 //! threshold). What this measures is everything after "the head turned": the same-person
 //! bound and the eye-foreshortening check (`liveness_flat_face`), swept over its threshold.
 //! There is no screen light in these clips, so that check is off here.
+//!
+//! Straight frames are those facing the camera both ways (relative yaw and nose drop
+//! within 0.05). Where a clip also has frames of the person looking up or down (their nose
+//! drop past the policy's pitch thresholds, as `LivenessPolicy::classify_pose` sees it),
+//! a second kind of trial adds a nod between the two turns (three steps, 13 frames, as the
+//! page takes them): it measures whether a real nod, once past the threshold, passes the
+//! rest (the two-frame rule, the same-person bound, the turn checks). The people in these
+//! clips were not asked to nod: these are the moments they looked up or down.
 
 use anyhow::{Context, Result};
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
@@ -29,6 +37,9 @@ pub struct ClipReport {
     pub straight: usize,
     pub turned_left: usize,
     pub turned_right: usize,
+    /// Frames looking up / down (policy classification against the clip's straight value).
+    pub looked_up: usize,
+    pub looked_down: usize,
     pub trials: usize,
     /// Accepted by the shipped policy (screen light off).
     pub accepted: usize,
@@ -44,6 +55,14 @@ pub struct ClipReport {
     pub parallax_min_p5_median: [f64; 3],
     /// Trials that got as far as the parallax check but could not measure it.
     pub parallax_unmeasured: usize,
+    /// Logins with a nod (turn, up or down, turn), where the clip has frames for it:
+    /// trials, accepted, refusal reasons; and the nose-drop change of the nodding frames
+    /// (min / median / max, negative: up).
+    pub nod_trials: usize,
+    pub nod_accepted: usize,
+    pub nod_refusals: BTreeMap<String, usize>,
+    pub up_pitch_min_median_max: [f64; 3],
+    pub down_pitch_min_median_max: [f64; 3],
 }
 
 /// Small deterministic generator (xorshift64*), so runs repeat without a dependency.
@@ -99,19 +118,44 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
             faces.push(main.clone());
         }
     }
-    let mut yaws: Vec<f64> = faces.iter().map(FaceObservation::yaw).collect();
-    yaws.sort_by(f64::total_cmp);
-    let neutral = yaws.get(yaws.len() / 2).copied().unwrap_or(0.0);
-    let pool = |keep: &dyn Fn(f64) -> bool| -> Vec<FaceObservation> {
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let neutral = median(faces.iter().map(FaceObservation::yaw).collect());
+    let level = median(
         faces
             .iter()
-            .filter(|f| keep(f.yaw() - neutral))
+            .filter(|f| (f.yaw() - neutral).abs() < 0.05)
+            .map(FaceObservation::nose_drop)
+            .collect(),
+    );
+    // Each face's yaw and nose-drop change relative to the clip's straight-ahead values.
+    let pose = |f: &FaceObservation| (f.yaw() - neutral, f.nose_drop() / level - 1.0);
+    let pool = |keep: &dyn Fn(f64, f64) -> bool| -> Vec<FaceObservation> {
+        faces
+            .iter()
+            .filter(|f| {
+                let (y, p) = pose(f);
+                keep(y, p)
+            })
             .cloned()
             .collect()
     };
-    let straight = pool(&|y| y.abs() < 0.05);
-    let left = pool(&|y| y >= policy.turn_yaw);
-    let right = pool(&|y| y <= -policy.turn_yaw);
+    let kind = |y: f64, p: f64| policy.classify_pose(y, p);
+    let straight = pool(&|y, p| y.abs() < 0.05 && p.abs() < 0.05);
+    let left = pool(&|y, p| kind(y, p) == Some(Turn::Left));
+    let right = pool(&|y, p| kind(y, p) == Some(Turn::Right));
+    let up = pool(&|y, p| kind(y, p) == Some(Turn::Up));
+    let down = pool(&|y, p| kind(y, p) == Some(Turn::Down));
+    let spread = |v: &[FaceObservation]| {
+        let mut p: Vec<f64> = v.iter().map(|f| pose(f).1).collect();
+        p.sort_by(f64::total_cmp);
+        match (p.first(), p.last()) {
+            (Some(lo), Some(hi)) => [*lo, p[p.len() / 2], *hi],
+            _ => [0.0; 3],
+        }
+    };
     let mut report = ClipReport {
         clip: clip
             .file_name()
@@ -121,6 +165,8 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
         straight: straight.len(),
         turned_left: left.len(),
         turned_right: right.len(),
+        looked_up: up.len(),
+        looked_down: down.len(),
         trials: 0,
         accepted: 0,
         refusals: BTreeMap::new(),
@@ -129,6 +175,11 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
         accepted_at_parallax: PARALLAX_SWEEP.iter().map(|t| (*t, 0)).collect(),
         parallax_min_p5_median: [0.0; 3],
         parallax_unmeasured: 0,
+        nod_trials: 0,
+        nod_accepted: 0,
+        nod_refusals: BTreeMap::new(),
+        up_pitch_min_median_max: spread(&up),
+        down_pitch_min_median_max: spread(&down),
     };
     if straight.len() < 3 || left.len() < 3 || right.len() < 3 {
         return Ok(report);
@@ -145,6 +196,8 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
         let turned = |t: Turn, d: &mut Draw| match t {
             Turn::Left => d.pick(&left, 3),
             Turn::Right => d.pick(&right, 3),
+            Turn::Up => d.pick(&up, 3),
+            Turn::Down => d.pick(&down, 3),
         };
         let s = draw.pick(&straight, 3);
         let mut seq: Vec<&FaceObservation> = vec![s[0]];
@@ -178,6 +231,49 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
                 ..policy
             };
             *n += usize::from(at.evaluate(&steps, &frames).passed);
+        }
+    }
+    // Logins with a nod between the turns, for each way the clip has frames of.
+    let nods: Vec<Turn> = [(Turn::Up, &up), (Turn::Down, &down)]
+        .into_iter()
+        .filter(|(_, pool)| pool.len() >= 3)
+        .map(|(t, _)| t)
+        .collect();
+    let nod_trials = if nods.is_empty() || straight.len() < 4 {
+        0
+    } else {
+        trials
+    };
+    for i in 0..nod_trials {
+        let first = if draw.below(2) == 0 {
+            Turn::Left
+        } else {
+            Turn::Right
+        };
+        let other = if first == Turn::Left {
+            Turn::Right
+        } else {
+            Turn::Left
+        };
+        let steps = [first, nods[i % nods.len()], other];
+        let turned = |t: Turn, d: &mut Draw| match t {
+            Turn::Left => d.pick(&left, 3),
+            Turn::Right => d.pick(&right, 3),
+            Turn::Up => d.pick(&up, 3),
+            Turn::Down => d.pick(&down, 3),
+        };
+        let s = draw.pick(&straight, 4);
+        let mut seq: Vec<&FaceObservation> = vec![s[0]];
+        for (k, t) in steps.iter().enumerate() {
+            seq.extend(turned(*t, &mut draw));
+            seq.push(s[k + 1]);
+        }
+        let frames: Vec<Vec<FaceObservation>> = seq.into_iter().map(|f| vec![f.clone()]).collect();
+        let r = policy.evaluate(&steps, &frames);
+        report.nod_trials += 1;
+        match r.failure {
+            None => report.nod_accepted += 1,
+            Some(f) => *report.nod_refusals.entry(f.code().to_string()).or_default() += 1,
         }
     }
     slopes.sort_by(f64::total_cmp);

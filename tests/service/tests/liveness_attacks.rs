@@ -1,7 +1,8 @@
 //! The screen-light check against attack species, measured: APCER per species (attacks
 //! accepted / trials) and BPCER on genuine sequences by lighting condition.
 //!
-//! Each subject's head turn (the page's 9-frame sequence for two turns) is rendered from
+//! Each subject's head turn and nod (the page's 13-frame sequence for three steps: left,
+//! up, right) is rendered from
 //! one public-domain photo and analysed once by the real pipeline (boxes, landmarks);
 //! each trial then lights those frames as the species would be lit, runs them through a
 //! simulated webcam (exposure hunting, sensor noise), measures the face and border colours
@@ -16,7 +17,7 @@ use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
-use faceid_testkit::{Camera, HeadModel, Landmarks5, ScreenLight};
+use faceid_testkit::{Camera, HeadModel, HeadPose, Landmarks5, ScreenLight};
 use image::RgbImage;
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -29,12 +30,33 @@ fn turning(image: &str, reference: &str) -> Turning {
     let (photo, lm) = framed_face(image, reference);
     let head = HeadModel::new(&lm, Default::default()).unwrap();
     let p = pipeline();
-    // The page's plan for two turns: frontal, 3 turned, frontal, 3 turned, frontal.
-    let yaws = [0.0, 20.0, 30.0, 30.0, 0.0, -20.0, -28.0, -28.0, 0.0];
-    let frames = yaws
+    // The page's plan for three steps: frontal, then each step's 3 frames (the first on
+    // the way there) and a frontal one.
+    let (s, l, u, r) = (
+        HeadPose::default(),
+        HeadPose::yaw,
+        HeadPose::pitch,
+        |d: f64| HeadPose::yaw(-d),
+    );
+    let poses = [
+        s,
+        l(20.0),
+        l(30.0),
+        l(30.0),
+        s,
+        u(13.0),
+        u(20.0),
+        u(20.0),
+        s,
+        r(20.0),
+        r(28.0),
+        r(28.0),
+        s,
+    ];
+    let frames = poses
         .iter()
         .map(|&y| {
-            let frame = head.render(&photo, y);
+            let frame = head.render_pose(&photo, y);
             let mut png = std::io::Cursor::new(Vec::new());
             frame.write_to(&mut png, image::ImageFormat::Png).unwrap();
             let faces = p.analyze(png.get_ref(), DetectorKind::Hog).unwrap().faces;
@@ -42,7 +64,7 @@ fn turning(image: &str, reference: &str) -> Turning {
                 [one] => Some(one.rect),
                 _ => None,
             };
-            (frame, head.project_landmarks(&lm, y), rect)
+            (frame, head.project_landmarks_pose(&lm, y), rect)
         })
         .collect();
     Turning { frames }

@@ -1,9 +1,10 @@
 //! The turn check against flat and 2-D attacks, measured: APCER per species (attacks
 //! accepted / trials) next to BPCER on genuine renders made the same way.
 //!
-//! Every trial is a fresh two-turn challenge (random order, random screen colours). The
-//! attacker knows the order and makes the page's 9 frames to fake it as well as the species
-//! allows; the frames are lit by the challenge's colours where the species physically
+//! Every trial is a fresh challenge drawn as the server draws them (one of the 72
+//! sequences of 3–4 steps: left, right and up or down; random screen colours). The
+//! attacker knows the steps and makes the page's 13 frames to fake them as well as the
+//! species allows; the frames are lit by the challenge's colours where the species physically
 //! would be (a print held in front of the screen reflects its light as a face does), run
 //! through a simulated webcam, JPEG-encoded and analysed by the real pipeline, then judged
 //! by the shipped `LivenessPolicy` and `LightPolicy`. Two columns:
@@ -14,6 +15,8 @@
 //!
 //! Seeded: every run measures the same. The figures are in the README's Liveness section.
 
+use faceid_core::capture::CapturePlan;
+use faceid_core::domain::challenge_sequences;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
@@ -21,7 +24,8 @@ use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
 use faceid_testkit::{
-    BentPrint, Camera, HeadModel, Homography, Landmarks5, PrintPose, ScreenLight, ThinPlate,
+    BentPrint, Camera, HeadModel, HeadPose, Homography, Landmarks5, PrintPose, ScreenLight,
+    ThinPlate,
 };
 use image::RgbImage;
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -36,35 +40,46 @@ struct Subject {
 }
 
 /// Where a frame of the page's plan stands: straight ahead, or `amount` (0–1) of the way
-/// into the asked turn.
+/// into the asked turn or nod.
 #[derive(Clone, Copy)]
 enum Pose {
     Straight,
     Turned(Turn, f64),
 }
 
-/// The page's plan for two turns: frontal, 3 turned, frontal, 3 turned, frontal.
-fn plan(steps: [Turn; 2]) -> Vec<Pose> {
-    let turn = |t| {
-        [
-            Pose::Turned(t, 0.67),
-            Pose::Turned(t, 1.0),
-            Pose::Turned(t, 1.0),
-        ]
+/// The page's plan (`CapturePlan`, 16 frames at most): frontal, then per step its turned
+/// frames and a frontal one. With 3 per step the first comes 900 ms after the prompt,
+/// the head two thirds of the way there; with 2 (four steps) they come at 1.3 and 1.7 s.
+fn plan(steps: &[Turn]) -> Vec<Pose> {
+    let per_step = CapturePlan::new(steps.len(), 16).turned_per_step;
+    let amounts: &[f64] = match per_step {
+        3 => &[0.67, 1.0, 1.0],
+        2 => &[1.0, 1.0],
+        _ => &[1.0],
     };
     let mut out = vec![Pose::Straight];
-    out.extend(turn(steps[0]));
-    out.push(Pose::Straight);
-    out.extend(turn(steps[1]));
-    out.push(Pose::Straight);
+    for &t in steps {
+        out.extend(amounts.iter().map(|&a| Pose::Turned(t, a)));
+        out.push(Pose::Straight);
+    }
     out
 }
 
-/// The sign of the server's yaw measure for a turn (Turn::Left: nose toward the image's right).
+/// The sign of the server's measure for a step: yaw for a turn (Turn::Left: nose toward
+/// the image's right), pitch for a nod (Turn::Up: positive, the testkit's looking up).
 fn sign(t: Turn) -> f64 {
     match t {
-        Turn::Left => 1.0,
-        Turn::Right => -1.0,
+        Turn::Left | Turn::Up => 1.0,
+        Turn::Right | Turn::Down => -1.0,
+    }
+}
+
+/// The head pose of a genuine frame `amount` of the way into step `t`.
+fn head_pose(t: Turn, amount: f64, yaw: f64, nod: f64) -> HeadPose {
+    if t.is_vertical() {
+        HeadPose::pitch(sign(t) * amount * nod)
+    } else {
+        HeadPose::yaw(sign(t) * amount * yaw)
     }
 }
 
@@ -89,19 +104,25 @@ struct Species {
 
 fn genuine(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
     let amplitude = rng.gen_range(25.0..40.0);
+    let nod = rng.gen_range(NOD_DEG.0..NOD_DEG.1);
     plan.iter()
         .map(|p| {
-            let deg = match *p {
-                Pose::Straight => 0.0,
-                Pose::Turned(t, a) => sign(t) * a * amplitude,
+            let pose = match *p {
+                Pose::Straight => HeadPose::default(),
+                Pose::Turned(t, a) => head_pose(t, a, amplitude, nod),
             };
             (
-                s.head.render(&s.photo, deg),
-                s.head.project_landmarks(&s.landmarks, deg),
+                s.head.render_pose(&s.photo, pose),
+                s.head.project_landmarks_pose(&s.landmarks, pose),
             )
         })
         .collect()
 }
+
+/// How far genuine renders nod up or down, degrees: the rendered face's descriptor drifts
+/// faster with a nod than with a turn (0.30–0.39 from the straight frame at 15° up, up to
+/// 0.62 at 25°, against the same-person bound 0.5), so no further.
+const NOD_DEG: (f64, f64) = (15.0, 25.0);
 
 /// Small hand movement: a few pixels, a degree or two, a percent of scale.
 fn jitter(s: &Subject, rng: &mut StdRng) -> Homography {
@@ -123,12 +144,18 @@ fn still_photo(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
 }
 
 /// The pose among `candidates` (each with where it puts the landmarks) that fakes the
-/// asked turn best by the server's own measures, as an attacker with a landmark detector
-/// would pick it: the nose's offset and the far eye's foreshortening (in yaw units, 1.6
-/// per unit as on a head), whichever is the weaker.
+/// asked step best by the server's own measures, as an attacker with a landmark detector
+/// would pick it: for a turn, the nose's offset and the far eye's foreshortening (in yaw
+/// units, 1.6 per unit as on a head), whichever is the weaker; for a nod, the change of
+/// the nose's drop below the eyes.
 fn best_for<T: Copy>(s: &Subject, turn: Turn, candidates: &[(T, Landmarks5)]) -> T {
     let base = s.landmarks.eye_width_log_ratio();
+    let drop = s.landmarks.nose_drop();
     let score = |l: &Landmarks5| {
+        if turn.is_vertical() {
+            // Up: a shorter drop (sign +1); down: a longer one.
+            return sign(turn) * (1.0 - l.nose_drop() / drop);
+        }
         let nose = sign(turn) * l.yaw_ratio();
         let eyes = sign(turn) * (l.eye_width_log_ratio() - base) / 1.6;
         nose.min(eyes)
@@ -141,16 +168,34 @@ fn best_for<T: Copy>(s: &Subject, turn: Turn, candidates: &[(T, Landmarks5)]) ->
 }
 
 /// A print turned (and tilted) near or far from the camera; `max_roll` > 0 also rolls it
-/// in its plane, which shears the face and moves the nose off the eye midpoint.
+/// in its plane, which shears the face and moves the nose off the eye midpoint. For a nod
+/// it is tilted back or forward 20–45° (whichever fakes the asked way better).
 fn print(s: &Subject, plan: &[Pose], rng: &mut StdRng, max_roll: f64) -> Frames {
     let yaw = rng.gen_range(30.0..60.0);
     let distance = [450.0, 700.0, 3000.0][rng.gen_range(0..3)];
     let pitch = rng.gen_range(-10.0..10.0);
+    let tilt = rng.gen_range(20.0..45.0);
     let roll = rng.gen_range(max_roll * 0.25..=max_roll);
     let pivot = s.landmarks.eye_mid();
     plan.iter()
         .map(|p| match *p {
             Pose::Straight => warped(s, &jitter(s, rng)),
+            Pose::Turned(t, a) if t.is_vertical() => {
+                let candidates: Vec<(Homography, Landmarks5)> = [1.0, -1.0]
+                    .iter()
+                    .map(|ps| {
+                        let pose = PrintPose {
+                            roll_deg: 0.0,
+                            yaw_deg: 0.0,
+                            pitch_deg: ps * a * tilt,
+                            distance,
+                        };
+                        let h = Homography::print(pose, pivot);
+                        (h, h.project_landmarks(&s.landmarks))
+                    })
+                    .collect();
+                warped(s, &best_for(s, t, &candidates))
+            }
             Pose::Turned(t, a) => {
                 let candidates: Vec<(Homography, Landmarks5)> =
                     [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)]
@@ -174,12 +219,14 @@ fn print(s: &Subject, plan: &[Pose], rng: &mut StdRng, max_roll: f64) -> Frames 
 
 /// A print bent around a vertical line through the nose, convex like a face (radius
 /// 0.7–1.6 eye distances: a face's is about 1.3, a tighter bend moves the nose more),
-/// held straight with hand jitter, then turned 25–55° (and tilted) near or far.
+/// held straight with hand jitter, then turned 25–55° (and tilted) near or far; for a
+/// nod, tilted back or forward 20–45°.
 fn bent_print(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
     let radius = rng.gen_range(0.7..1.6) * s.landmarks.eye_distance();
     let yaw = rng.gen_range(25.0..55.0);
     let distance = [450.0, 700.0, 3000.0][rng.gen_range(0..3)];
     let pitch = rng.gen_range(-10.0..10.0);
+    let tilt = rng.gen_range(20.0..45.0);
     let pivot = [s.landmarks.eye_mid()[0], s.landmarks.0[4][1]];
     let held = |yaw_deg: f64, pitch_deg: f64, roll_deg: f64| BentPrint {
         radius,
@@ -202,8 +249,12 @@ fn bent_print(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
             Pose::Turned(t, a) => {
                 let candidates: Vec<(BentPrint, Landmarks5)> = [1.0, -1.0]
                     .iter()
-                    .map(|ys| {
-                        let b = held(ys * a * yaw, a * pitch, 0.0);
+                    .map(|sign| {
+                        let b = if t.is_vertical() {
+                            held(0.0, sign * a * tilt, 0.0)
+                        } else {
+                            held(sign * a * yaw, a * pitch, 0.0)
+                        };
                         (b, b.project_landmarks(&s.landmarks))
                     })
                     .collect();
@@ -222,15 +273,25 @@ fn print_rolled(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
 }
 
 /// A shear about the eye line that moves the nose sideways by the asked yaw, sometimes
-/// with the face narrowed as a turn would (and a roll).
+/// with the face narrowed as a turn would (and a roll); for a nod, the face squashed or
+/// stretched below the eye line by the asked change of the nose's drop.
 fn affine_warp(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
     let target = rng.gen_range(0.15..0.35);
+    let nod = rng.gen_range(0.15..0.3);
     let narrow = rng.gen_bool(0.5);
     let roll = rng.gen_range(-20.0f64..20.0).to_radians();
     let pivot = s.landmarks.eye_mid();
     plan.iter()
         .map(|p| match *p {
             Pose::Straight => warped(s, &jitter(s, rng)),
+            Pose::Turned(t, a) if t.is_vertical() => {
+                // Up (sign +1) shortens the drop.
+                let k = 1.0 - sign(t) * a * nod;
+                warped(
+                    s,
+                    &Homography::affine([[1.0, 0.0], [0.0, k]], pivot, [0.0, 0.0]),
+                )
+            }
             Pose::Turned(t, a) => {
                 let want = sign(t) * a * target;
                 let c = if narrow {
@@ -265,16 +326,17 @@ fn affine_warp(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
 }
 
 /// One photo animated in 2-D: a thin-plate spline moves the landmarks to where a turned
-/// head's would be (no 3-D model of the face).
+/// or nodding head's would be (no 3-D model of the face).
 fn spline_animation(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
     let amplitude = rng.gen_range(25.0..40.0);
+    let nod = rng.gen_range(NOD_DEG.0..NOD_DEG.1);
     plan.iter()
         .map(|p| match *p {
             Pose::Straight => warped(s, &jitter(s, rng)),
             Pose::Turned(t, a) => {
                 let to = s
                     .head
-                    .project_landmarks(&s.landmarks, sign(t) * a * amplitude);
+                    .project_landmarks_pose(&s.landmarks, head_pose(t, a, amplitude, nod));
                 let tps = ThinPlate::new(&s.landmarks, &to, 2.2).expect("spline fits");
                 (tps.render(&s.photo), to)
             }
@@ -336,16 +398,24 @@ const SPECIES: [Species; 7] = [
     },
 ];
 
+/// One frame's (planned step and how far into it, yaw, eye-width log ratio, eye-line
+/// angle, nose drop, eye-corner drop).
+type FrameGeometry = ((char, f64), f64, f64, f64, f64, f64);
+
 struct Outcome {
     turn_check: bool,
     as_presented: bool,
     failure: String,
-    /// Per frame with a face: (planned turn −1..1, yaw, eye-width log ratio, eye-line
-    /// angle in degrees, eye distance over the nose's drop below the eye line), for study
-    /// (`FACEID_ATTACK_DUMP`).
-    geometry: Vec<(f64, f64, f64, f64, f64)>,
+    /// Per frame with a face: (planned step and how far into it, yaw, eye-width log ratio,
+    /// eye-line angle in degrees, the nose's drop below the eye line and the inner eye
+    /// corners' below the outer ones, in eye distances), for study (`FACEID_ATTACK_DUMP`).
+    geometry: Vec<FrameGeometry>,
     /// The parallax measure, where the turn check got that far.
     parallax: Option<f64>,
+    /// The challenge's steps, and for each whether the check saw it on the frames
+    /// planned for it (a turn on one of them, a nod on `min_pitch_frames`).
+    steps: Vec<Turn>,
+    registered: Vec<bool>,
 }
 
 fn jpeg(img: &RgbImage) -> Vec<u8> {
@@ -358,12 +428,9 @@ fn jpeg(img: &RgbImage) -> Vec<u8> {
 
 fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
     let mut rng = StdRng::seed_from_u64(seed);
-    let steps = if rng.gen_bool(0.5) {
-        [Turn::Left, Turn::Right]
-    } else {
-        [Turn::Right, Turn::Left]
-    };
-    let poses = plan(steps);
+    let sequences = challenge_sequences();
+    let steps = sequences[rng.gen_range(0..sequences.len())].clone();
+    let poses = plan(&steps);
     let frames = (species.make)(s, &poses, &mut rng);
     let asked = Light::random_sequence_with(&mut rng, frames.len());
     let face_light = ScreenLight {
@@ -412,22 +479,46 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         .zip(&poses)
         .filter_map(|(f, p)| {
             let planned = match *p {
-                Pose::Straight => 0.0,
-                Pose::Turned(t, a) => sign(t) * a,
+                Pose::Straight => (' ', 0.0),
+                Pose::Turned(t, a) => (kind_letter(t), a),
             };
             liveness.main_face(f).map(|m| {
                 let (l, r) = Landmarks5(m.landmarks).eyes();
                 let roll = (r[1] - l[1]).atan2(r[0] - l[0]).to_degrees();
-                // Eye distance over the nose's distance below the eye line.
-                let nose = m.landmarks[4];
-                let v = [r[0] - l[0], r[1] - l[1]];
-                let span = v[0].hypot(v[1]);
-                let drop = (v[0] * (nose[1] - l[1]) - v[1] * (nose[0] - l[0])).abs() / span;
-                (planned, m.yaw(), m.eye_width_log_ratio(), roll, span / drop)
+                (
+                    planned,
+                    m.yaw(),
+                    m.eye_width_log_ratio(),
+                    roll,
+                    m.nose_drop(),
+                    m.eye_corner_drop(),
+                )
             })
         })
         .collect();
     let turn = liveness.evaluate(&steps, &faces);
+    // Which asked steps the check saw on their own frames: a turn on one of them, a nod
+    // on `min_pitch_frames` in a row.
+    let mut registered = vec![false; steps.len()];
+    let (mut step, mut run, mut prev_turned) = (0usize, 0usize, false);
+    for (planned, seen) in poses.iter().zip(&turn.poses) {
+        let Pose::Turned(t, _) = planned else {
+            step += usize::from(prev_turned);
+            prev_turned = false;
+            run = 0;
+            continue;
+        };
+        prev_turned = true;
+        run = if *seen == Some(*t) { run + 1 } else { 0 };
+        let needed = if t.is_vertical() {
+            liveness.min_pitch_frames
+        } else {
+            1
+        };
+        if run >= needed {
+            registered[step] = true;
+        }
+    }
     let light = LightPolicy::default();
     let light_face = light.evaluate(&asked, &lit_as_face);
     let light_presented = light.evaluate(&asked, &lit_as_presented);
@@ -442,6 +533,17 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         failure,
         geometry,
         parallax: turn.parallax,
+        steps,
+        registered,
+    }
+}
+
+fn kind_letter(t: Turn) -> char {
+    match t {
+        Turn::Left => 'L',
+        Turn::Right => 'R',
+        Turn::Up => 'U',
+        Turn::Down => 'D',
     }
 }
 
@@ -493,11 +595,12 @@ fn flat_and_2d_attacks_apcer_per_species() {
     });
     if let Ok(path) = std::env::var("FACEID_ATTACK_DUMP") {
         let mut csv = String::from(
-            "species,trial,planned,yaw,eye_width_log_ratio,roll,eye_span_over_nose_drop\n",
+            "species,trial,steps,planned,amount,yaw,eye_width_log_ratio,roll,nose_drop,eye_corner_drop\n",
         );
         for (n, (k, o)) in results.iter().enumerate() {
-            for (p, y, l, r, w) in &o.geometry {
-                csv.push_str(&format!("{k},{n},{p},{y},{l},{r},{w}\n"));
+            let steps: String = o.steps.iter().map(|t| kind_letter(*t)).collect();
+            for ((p, a), y, l, r, d, c) in &o.geometry {
+                csv.push_str(&format!("{k},{n},{steps},{p},{a},{y},{l},{r},{d},{c}\n"));
             }
         }
         std::fs::write(path, csv).expect("dump");
@@ -546,6 +649,34 @@ fn flat_and_2d_attacks_apcer_per_species() {
             "  {rate} turn check {tc:>3}/{n}, as presented {ap:>3}/{n}  {}  (refusals: {})",
             s.name,
             reasons.join(", ")
+        );
+        // By what the challenge asked: trials with a down step, with an up step; and how
+        // often each kind of step was seen on its frames.
+        let with = |t: Turn| {
+            let asked: Vec<&&Outcome> = mine.iter().filter(|o| o.steps.contains(&t)).collect();
+            let ok = asked.iter().filter(|o| o.as_presented).count();
+            format!("{ok}/{}", asked.len())
+        };
+        let seen = |t: Turn| {
+            let (mut asked, mut ok) = (0, 0);
+            for o in &mine {
+                for (step, r) in o.steps.iter().zip(&o.registered) {
+                    if *step == t {
+                        asked += 1;
+                        ok += usize::from(*r);
+                    }
+                }
+            }
+            format!("{ok}/{asked}")
+        };
+        println!(
+            "    accepted as presented: with an up step {}, with a down step {}; steps seen on their frames: left {}, right {}, up {}, down {}",
+            with(Turn::Up),
+            with(Turn::Down),
+            seen(Turn::Left),
+            seen(Turn::Right),
+            seen(Turn::Up),
+            seen(Turn::Down)
         );
         table.push((s, n, presented));
     }

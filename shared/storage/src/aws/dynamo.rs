@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | face | `USER#{user}` | `FACE#{face_id}` | user_id, face_id, descriptor (B, 128×f32 LE), model_id, source (JSON string), created_at (RFC 3339) |
 //! | gallery version | `GALLERY` | `VERSION` | version (N, bumped with ADD) |
-//! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S), lights (S, comma-separated), expires_at, used (BOOL), ttl (N) |
+//! | challenge | `CHALLENGE#{id}` | `CHALLENGE` | steps (L of S: left, right, up, down), lights (S, comma-separated), issued_at, expires_at (S, RFC 3339), used (BOOL), ttl (N) |
 //! | counter | `COUNTER#{key}` | `COUNTER` | failures, window_start, locked_until?, lockouts?, last_locked_at?, version (N), ttl (N) |
 //! | session version | `USER#{user}` | `SESSION` | sv (N, bumped with ADD; no ttl) |
 //! | upload grant | `USER#{user}` | `UPLOAD#{upload_id}` | expires_at (N, epoch s), taken_by? (S, the object's ETag), ttl (N, expiry + grace) |
@@ -277,6 +277,12 @@ fn parse_challenge(item: &Item) -> StoreResult<Challenge> {
     };
     let expires_at =
         OffsetDateTime::parse(get_s(item, "expires_at")?, &Rfc3339).map_err(corrupt)?;
+    // Absent in challenges from before the answer window: issued at the epoch, so too
+    // slow to answer (they live 60 s; this only matters across a deployment).
+    let issued_at = match item.get("issued_at") {
+        Some(AttributeValue::S(t)) => OffsetDateTime::parse(t, &Rfc3339).map_err(corrupt)?,
+        _ => OffsetDateTime::UNIX_EPOCH,
+    };
     // Comma-separated colour names; absent in challenges from before screen light.
     let lights = match item.get("lights") {
         Some(AttributeValue::S(s)) if !s.is_empty() => s
@@ -289,6 +295,7 @@ fn parse_challenge(item: &Item) -> StoreResult<Challenge> {
         id,
         steps,
         lights,
+        issued_at,
         expires_at,
     })
 }
@@ -702,6 +709,7 @@ impl ChallengeStore for DynamoStore {
                     .collect::<Vec<_>>()
                     .join(",")),
             )
+            .item("issued_at", s(rfc3339(c.issued_at)?))
             .item("expires_at", s(rfc3339(c.expires_at)?))
             .item("used", AttributeValue::Bool(false))
             .item("ttl", n(epoch(c.expires_at) + CHALLENGE_GRACE_SECS))

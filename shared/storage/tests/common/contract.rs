@@ -10,7 +10,7 @@ use faceid_core::ports::{
     UPLOAD_GRANT_GRACE,
 };
 use faceid_core::replay::FrameDigest;
-use faceid_core::{Challenge, ChallengeId, UserId};
+use faceid_core::{Challenge, ChallengeId, Turn, UserId};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -148,6 +148,22 @@ pub async fn challenges(store: Arc<dyn ChallengeStore>) {
             .unwrap(),
         Redeemed::Unknown
     );
+
+    // Every kind of step, and the issue time to the nanosecond (the answer window is
+    // measured from it), come back as stored.
+    for steps in [
+        vec![Turn::Left, Turn::Up, Turn::Right, Turn::Down],
+        vec![Turn::Down, Turn::Right, Turn::Left],
+    ] {
+        let mut c = Challenge::new(now, Duration::seconds(60));
+        c.steps = steps;
+        c.issued_at = now.replace_nanosecond(123_456_789).unwrap();
+        store.put_challenge(&c).await.unwrap();
+        assert_eq!(
+            store.redeem_challenge(&c.id).await.unwrap(),
+            Redeemed::Fresh(c.clone())
+        );
+    }
 
     // Expired challenges are still returned: the caller checks expiry.
     let old = Challenge::new(now - Duration::minutes(5), Duration::seconds(60));
