@@ -42,10 +42,10 @@ pub struct ChallengeResponse {
 pub async fn create_challenge(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<ChallengeResponse>), ApiError> {
-    let challenge = Challenge::new(OffsetDateTime::now_utc(), state.config.challenge_ttl);
+    let challenge = Challenge::new(state.clock.now(), state.config.challenge_ttl);
     state.stores.challenges.put_challenge(&challenge).await?;
     let liveness = &state.config.liveness;
-    let max_frames = state.config.limits.max_frames.min(liveness.max_frames);
+    let max_frames = state.config.frame_budget();
     let lights = match liveness.screen_light {
         Some(_) => challenge.lights.iter().take(max_frames).copied().collect(),
         None => vec![],
@@ -77,8 +77,11 @@ pub async fn authenticate(
     RequestId(request_id): RequestId,
     ApiJson(req): ApiJson<AuthenticateRequest>,
 ) -> Result<Response, ApiError> {
+    // Receipt: the request and its frames are in (the answer window is measured to here,
+    // before any work on them).
+    let received_at = state.clock.now();
     let timer = Timer::start(request_id);
-    let login = Login::parse(&state.config, req)?;
+    let login = Login::parse(&state.config, req, received_at)?;
     let mut attempt = Attempt::new(&state, &timer, client, login.user.clone());
     let ended = attempt.run(login).await;
     attempt.finish(ended).await
@@ -89,10 +92,16 @@ struct Login {
     user: Option<UserId>,
     challenge: Option<ChallengeId>,
     frames: Vec<Vec<u8>>,
+    /// When the server had the request (the challenge clock).
+    received_at: OffsetDateTime,
 }
 
 impl Login {
-    fn parse(cfg: &ApiConfig, req: AuthenticateRequest) -> Result<Self, ApiError> {
+    fn parse(
+        cfg: &ApiConfig,
+        req: AuthenticateRequest,
+        received_at: OffsetDateTime,
+    ) -> Result<Self, ApiError> {
         let user = req
             .user_id
             .as_deref()
@@ -134,6 +143,7 @@ impl Login {
             user,
             challenge,
             frames,
+            received_at,
         })
     }
 }
@@ -191,6 +201,9 @@ struct Attempt<'a> {
     claimed: Option<UserId>,
     /// Reserved lockout keys and whether each is a user's.
     reserved: Vec<(Reservation, bool)>,
+    /// From the challenge's issue to the request's receipt (the audit event's
+    /// `liveness.answer_ms`).
+    answer_ms: Option<i64>,
 }
 
 impl<'a> Attempt<'a> {
@@ -205,6 +218,7 @@ impl<'a> Attempt<'a> {
             client,
             claimed,
             reserved: Vec::new(),
+            answer_ms: None,
         }
     }
 
@@ -220,7 +234,9 @@ impl<'a> Attempt<'a> {
         if let Some(u) = self.claimed.clone() {
             self.reserve(LockoutKey::user(&u), true).await?;
         }
-        let challenge = self.redeem_challenge(login.challenge).await?;
+        let challenge = self
+            .redeem_challenge(login.challenge, login.received_at)
+            .await?;
         let analyses = self.analyse(login.frames).await?;
         let descriptors = self.check_liveness(challenge.as_ref(), &analyses)?;
         let user = self.match_faces(&gallery, &descriptors).await?;
@@ -258,17 +274,41 @@ impl<'a> Attempt<'a> {
         }
     }
 
-    /// The challenge is consumed whatever the outcome: single use.
-    async fn redeem_challenge(&self, id: Option<ChallengeId>) -> Result<Option<Challenge>, Stop> {
+    /// The challenge is consumed whatever the outcome: single use. An answer received
+    /// sooner than the page can take its frames, or later than its plan and slack, is
+    /// refused before any face work (`liveness_too_fast`, `liveness_too_slow`).
+    async fn redeem_challenge(
+        &mut self,
+        id: Option<ChallengeId>,
+        received_at: OffsetDateTime,
+    ) -> Result<Option<Challenge>, Stop> {
         let Some(id) = id else { return Ok(None) };
-        let now = OffsetDateTime::now_utc();
         let refused = |reason, message| Err(Stop::refused(reason, message, Outcome::NotAttempted));
-        match self.state.stores.challenges.redeem_challenge(&id).await? {
-            Redeemed::Fresh(c) if c.is_expired(now) => refused(
+        let state = self.state;
+        let cfg = &state.config;
+        match state.stores.challenges.redeem_challenge(&id).await? {
+            Redeemed::Fresh(c) if c.is_expired(received_at) => refused(
                 "challenge_expired",
                 "The challenge has expired; start again.",
             ),
-            Redeemed::Fresh(c) => Ok(Some(c)),
+            Redeemed::Fresh(c) => {
+                let answer_ms = (received_at - c.issued_at).whole_milliseconds() as i64;
+                self.answer_ms = Some(answer_ms);
+                let timing = cfg
+                    .answer_window
+                    .map(|w| w.check(c.issued_at, received_at, c.steps.len(), cfg.frame_budget()));
+                match timing {
+                    Some(Err(f)) => {
+                        self.event.liveness = Some(json!({ "answer_ms": answer_ms }));
+                        Err(Stop::refused(
+                            format!("liveness_{}", f.code()),
+                            f.message(),
+                            Outcome::NotAttempted,
+                        ))
+                    }
+                    _ => Ok(Some(c)),
+                }
+            }
             Redeemed::AlreadyUsed => refused(
                 "challenge_used",
                 "This challenge was already used; start again.",
@@ -312,6 +352,9 @@ impl<'a> Attempt<'a> {
         if let Some(c) = challenge {
             let report = liveness.evaluate(&c.steps, &faces);
             self.event.liveness = serde_json::to_value(&report).ok();
+            if let (Some(v), Some(ms)) = (self.event.liveness.as_mut(), self.answer_ms) {
+                v["answer_ms"] = json!(ms);
+            }
             if let Some(f) = report.failure {
                 return Err(Stop::refused(
                     format!("liveness_{}", f.code()),

@@ -18,4 +18,4 @@ pub use error::ApiError;
 pub use routes::{
     all_routes, authenticate_routes, enroll_routes, function_route_tables, route_table,
 };
-pub use state::{ApiConfig, AppState, Limits, Stores, STEP_UP_MAX_AGE};
+pub use state::{ApiConfig, AppState, Clock, Limits, Stores, STEP_UP_MAX_AGE};

@@ -1,6 +1,7 @@
 //! Shared state: the face analyzer, the stores, the policy; built once at start-up.
 
 use crate::error::ApiError;
+use faceid_core::capture::AnswerWindow;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, QualityPolicy};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::lockout::LockoutPolicy;
@@ -11,7 +12,9 @@ use faceid_core::ports::{
     UploadGrants,
 };
 use faceid_core::token::SessionKey;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use time::OffsetDateTime;
 use tokio::sync::{RwLock, Semaphore};
 
 /// The storage ports.
@@ -71,6 +74,10 @@ pub struct ApiConfig {
     pub detector: DetectorKind,
     pub quality: QualityPolicy,
     pub liveness: LivenessPolicy,
+    /// How soon and how late after its challenge an answer is taken (the page's capture
+    /// plan and slack); `None` takes any time up to the challenge's expiry
+    /// (`FACEID_CHALLENGE_TIMING=false`, for load tests that answer at once).
+    pub answer_window: Option<AnswerWindow>,
     /// Refuse a login (with a challenge) whose frames an accepted login of the same user
     /// sent before (`faceid_core::replay`).
     pub refuse_seen_frames: bool,
@@ -81,6 +88,35 @@ pub struct ApiConfig {
     pub cors_origin: Option<String>,
     /// S3 bucket name used in S3-sourced templates (informational).
     pub upload_ttl: std::time::Duration,
+}
+
+impl ApiConfig {
+    /// The most frames a login may send with a challenge: the page plans its capture for
+    /// this budget (`max_frames` of the challenge), and the answer window follows the plan.
+    pub fn frame_budget(&self) -> usize {
+        self.limits.max_frames.min(self.liveness.max_frames)
+    }
+}
+
+/// The time the challenge handlers read (issue, receipt, expiry): the system clock, which
+/// a test can move forward instead of sleeping. Nothing else reads it (lockout windows,
+/// tokens and retention keep the system clock).
+#[derive(Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+            + time::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and every clone of it) forward by `by`.
+    pub fn advance(&self, by: time::Duration) {
+        self.offset_ms
+            .fetch_add(by.whole_milliseconds() as i64, Ordering::Relaxed);
+    }
 }
 
 /// Cached 1:N gallery, rebuilt when the store's gallery version changes, so a deleted
@@ -120,6 +156,8 @@ pub struct AppState {
     /// upsampled image and its feature pyramid (~5 MiB), so an unbounded blocking pool
     /// would grow memory with the number of requests in flight, not the work done.
     pub analysis_slots: Arc<Semaphore>,
+    /// The challenge clock (see [`Clock`]).
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -130,6 +168,7 @@ impl AppState {
             config: Arc::new(config),
             gallery: Arc::new(GalleryCache::default()),
             analysis_slots: Arc::new(Semaphore::new(analysis_concurrency())),
+            clock: Clock::default(),
         }
     }
 }

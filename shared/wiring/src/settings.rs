@@ -54,6 +54,10 @@ pub struct Settings {
     /// (`FACEID_REFUSE_SEEN_FRAMES`, default on; off only for load tests that send one
     /// recording over and over).
     pub refuse_seen_frames: bool,
+    /// Hold an answer to the page's capture plan: not sooner than its frames can be taken
+    /// after the challenge was issued, not later than the plan and its slack
+    /// (`FACEID_CHALLENGE_TIMING`, default on; off only for load tests that answer at once).
+    pub challenge_timing: bool,
     pub templates: TemplateBackend,
     pub bucket: Option<String>,
     /// Endpoint override for S3 and DynamoDB (moto_server, LocalStack).
@@ -153,6 +157,19 @@ impl Settings {
             max_frames: env.parse("FACEID_MAX_FRAMES", defaults.max_frames)?,
             max_enroll_images: env.parse("FACEID_MAX_ENROLL_IMAGES", defaults.max_enroll_images)?,
         };
+        let require_liveness = env.bool("FACEID_REQUIRE_LIVENESS", true)?;
+        // The longest challenge (4 steps) takes 13 frames at 2 per step, and a nod is seen
+        // on 2 frames in a row: fewer frames would leave nods unseen.
+        let least = 13;
+        if require_liveness && limits.max_frames < least {
+            return Err(ConfigError::Invalid {
+                var: "FACEID_MAX_FRAMES",
+                problem: format!(
+                    "{}: a challenge of 4 steps takes {least} frames (2 per step, a frontal one between)",
+                    limits.max_frames
+                ),
+            });
+        }
         let cors_origin = env.get("FACEID_CORS_ORIGIN");
         if cors_origin.as_deref() == Some("*") {
             return Err(ConfigError::Invalid {
@@ -170,9 +187,10 @@ impl Settings {
             token_key: env.secret("FACEID_TOKEN_KEY", "FACEID_TOKEN_KEY_SSM"),
             token_public_key: env.get("FACEID_TOKEN_PUBLIC_KEY"),
             detector,
-            require_liveness: env.bool("FACEID_REQUIRE_LIVENESS", true)?,
+            require_liveness,
             screen_light: env.bool("FACEID_SCREEN_LIGHT", true)?,
             refuse_seen_frames: env.bool("FACEID_REFUSE_SEEN_FRAMES", true)?,
+            challenge_timing: env.bool("FACEID_CHALLENGE_TIMING", true)?,
             templates,
             bucket: env.get("FACEID_BUCKET"),
             aws_endpoint: env.get("FACEID_AWS_ENDPOINT"),
@@ -207,6 +225,7 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.templates, TemplateBackend::Embedded);
         assert!(s.require_liveness);
+        assert!(s.challenge_timing);
         assert!(!s.trust_forwarded_for);
         assert_eq!(s.data_dir, PathBuf::from("./data"));
     }
@@ -218,6 +237,8 @@ mod tests {
             ("FACEID_DETECTOR", "sift"),
             ("FACEID_REQUIRE_LIVENESS", "maybe"),
             ("FACEID_MAX_FRAMES", "-1"),
+            ("FACEID_MAX_FRAMES", "9"),
+            ("FACEID_CHALLENGE_TIMING", "soon"),
             ("FACEID_CORS_ORIGIN", "*"),
         ] {
             let err = settings(&[(var, val)]).unwrap_err().to_string();

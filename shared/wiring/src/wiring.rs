@@ -290,6 +290,7 @@ pub async fn build_service(
             screen_light: settings.screen_light.then(Default::default),
             ..Default::default()
         },
+        answer_window: settings.challenge_timing.then(Default::default),
         refuse_seen_frames: settings.refuse_seen_frames,
         lockout: Default::default(),
         trust_forwarded_for: settings.trust_forwarded_for,

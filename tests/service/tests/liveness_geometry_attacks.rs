@@ -121,8 +121,8 @@ fn genuine(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
 
 /// How far genuine renders nod up or down, degrees: the rendered face's descriptor drifts
 /// faster with a nod than with a turn (0.30–0.39 from the straight frame at 15° up, up to
-/// 0.62 at 25°, against the same-person bound 0.5), so no further.
-const NOD_DEG: (f64, f64) = (15.0, 25.0);
+/// 0.62 at 25°, against the same-person bound 0.5), so 15–22°.
+const NOD_DEG: (f64, f64) = (15.0, 22.0);
 
 /// Small hand movement: a few pixels, a degree or two, a percent of scale.
 fn jitter(s: &Subject, rng: &mut StdRng) -> Homography {

@@ -102,6 +102,7 @@ pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
         detector: DetectorKind::Hog,
         quality: Default::default(),
         liveness: Default::default(),
+        answer_window: Some(Default::default()),
         refuse_seen_frames: true,
         lockout: Default::default(),
         trust_forwarded_for: false,
