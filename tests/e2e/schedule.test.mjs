@@ -1,22 +1,65 @@
-// The page's capture plan (web/js/schedule.js) against the server's limits; no browser.
+// The page's capture plan (web/js/schedule.js) against the server's limits and answer
+// window; no browser.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadPagePlan, videoSchedule } from "./lib/video.mjs";
 
 const plan = await loadPagePlan();
-const STEP_SETS = [["left", "right"], ["right", "left"], ["left", "right", "left"], ["right", "left", "right"]];
 
-test("every challenge the server can issue fits its frame limits", () => {
+// Every sequence the server issues (faceid_core::domain::challenge_sequences): 3 or 4
+// steps, left and right and up or down among them, no step twice in a row.
+const KINDS = ["left", "right", "up", "down"];
+function challengeSequences() {
+  const out = [];
+  const grow = (seq) => {
+    if (seq.length >= 3) {
+      const ok =
+        seq.includes("left") && seq.includes("right") && (seq.includes("up") || seq.includes("down"));
+      if (ok) out.push(seq);
+    }
+    if (seq.length === 4) return;
+    for (const k of KINDS) if (seq.at(-1) !== k) grow([...seq, k]);
+  };
+  grow([]);
+  return out;
+}
+const STEP_SETS = challengeSequences();
+
+test("the server's 72 challenge sequences", () => {
+  assert.equal(STEP_SETS.length, 72);
+  assert.equal(STEP_SETS.filter((s) => s.length === 3).length, 12);
+});
+
+test("every challenge fits the frame budgets the server allows, two frames a step", () => {
+  // FACEID_MAX_FRAMES may not go below 13 (shared/wiring settings).
   for (const steps of STEP_SETS) {
-    for (const maxFrames of [4, 8, 16]) {
+    for (const maxFrames of [13, 14, 16]) {
       const p = plan.planCapture(steps, { minFrames: 3, maxFrames });
       assert.ok(p.frames >= 3 && p.frames <= maxFrames, `${steps} max ${maxFrames}: ${p.frames}`);
       const turned = p.events.filter((e) => e.kind === "capture" && e.pose !== "front");
-      // At least one turned frame per step, each in its own step's turn phase.
+      // At least two frames per step (a nod counts over two in a row), each in its own
+      // step's phase.
       for (const [i, pose] of steps.entries()) {
-        assert.ok(turned.some((e) => e.step === i && e.pose === pose), `${steps}: step ${i} has no frame`);
+        const mine = turned.filter((e) => e.step === i && e.pose === pose);
+        assert.ok(mine.length >= 2, `${steps} max ${maxFrames}: step ${i} has ${mine.length} frames`);
       }
     }
+  }
+});
+
+test("the plan takes the time the server's answer window is built on", () => {
+  // faceid_core::capture::CapturePlan (its unit test asserts the same figures): the span
+  // from the first frame to the last, and the whole plan, for the default budget of 16.
+  const expected = { 3: { frames: 13, span: 9600, total: 13000 }, 4: { frames: 13, span: 12800, total: 16200 } };
+  for (const steps of STEP_SETS) {
+    const { events, totalMs, frames } = plan.planCapture(steps, { maxFrames: 16 });
+    const caps = events.filter((e) => e.kind === "capture").map((e) => e.t);
+    const want = expected[steps.length];
+    assert.deepEqual(
+      { frames, span: Math.max(...caps) - Math.min(...caps), total: totalMs },
+      want,
+      `${steps}`,
+    );
   }
 });
 
@@ -35,23 +78,29 @@ test("frames come in time order, each turn after its prompt and before the next"
   }
 });
 
-test("the e2e video holds each turn over all of its frames with a margin", () => {
-  const steps = ["left", "right"];
-  const { events } = plan.planCapture(steps);
-  const { schedule, ramp } = videoSchedule(plan, steps, { yawDeg: 30, marginMs: 600, rampMs: 300 });
-  // Rebuild the yaw at time t from the "yaw:ms" segments (holds after a ramp).
-  const segs = schedule.split(",").map((s) => s.split(":")).map(([y, d]) => [Number(y), Number.parseFloat(d)]);
-  const rampMs = Number.parseFloat(ramp);
-  const fullyAt = (t) => {
-    let start = 0;
-    for (const [yaw, dur] of segs) {
-      if (t < start + dur) return t >= start + rampMs ? yaw : null;
-      start += dur;
+test("the e2e video holds each pose over all of its frames with a margin", () => {
+  for (const steps of [["left", "up", "right"], ["right", "down", "left", "up"]]) {
+    const { events } = plan.planCapture(steps);
+    const { schedule, ramp } = videoSchedule(plan, steps, { yawDeg: 30, pitchDeg: 25, marginMs: 600, rampMs: 300 });
+    // Rebuild the pose at time t from the "yaw[/pitch]:ms" segments (holds after a ramp).
+    const segs = schedule
+      .split(",")
+      .map((s) => s.split(":"))
+      .map(([pose, d]) => [pose, Number.parseFloat(d)]);
+    const rampMs = Number.parseFloat(ramp);
+    const fullyAt = (t) => {
+      let start = 0;
+      for (const [pose, dur] of segs) {
+        if (t < start + dur) return t >= start + rampMs ? pose : null;
+        start += dur;
+      }
+      return segs.at(-1)[0];
+    };
+    const want = { left: "30", right: "-30", up: "0/25", down: "0/-25" };
+    for (const e of events.filter((x) => x.kind === "capture" && x.pose !== "front")) {
+      for (const dt of [-590, 0, 590]) {
+        assert.equal(fullyAt(e.t + dt), want[e.pose], `${steps}: ${e.pose} frame at ${e.t}${dt >= 0 ? "+" : ""}${dt} ms`);
+      }
     }
-    return segs.at(-1)[0];
-  };
-  for (const e of events.filter((x) => x.kind === "capture" && x.pose !== "front")) {
-    const want = e.pose === "left" ? 30 : -30;
-    for (const dt of [-590, 0, 590]) assert.equal(fullyAt(e.t + dt), want, `${e.pose} frame at ${e.t}${dt >= 0 ? "+" : ""}${dt} ms`);
   }
 });

@@ -141,8 +141,14 @@ function validateUser(input, errorEl, required) {
   return problem ? null : v;
 }
 
-const STEP_WORDS = { left: "your left", right: "your right" };
-const ARROWS = { left: "←", right: "→" };
+// What each step asks: the prompt while it runs, its short label, and its arrow (left and
+// right are the person's own: the preview is a mirror).
+const STEPS = {
+  left: { prompt: "Turn your head to your left", label: "Turn left", spoken: "turn to your left", arrow: "←" },
+  right: { prompt: "Turn your head to your right", label: "Turn right", spoken: "turn to your right", arrow: "→" },
+  up: { prompt: "Tilt your head back and look up", label: "Look up", spoken: "look up", arrow: "↑" },
+  down: { prompt: "Tilt your head forward and look down", label: "Look down", spoken: "look down", arrow: "↓" },
+};
 
 function renderSteps(steps) {
   const list = $("login-steps");
@@ -151,9 +157,9 @@ function renderSteps(steps) {
       const li = document.createElement("li");
       li.className = "step";
       li.dataset.pose = s;
-      li.innerHTML = `<span class="arrow" aria-hidden="true">${ARROWS[s]}</span><span class="label"></span>`;
-      li.querySelector(".label").textContent = `Turn ${s}`;
-      li.setAttribute("aria-label", `Step ${i + 1} of ${steps.length}: turn to ${STEP_WORDS[s]}`);
+      li.innerHTML = `<span class="arrow" aria-hidden="true">${STEPS[s]?.arrow ?? ""}</span><span class="label"></span>`;
+      li.querySelector(".label").textContent = STEPS[s]?.label ?? s;
+      li.setAttribute("aria-label", `Step ${i + 1} of ${steps.length}: ${STEPS[s]?.spoken ?? s}`);
       return li;
     }),
   );
@@ -170,7 +176,7 @@ function markStep(index, state) {
 function setPrompt(text, pose) {
   $("login-prompt").textContent = text;
   const cue = $("login-cue");
-  cue.textContent = pose && ARROWS[pose] ? ARROWS[pose] : "";
+  cue.textContent = STEPS[pose]?.arrow ?? "";
   cue.dataset.pose = pose ?? "";
 }
 
@@ -276,10 +282,10 @@ async function runLogin(userId) {
   setLoginState("starting");
 
   try {
-    // The challenge is fetched while the camera starts; the timeline is anchored at the
+    // The camera first (a permission prompt can take any time), then the challenge,
+    // fetched during the countdown: the server holds the answer to the capture plan's
+    // time from the moment it issues the challenge. The timeline is anchored at the
     // camera's start so prompts and captures follow the same clock.
-    const challengeP = api.createChallenge(signal);
-    challengeP.catch(() => {}); // handled below; avoid an unhandled rejection meanwhile
     let cam;
     try {
       cam = await openCamera(video);
@@ -289,6 +295,8 @@ async function runLogin(userId) {
     stream = cam.stream;
     if (signal.aborted) throw signal.reason;
     setLoginState("ready");
+    const challengeP = api.createChallenge(signal);
+    challengeP.catch(() => {}); // handled below; avoid an unhandled rejection meanwhile
 
     const countdown = (async () => {
       for (let s = Math.ceil(READY_MS / 1000); s > 0; s--) {
@@ -327,7 +335,7 @@ async function runLogin(userId) {
           }
         } else {
           markStep(ev.step, "active");
-          setPrompt(`Turn your head to ${STEP_WORDS[ev.pose]}`, ev.pose);
+          setPrompt(STEPS[ev.pose]?.prompt ?? `Move your head: ${ev.pose}`, ev.pose);
         }
       } else {
         const jpeg = captureJpeg(video, canvas);

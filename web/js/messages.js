@@ -66,12 +66,20 @@ const LOGIN_REASONS = {
     text: "Keep your face in view while the screen changes colour, then start again.",
   }),
   liveness_no_head_turn: () => ({
-    title: "We didn't see your head turn as asked",
-    text: "When the arrow appears, turn your whole head clearly to that side — about a quarter turn — and hold it until you're asked to look back.",
+    title: "We didn't see your head move as asked",
+    text: "When the arrow appears, move your whole head clearly that way — a quarter turn to the side, or tilt it well back or forward to look up or down — and hold it until you're asked to look back.",
   }),
   liveness_wrong_turn_order: () => ({
-    title: "Your head turned the other way",
+    title: "Your head moved the other way",
     text: "“Left” means your own left, the way the arrow points. Follow the arrows in the order shown.",
+  }),
+  liveness_too_slow: () => ({
+    title: "The check took too long",
+    text: "The pictures arrived long after the check started. Keep this page open and in front until it finishes, on a steady connection, then start again.",
+  }),
+  liveness_too_fast: () => ({
+    title: "The pictures came too quickly",
+    text: "They arrived sooner than the camera could have taken them. Start again and follow the arrows with your camera.",
   }),
   liveness_flat_face: () => ({
     title: "That looked like a picture, not a face",

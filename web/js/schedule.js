@@ -8,7 +8,7 @@
 //                              challenge is fetched meanwhile
 //   READY_MS                   frame: frontal
 //   then for each step i, starting at P = READY_MS + LEAD_MS + i * (TURN_MS + CENTER_MS):
-//     P                        prompt "Turn your head to your left/right"
+//     P                        prompt "Turn your head to your left/right", "… look up/down"
 //     P + TURN_CAPTURE_MS[k]   frame: turned (2–3 frames, the first after a reaction time)
 //     P + TURN_MS              prompt "Face the camera again"
 //     P + TURN_MS + CENTER_CAPTURE_MS   frame: frontal
@@ -19,9 +19,16 @@
 // screen returns to normal): each frame sits in the middle of its colour, so a camera a
 // few hundred ms late still sees the right one.
 //
-// Two steps: 9 frames over 9.8 s; three steps: 13 frames over 13 s. The server accepts
-// 3..16 frames (min_frames/max_frames of the challenge); with a smaller budget the plan
+// A challenge has 3 or 4 steps (left, right, up, down). Three steps: 13 frames over 13 s;
+// four: 17 frames would exceed the server's 16 (max_frames of the challenge), so 2 turned
+// frames per step (the later two), 13 frames over 16.2 s. With a smaller budget the plan
 // takes fewer turned frames per step, then drops the frontal frames between steps.
+//
+// The server holds the answer to this plan (faceid_core::capture, the Rust twin of these
+// numbers, checked against this file by its tests): it must arrive no sooner after the
+// challenge was issued than the first-to-last frame span (minus 1 s), and no later than
+// the whole plan plus 10 s (liveness_too_fast / liveness_too_slow). So the page fetches
+// the challenge only once the camera is open.
 
 export const READY_MS = 3000;
 export const LEAD_MS = 400;
@@ -32,9 +39,9 @@ export const CENTER_CAPTURE_MS = 800;
 export const LIGHT_LEAD_MS = 300;
 
 /**
- * @param {string[]} steps e.g. ["left", "right"]
+ * @param {string[]} steps e.g. ["left", "up", "right"]
  * @param {{minFrames?: number, maxFrames?: number}} [limits]
- * @returns {{events: Array<{t: number, kind: "prompt"|"capture"|"light", pose: "front"|"left"|"right", step: number, frame?: number}>, totalMs: number, frames: number}}
+ * @returns {{events: Array<{t: number, kind: "prompt"|"capture"|"light", pose: "front"|"left"|"right"|"up"|"down", step: number, frame?: number}>, totalMs: number, frames: number}}
  *   `step` is the index of the step (-1 before the first one); a prompt with pose "front"
  *   asks to face the camera. A "light" event switches the screen to the colour of frame
  *   `frame` (-1: back to normal).

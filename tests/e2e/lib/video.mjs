@@ -11,31 +11,39 @@ export async function loadPagePlan() {
 }
 
 /**
- * A yaw timeline for `steps` whose poses cover the page's captures with a margin.
+ * A head-pose timeline for `steps` whose poses cover the page's captures with a margin.
  * Video time 0 = the moment the page opens the camera (Chromium starts the file then);
  * the page's plan is anchored at the same moment. "left" is the person's own left, a
- * positive yaw for the testkit (the nose moves to the image's right).
+ * positive yaw for the testkit (the nose moves to the image's right); "up" a positive
+ * pitch (segments `0/PITCH`).
  *
- * Each turned pose is fully reached `marginMs` before the step's first turned capture
- * and held until `marginMs` after its last; the head then returns to frontal.
- * `yawDeg` is one angle, or `{left, right}` for a face that is not quite frontal.
+ * Each pose is fully reached `marginMs` before the step's first capture and held until
+ * `marginMs` after its last; the head then returns to frontal. `yawDeg` is one angle, or
+ * `{left, right}` for a face that is not quite frontal; `pitchDeg` likewise `{up, down}`.
  */
-export function videoSchedule(plan, steps, { yawDeg = 28, marginMs = 600, rampMs = 300, tailMs = 6000, lights } = {}) {
+export function videoSchedule(
+  plan,
+  steps,
+  { yawDeg = 28, pitchDeg = 25, marginMs = 600, rampMs = 300, tailMs = 6000, lights } = {},
+) {
   const yaw = typeof yawDeg === "number" ? { left: yawDeg, right: yawDeg } : yawDeg;
+  const pitch = typeof pitchDeg === "number" ? { up: pitchDeg, down: pitchDeg } : pitchDeg;
+  const pose = { left: `${yaw.left}`, right: `${-yaw.right}`, up: `0/${pitch.up}`, down: `0/${-pitch.down}` };
   const { events, totalMs } = plan.planCapture(steps);
   const segments = [];
   let t = 0;
-  const push = (yaw, until) => {
+  const push = (p, until) => {
     if (until - t < 1) throw new Error(`schedule overlap at ${t} ms`);
-    segments.push(`${yaw}:${Math.round(until - t)}ms`);
+    segments.push(`${p}:${Math.round(until - t)}ms`);
     t = until;
   };
-  steps.forEach((pose, i) => {
-    const caps = events.filter((e) => e.kind === "capture" && e.step === i && e.pose === pose).map((e) => e.t);
+  steps.forEach((step, i) => {
+    if (!pose[step]) throw new Error(`no pose for step ${step}`);
+    const caps = events.filter((e) => e.kind === "capture" && e.step === i && e.pose === step).map((e) => e.t);
     const start = Math.min(...caps) - marginMs - rampMs;
     const end = Math.max(...caps) + marginMs;
     push(0, start);
-    push(pose === "left" ? yaw.left : -yaw.right, end);
+    push(pose[step], end);
   });
   push(0, totalMs + tailMs);
   const out = { schedule: segments.join(","), ramp: `${rampMs}ms` };
