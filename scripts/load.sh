@@ -6,7 +6,7 @@
 #   3. load: LOAD_REQUESTS one-frame logins (640×480, one face) at each concurrency of
 #      LOAD_CONCURRENCY, each must be a 200 for obama; throughput, p50/p90/p99, /healthz
 #      latency during the load, the server's peak RSS (VmHWM, reset per level) and CPU;
-#   4. liveness load (skipped by --quick): challenge + 7- or 10-frame head-turn sequences
+#   4. liveness load (skipped by --quick): challenge + 10- or 13-frame head-turn-and-nod sequences
 #      made by faceid-testkit, at concurrency 1 and 4;
 #   5. cold start of `faceid serve` (spawn → /healthz 200, median of 5, plus its logged
 #      ready_ms and the first login), of the authenticate Lambda binary if built
@@ -85,19 +85,20 @@ if ! $quick; then
   echo "== liveness frames (faceid-testkit)" >&2
   cargo build -p faceid-testkit
   "$CARGO_TARGET_DIR/debug/faceid-testkit" make-frames --image "$img/obama.jpg" \
-    --landmarks-from tests/fixtures/reference/obama.json --yaws "0,20,36,-20,-30" \
+    --landmarks-from tests/fixtures/reference/obama.json --yaws "0,20,36,-20,-30,0/20,0/25,0/-20,0/-25" \
     --out-dir "$tmp/frames" >/dev/null
   stop_server
   # The frames are made once, before any challenge, so they cannot carry its screen
   # colours: the light check is off here. It is arithmetic on two colour means per frame
   # (computed anyway by the pipeline), so the figures do not depend on it. Every login
   # sends the same recording, which the seen-frames guard would refuse after the first
-  # (one conditional write per login; the figures barely depend on it either).
-  FACEID_SCREEN_LIGHT=false FACEID_REFUSE_SEEN_FRAMES=false start_server
+  # (one conditional write per login; the figures barely depend on it either). And it
+  # answers at once, where a page takes its frames over 10–16 s: the answer window is off.
+  FACEID_SCREEN_LIGHT=false FACEID_REFUSE_SEEN_FRAMES=false FACEID_CHALLENGE_TIMING=false start_server
   f="$tmp/frames"
   {
     echo
-    echo "## Load: challenge + head-turn sequences (7 frames for 2 turns, 10 for 3), 1:N, expect obama"
+    echo "## Load: challenge + head-turn-and-nod sequences (10 frames for 3 steps, 13 for 4), 1:N, expect obama"
     echo
   } >>"$out/summary.md"
   header=--header
@@ -105,6 +106,7 @@ if ! $quick; then
     echo "== liveness load: concurrency $c" >&2
     "$load" run --url "$url" --frontal "$f/frame_00.jpg" \
       --left "$f/frame_01.jpg" "$f/frame_02.jpg" --right "$f/frame_03.jpg" "$f/frame_04.jpg" \
+      --up "$f/frame_05.jpg" "$f/frame_06.jpg" --down "$f/frame_07.jpg" "$f/frame_08.jpg" \
       --requests "$((requests / 4))" --concurrency "$c" --expect-user obama \
       --server-pid "$server_pid" --time-limit "$time_limit" \
       --json "$out/liveness-c$c.json" $header | tee -a "$out/summary.md" || failed=1

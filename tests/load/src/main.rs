@@ -38,17 +38,24 @@ struct Cli {
 #[derive(clap::Args)]
 struct Frames {
     /// One frame for every login (server with FACEID_REQUIRE_LIVENESS=false).
-    #[arg(long, conflicts_with_all = ["frontal", "left", "right"])]
+    #[arg(long, conflicts_with_all = ["frontal", "left", "right", "up", "down"])]
     image: Option<PathBuf>,
-    /// Liveness mode: the frontal frame (sent first and after each turn) …
+    /// Liveness mode: the frontal frame (sent first and after each step) …
     #[arg(long, requires_all = ["left", "right"])]
     frontal: Option<PathBuf>,
     /// … the frames of a turn to the person's own left, in order …
     #[arg(long, num_args = 1.., requires = "frontal")]
     left: Vec<PathBuf>,
-    /// … and of a turn to their right.
+    /// … of a turn to their right …
     #[arg(long, num_args = 1.., requires = "frontal")]
     right: Vec<PathBuf>,
+    /// … of looking up (a challenge asks for up or down: without frames for the one it
+    /// asks, the login fails as an error) …
+    #[arg(long, num_args = 1.., requires = "frontal")]
+    up: Vec<PathBuf>,
+    /// … and of looking down.
+    #[arg(long, num_args = 1.., requires = "frontal")]
+    down: Vec<PathBuf>,
 }
 
 impl Frames {
@@ -66,6 +73,8 @@ impl Frames {
                 frontal: read(frontal)?,
                 left: self.left.iter().map(read).collect::<Result<_>>()?,
                 right: self.right.iter().map(read).collect::<Result<_>>()?,
+                up: self.up.iter().map(read).collect::<Result<_>>()?,
+                down: self.down.iter().map(read).collect::<Result<_>>()?,
             }),
             (None, None) => anyhow::bail!("give --image, or --frontal with --left and --right"),
         }

@@ -18,12 +18,15 @@ pub enum WorkloadError {
 pub enum Workload {
     /// `{"frames": [frame]}` against a server with `FACEID_REQUIRE_LIVENESS=false`.
     OneFrame { frame: String },
-    /// `POST /v1/challenge`, then frontal, each asked turn's frames, frontal again
-    /// after each turn (the sequence the service tests use: 7 frames for two turns).
+    /// `POST /v1/challenge`, then frontal, each asked step's frames, frontal again
+    /// after each step (the sequence the service tests use: 10 frames for three steps,
+    /// 13 for four).
     Liveness {
         frontal: String,
         left: Vec<String>,
         right: Vec<String>,
+        up: Vec<String>,
+        down: Vec<String>,
     },
 }
 
@@ -39,7 +42,7 @@ impl Workload {
         }
     }
 
-    /// The frames answering a challenge's `steps` (`"left"` / `"right"`).
+    /// The frames answering a challenge's `steps` (`"left"`, `"right"`, `"up"`, `"down"`).
     pub fn sequence<'a>(&'a self, steps: &[Value]) -> Result<Vec<&'a str>, WorkloadError> {
         match self {
             Self::OneFrame { frame } => Ok(vec![frame.as_str()]),
@@ -47,14 +50,21 @@ impl Workload {
                 frontal,
                 left,
                 right,
+                up,
+                down,
             } => {
                 let mut out = vec![frontal.as_str()];
                 for step in steps {
                     let turn = match step.as_str() {
                         Some("left") => left,
                         Some("right") => right,
+                        Some("up") => up,
+                        Some("down") => down,
                         _ => return Err(WorkloadError::UnknownStep(step.to_string())),
                     };
+                    if turn.is_empty() {
+                        return Err(WorkloadError::UnknownStep(step.to_string()));
+                    }
                     out.extend(turn.iter().map(String::as_str));
                     out.push(frontal.as_str());
                 }
@@ -101,25 +111,34 @@ mod tests {
             frontal: "F".into(),
             left: vec!["L20".into(), "L36".into()],
             right: vec!["R20".into(), "R30".into()],
+            up: vec!["U20".into(), "U25".into()],
+            down: vec![],
         }
     }
 
     #[test]
-    fn two_turns_make_the_seven_frame_sequence_of_the_service_tests() {
+    fn steps_make_the_sequences_of_the_service_tests() {
         let w = turns();
         assert_eq!(
-            w.sequence(&[json!("left"), json!("right")]).unwrap(),
-            ["F", "L20", "L36", "F", "R20", "R30", "F"]
+            w.sequence(&[json!("left"), json!("up"), json!("right")])
+                .unwrap(),
+            ["F", "L20", "L36", "F", "U20", "U25", "F", "R20", "R30", "F"]
         );
         assert_eq!(
-            w.sequence(&[json!("right"), json!("left"), json!("right")])
+            w.sequence(&[json!("right"), json!("up"), json!("left"), json!("up")])
                 .unwrap()
                 .len(),
-            10
+            13
+        );
+        // No frames for a nod down: the challenge cannot be answered.
+        assert_eq!(
+            w.sequence(&[json!("left"), json!("down"), json!("right")])
+                .unwrap_err(),
+            WorkloadError::UnknownStep("\"down\"".into())
         );
         assert_eq!(
-            w.sequence(&[json!("up")]).unwrap_err(),
-            WorkloadError::UnknownStep("\"up\"".into())
+            w.sequence(&[json!("sideways")]).unwrap_err(),
+            WorkloadError::UnknownStep("\"sideways\"".into())
         );
     }
 
