@@ -3,6 +3,18 @@
 # moto_server, nx-27017 and cfn-lint from PyPI; cargo-deny (pinned, below); Debian's
 # chromium for the browser test.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+# rust-toolchain.toml pins the toolchain, which rustup downloads on first use. On a machine
+# that cannot download it but whose installed stable is that very version (an offline CI
+# machine), give stable that name too, so cargo does not try to fetch it.
+pinned=$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)
+if command -v rustup >/dev/null && ! rustup toolchain list | grep -q "^$pinned-"; then
+  host=$(rustc +stable -vV | sed -n 's/^host: //p')
+  if rustc +stable --version | grep -q "^rustc $pinned "; then
+    echo "rust-toolchain.toml: the installed stable is $pinned; naming it so"
+    ln -s "stable-$host" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$pinned-$host"
+  fi
+fi
 missing=()
 for tool in moto_server nx-27017 cfn-lint; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
