@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Soak test of `faceid serve` on embedded storage (issue 8), on loopback only:
 #   1. builds faceid and faceid-load (release; --debug: the dev profile CI already has);
-#   2. starts `faceid serve` on a free 127.0.0.1 port with a temporary FACEID_DATA_DIR and
-#      FACEID_REQUIRE_LIVENESS=false;
+#   2. starts `faceid serve` on a free 127.0.0.1 port with a temporary FACEID_DATA_DIR,
+#      FACEID_REQUIRE_LIVENESS=false and FACEID_TRUST_REQUEST_ID=true (the soak client
+#      names each request, as a proxy would, and finds its audit event by that id);
 #   3. `faceid-load soak`: DURATION of mixed traffic at SOAK_CONCURRENCY — enrollments
 #      (new users, more photos, re-enrollment after deletion), 1:1 genuine and impostor
 #      logins, 1:N logins, deletions, malformed requests — then the consistency check
@@ -53,6 +54,7 @@ trap 'stop_server; rm -rf "$tmp"' EXIT
 export FACEID_DATA_DIR="$tmp/data"
 export FACEID_ADMIN_TOKEN="soak-test-$RANDOM$RANDOM$RANDOM"
 export FACEID_REQUIRE_LIVENESS=false
+export FACEID_TRUST_REQUEST_ID=true
 export NO_COLOR=1
 
 failed=0

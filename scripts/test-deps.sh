@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, when it is missing (idempotent, quick when present):
-# moto_server, nx-27017 and cfn-lint from PyPI; cargo-deny (pinned, below); Debian's
-# chromium for the browser test.
+# moto_server, nx-27017 and cfn-lint from PyPI; cargo-deny (pinned, below); the SAM CLI
+# (pinned, in its own venv: scripts/tools.sh); Debian's chromium for the browser test.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+# rust-toolchain.toml pins the toolchain, which rustup downloads on first use. On a machine
+# that cannot download it but whose installed stable is that very version (an offline CI
+# machine), give stable that name too, so cargo does not try to fetch it.
+pinned=$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)
+if command -v rustup >/dev/null && ! rustup toolchain list | grep -q "^$pinned-"; then
+  host=$(rustc +stable -vV | sed -n 's/^host: //p')
+  if rustc +stable --version | grep -q "^rustc $pinned "; then
+    echo "rust-toolchain.toml: the installed stable is $pinned; naming it so"
+    ln -s "stable-$host" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$pinned-$host"
+  fi
+fi
 missing=()
 for tool in moto_server nx-27017 cfn-lint; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,6 +33,12 @@ if ! cargo-deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION
     "--hash=sha256:0e42259c537b2432f5655b3413940e899906033354c5838e367c6837b467a141" >"$req"
   python3 -m pip install --quiet --disable-pip-version-check --require-hashes -r "$req"
   rm -f "$req"
+fi
+source scripts/tools.sh
+if [ ! -x "$SAM" ]; then
+  echo "installing aws-sam-cli $SAM_VERSION in $SAM_VENV"
+  python3 -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_VERSION"
 fi
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then

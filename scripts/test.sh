@@ -3,8 +3,9 @@
 # (licences, advisories, bans, sources: deny.toml), every Rust test
 # (unit, parity against dlib's reference outputs, Lambda handlers and storage adapters
 # against real moto_server and nx-27017), a 30 s soak of `faceid serve`, the SAM template
-# lint, and the browser test in headless Chromium. Needs: python3 with `moto[server]
-# nx-27017 cfn-lint`, node/npm, and Debian's chromium (see .ci/run, which installs all of it).
+# lint (cfn-lint, `sam validate`), and the browser test in headless Chromium. Needs:
+# python3 with `moto[server] nx-27017 cfn-lint`, the SAM CLI, node/npm, and Debian's
+# chromium (see .ci/run, which installs all of it).
 # Every stage runs even when an earlier one fails, so one run shows every failure; the
 # exit status is non-zero if any stage failed.
 set -euo pipefail
@@ -56,6 +57,14 @@ stage "cargo test" workspace_tests
 # tests), then the consistency check, again after a restart (docs/perf.md, "Soak").
 stage "soak" bash scripts/soak.sh --debug 30s
 stage "cfn-lint" cfn-lint infra/template.yaml
+# The SAM CLI's own check of the transform, offline. Not `--lint`: SAM CLI 1.170.0's lint
+# mode called a template valid that plain `sam validate` and cfn-lint both reject (an
+# event of type HttpApiX); cfn-lint, above, is the lint.
+sam_validate() {
+  source scripts/tools.sh
+  SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 "$SAM" validate --template infra/template.yaml
+}
+stage "sam validate" sam_validate
 stage "browser end-to-end" browser_e2e
 
 if ((${#failed[@]})); then

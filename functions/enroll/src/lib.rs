@@ -3,7 +3,7 @@
 
 use aws_lambda_events::event::s3::S3Event;
 use faceid_api::AppState;
-use faceid_lambda::{respond, ApiEvent};
+use faceid_lambda::{respond, ApiEvent, ApiRouter};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +46,7 @@ pub enum EnrollOutput {
 /// Handles one invocation.
 pub async fn handle(
     state: &AppState,
-    router: &axum::Router,
+    router: &ApiRouter,
     event: LambdaEvent<EnrollEvent>,
 ) -> Result<EnrollOutput, lambda_runtime::Error> {
     let LambdaEvent { payload, context } = event;

@@ -32,7 +32,7 @@ use std::sync::{Arc, OnceLock};
 
 struct Fixture {
     state: AppState,
-    router: axum::Router,
+    router: faceid_lambda::ApiRouter,
     rt: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
@@ -81,7 +81,9 @@ fn fixture() -> &'static Fixture {
             }
         });
         Fixture {
-            router: faceid_api::enroll_routes(&state).with_state(state.clone()),
+            router: faceid_lambda::ApiRouter::new(
+                faceid_api::enroll_routes(&state).with_state(state.clone()),
+            ),
             state,
             rt,
             _dir: dir,

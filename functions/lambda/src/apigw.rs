@@ -9,6 +9,7 @@
 
 use axum::extract::Request;
 use base64::Engine;
+use faceid_api::PlatformRequestId;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::Service;
 use lambda_http::{Adapter, Context, LambdaEvent};
@@ -61,35 +62,37 @@ fn malformed(v: &Value) -> Option<String> {
     None
 }
 
-/// `router`, with every request's `x-request-id` set to Lambda's request id: the id
-/// its log lines carry (`span.requestId`) and its audit event records, so one id finds
-/// both. A caller's own `x-request-id` is replaced: an id an attacker chooses must not
-/// land in the audit log as ours.
-fn with_request_id(router: &axum::Router, id: &str) -> axum::Router {
-    let id = http::HeaderValue::from_str(id).ok();
-    router
-        .clone()
-        .layer(axum::middleware::map_request(move |mut req: Request| {
-            let id = id.clone();
-            async move {
-                match id {
-                    Some(id) => req.headers_mut().insert("x-request-id", id),
-                    None => req.headers_mut().remove("x-request-id"),
-                };
-                req
-            }
-        }))
+/// A function's router, ready for API Gateway events: every request carries Lambda's
+/// request id as [`PlatformRequestId`], which the router's request-id layer makes its
+/// `x-request-id`: the id its log lines carry (`span.requestId`) and its audit event
+/// records, so one id finds both. The layer is added once, here, not per invocation.
+#[derive(Clone)]
+pub struct ApiRouter(axum::Router);
+
+impl ApiRouter {
+    pub fn new(router: axum::Router) -> Self {
+        Self(router.layer(axum::middleware::map_request(lambda_request_id)))
+    }
+}
+
+/// `lambda_http` puts the invocation's `Context` in the request's extensions.
+async fn lambda_request_id(mut req: Request) -> Request {
+    if let Some(ctx) = req.extensions().get::<Context>() {
+        let id = PlatformRequestId(ctx.request_id.clone());
+        req.extensions_mut().insert(id);
+    }
+    req
 }
 
 /// Runs the request through `router`; the API Gateway response as JSON.
 pub async fn respond(
-    router: &axum::Router,
+    router: &ApiRouter,
     event: ApiEvent,
     context: Context,
 ) -> Result<Value, lambda_http::Error> {
     let problem = match event {
         ApiEvent::Request(req) => {
-            let mut adapter = Adapter::from(with_request_id(router, &context.request_id));
+            let mut adapter = Adapter::from(router.0.clone());
             // `call` converts the event synchronously, before any handler runs (the
             // handlers run when the returned future is polled, outside this guard).
             let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -20,6 +20,15 @@ pub async fn report_init_error<E: std::fmt::Display>(err: E) -> E {
     err
 }
 
+/// `result`, its error reported to `/init/error` first: a function's start-up is
+/// `reported(start().await).await?`.
+pub async fn reported<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, E> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(e) => Err(report_init_error(e).await),
+    }
+}
+
 async fn post(api: &str, message: &str) -> Result<(), lambda_runtime_api_client::BoxError> {
     let client = Client::builder()
         .with_endpoint(format!("http://{api}").parse()?)

@@ -130,7 +130,7 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-/// The request's id (`x-request-id`, set by the router's request-id layer or the caller).
+/// The request's id (`x-request-id`, set by the router's request-id layer).
 pub struct RequestId(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestId {

@@ -17,5 +17,6 @@ pub mod state;
 pub use error::ApiError;
 pub use routes::{
     all_routes, authenticate_routes, enroll_routes, function_route_tables, route_table,
+    PlatformRequestId,
 };
 pub use state::{ApiConfig, AppState, Clock, Limits, Stores, STEP_UP_MAX_AGE};

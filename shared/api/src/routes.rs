@@ -18,7 +18,7 @@ async fn method_not_allowed() -> axum::response::Response {
 }
 
 fn finish(router: Router<AppState>, state: &AppState) -> Router<AppState> {
-    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::request_id::PropagateRequestIdLayer;
     router
         .route("/healthz", get(admin::healthz))
         .fallback(not_found)
@@ -29,11 +29,43 @@ fn finish(router: Router<AppState>, state: &AppState) -> Router<AppState> {
                 .make_span_with(request_span)
                 .on_response(log_response),
         )
-        // Every request gets an id (kept if the caller sent one), echoed in the response,
-        // carried by its log span and written to its audit event. Outermost, so the
-        // trace layer's span already sees it.
+        // Every request gets our id, echoed in the response, carried by its log span and
+        // written to its audit event. Outermost, so the trace layer's span already sees it.
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request_with_state(
+            state.clone(),
+            assign_request_id,
+        ))
+}
+
+/// A request id the platform assigned (Lambda's), put in the request's extensions by
+/// the glue around the router, so that log lines, audit event and platform logs share it.
+#[derive(Clone, Debug)]
+pub struct PlatformRequestId(pub String);
+
+/// Sets `x-request-id`: the platform's id, else the caller's when the configuration
+/// trusts it (`trust_request_id`), else a fresh UUID. Otherwise a caller's own is
+/// replaced: an id a client chooses must not land in the audit log as ours.
+async fn assign_request_id(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+) -> axum::extract::Request {
+    use axum::http::HeaderValue;
+    let platform = req
+        .extensions()
+        .get::<PlatformRequestId>()
+        .and_then(|id| HeaderValue::from_str(&id.0).ok());
+    let trusted_caller = || {
+        let caller = req.headers().get("x-request-id")?;
+        let usable = caller.len() <= 128 && caller.as_bytes().iter().all(|b| b.is_ascii_graphic());
+        (state.config.trust_request_id && usable).then(|| caller.clone())
+    };
+    let id = platform.or_else(trusted_caller).unwrap_or_else(|| {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        HeaderValue::from_str(&uuid).expect("a UUID is a header value")
+    });
+    req.headers_mut().insert("x-request-id", id);
+    req
 }
 
 /// The request's span: method, path and request id (set by the layer outside).

@@ -84,9 +84,13 @@ pub struct ApiConfig {
     pub lockout: LockoutPolicy,
     /// Trust the last `X-Forwarded-For` entry as the client address (behind API Gateway).
     pub trust_forwarded_for: bool,
+    /// Keep a caller's `x-request-id` (a proxy's, for its logs) instead of assigning our
+    /// own. Off by default: an id a client chooses would land in the audit log as ours.
+    /// Lambda's request id is used when there is one, whatever this says.
+    pub trust_request_id: bool,
     /// Origin allowed by CORS (the web page's), e.g. `https://login.example.com`.
     pub cors_origin: Option<String>,
-    /// S3 bucket name used in S3-sourced templates (informational).
+    /// How long a presigned upload URL (and its upload grant) stays valid.
     pub upload_ttl: std::time::Duration,
 }
 

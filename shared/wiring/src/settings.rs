@@ -66,6 +66,7 @@ pub struct Settings {
     pub spool_dir: PathBuf,
     pub cors_origin: Option<String>,
     pub trust_forwarded_for: bool,
+    pub trust_request_id: bool,
     /// Base URL of this server, for local presigned uploads.
     pub public_url: String,
     pub limits: Limits,
@@ -197,6 +198,7 @@ impl Settings {
             mongodb_uri: env.secret("FACEID_MONGODB_URI", "FACEID_MONGODB_URI_SSM"),
             cors_origin,
             trust_forwarded_for: env.bool("FACEID_TRUST_FORWARDED_FOR", false)?,
+            trust_request_id: env.bool("FACEID_TRUST_REQUEST_ID", false)?,
             public_url: env
                 .get("FACEID_PUBLIC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
@@ -227,6 +229,7 @@ mod tests {
         assert!(s.require_liveness);
         assert!(s.challenge_timing);
         assert!(!s.trust_forwarded_for);
+        assert!(!s.trust_request_id);
         assert_eq!(s.data_dir, PathBuf::from("./data"));
     }
 

@@ -294,6 +294,7 @@ pub async fn build_service(
         refuse_seen_frames: settings.refuse_seen_frames,
         lockout: Default::default(),
         trust_forwarded_for: settings.trust_forwarded_for,
+        trust_request_id: settings.trust_request_id,
         cors_origin: settings.cors_origin.clone(),
         upload_ttl: Duration::from_secs(600),
     };

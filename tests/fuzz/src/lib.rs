@@ -90,7 +90,7 @@ pub struct FuzzState {
     /// `faceid_api::all_routes` on `state`.
     pub all_routes: axum::Router,
     /// `faceid_api::enroll_routes` on `state` (what the enroll Lambda serves).
-    pub enroll_routes: axum::Router,
+    pub enroll_routes: faceid_lambda::ApiRouter,
     dir: PathBuf,
 }
 
@@ -149,7 +149,9 @@ fn build(require_liveness: bool) -> FuzzState {
     });
     FuzzState {
         all_routes: faceid_api::all_routes(&state).with_state(state.clone()),
-        enroll_routes: faceid_api::enroll_routes(&state).with_state(state.clone()),
+        enroll_routes: faceid_lambda::ApiRouter::new(
+            faceid_api::enroll_routes(&state).with_state(state.clone()),
+        ),
         state,
         dir,
     }

@@ -2,7 +2,7 @@
 //! fixtures from JSON files), as the Lambda runtime would.
 
 use crate::{b64, repo};
-use faceid_lambda::{respond, ApiEvent};
+use faceid_lambda::{respond, ApiEvent, ApiRouter};
 use lambda_http::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -43,8 +43,8 @@ pub const TEST_TOKEN_SEED: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 pub struct Functions {
     /// The enroll function's state (the authenticate function's may differ: its own key).
     pub state: faceid_api::AppState,
-    pub enroll_router: axum::Router,
-    pub auth_router: axum::Router,
+    pub enroll_router: ApiRouter,
+    pub auth_router: ApiRouter,
 }
 
 impl Functions {
@@ -128,8 +128,12 @@ impl Functions {
     /// Each function on its own state, as deployed (the enroll function verify-only).
     pub fn separate(enroll: faceid_api::AppState, authenticate: faceid_api::AppState) -> Self {
         Self {
-            enroll_router: faceid_api::enroll_routes(&enroll).with_state(enroll.clone()),
-            auth_router: faceid_api::authenticate_routes(&authenticate).with_state(authenticate),
+            enroll_router: ApiRouter::new(
+                faceid_api::enroll_routes(&enroll).with_state(enroll.clone()),
+            ),
+            auth_router: ApiRouter::new(
+                faceid_api::authenticate_routes(&authenticate).with_state(authenticate),
+            ),
             state: enroll,
         }
     }

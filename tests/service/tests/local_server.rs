@@ -85,16 +85,17 @@ async fn enroll_authenticate_delete_and_audit_over_http() {
     );
     assert!(body.get("token").is_none());
 
-    // Every response carries its request id (also in the audit event).
-    let r = s
-        .post("/v1/challenge")
-        .header("x-request-id", "trace-me-42")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["x-request-id"], "trace-me-42");
-    let r = s.post("/v1/challenge").send().await.unwrap();
-    assert!(r.headers().contains_key("x-request-id"));
+    // Every response carries its request id (also in the audit event): ours, a fresh
+    // UUID, never one the caller chose.
+    for chosen in [Some("trace-me-42"), None] {
+        let mut req = s.post("/v1/challenge");
+        if let Some(id) = chosen {
+            req = req.header("x-request-id", id);
+        }
+        let r = req.send().await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{chosen:?} -> {id}");
+    }
 
     // The session token verifies; a tampered one does not.
     let r = s

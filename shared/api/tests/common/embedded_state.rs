@@ -106,6 +106,7 @@ pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
         refuse_seen_frames: true,
         lockout: Default::default(),
         trust_forwarded_for: false,
+        trust_request_id: false,
         cors_origin: None,
         upload_ttl: std::time::Duration::from_secs(600),
     }
