@@ -70,11 +70,21 @@ pub const RESPONSE_SWEEP: [f64; 6] = [0.004, 0.006, 0.008, 0.01, 0.012, 0.015];
 pub struct Clip {
     pub name: String,
     pub files: usize,
-    /// Each usable frame's file and its face as found unlit (landmarks light it).
-    pub faces: Vec<(PathBuf, FaceObservation)>,
+    /// Each usable frame, in the clip's order.
+    pub faces: Vec<ClipFrame>,
+    /// Indices into `faces`, in the clip's order.
     pub straight: Vec<usize>,
     pub left: Vec<usize>,
     pub right: Vec<usize>,
+}
+
+/// A frame of a clip with the person's face.
+pub struct ClipFrame {
+    pub file: PathBuf,
+    /// Its position among the clip's files.
+    pub frame: usize,
+    /// As found unlit (its landmarks say where the screen's light falls).
+    pub face: FaceObservation,
 }
 
 impl Clip {
@@ -86,21 +96,25 @@ impl Clip {
             .collect();
         files.sort();
         let mut faces = vec![];
-        for f in &files {
+        for (frame, f) in files.iter().enumerate() {
             let bytes = std::fs::read(f)?;
             let analysis = analyzer
                 .analyze(&bytes, DetectorKind::Hog)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
             if let Some(main) = policy.main_face(&analysis.faces) {
-                faces.push((f.clone(), main.clone()));
+                faces.push(ClipFrame {
+                    file: f.clone(),
+                    frame,
+                    face: main.clone(),
+                });
             }
         }
-        let mut yaws: Vec<f64> = faces.iter().map(|(_, f)| f.yaw()).collect();
+        let mut yaws: Vec<f64> = faces.iter().map(|f| f.face.yaw()).collect();
         yaws.sort_by(f64::total_cmp);
         let neutral = yaws.get(yaws.len() / 2).copied().unwrap_or(0.0);
         let pool = |keep: &dyn Fn(f64) -> bool| -> Vec<usize> {
             (0..faces.len())
-                .filter(|&i| keep(faces[i].1.yaw() - neutral))
+                .filter(|&i| keep(faces[i].face.yaw() - neutral))
                 .collect()
         };
         Ok(Self {
@@ -121,23 +135,40 @@ impl Clip {
         self.straight.len() >= 3 && self.left.len() >= 3 && self.right.len() >= 3
     }
 
+    /// The pools' entries among the clip's frames `start..start + len`.
+    fn within(&self, start: usize, len: usize) -> [&[usize]; 3] {
+        [&self.straight, &self.left, &self.right].map(|pool| {
+            let from = pool.partition_point(|&i| self.faces[i].frame < start);
+            let to = pool.partition_point(|&i| self.faces[i].frame < start + len);
+            &pool[from..to]
+        })
+    }
+
+    /// First frames of the windows of `len` frames that hold three frames of each kind.
+    pub fn window_starts(&self, len: usize) -> Vec<usize> {
+        (0..=self.files.saturating_sub(len))
+            .filter(|&s| self.within(s, len).iter().all(|p| p.len() >= 3))
+            .collect()
+    }
+
     /// One login's plan: the asked turns and the frames (indices into `faces`) in the
-    /// page's order.
-    fn draw(&self, rng: &mut StdRng) -> ([Turn; 2], Vec<usize>) {
+    /// page's order; drawn from the whole clip, or from one window of `(len, starts)`
+    /// ([`Self::window_starts`]).
+    fn draw(&self, rng: &mut StdRng, window: Option<(usize, &[usize])>) -> ([Turn; 2], Vec<usize>) {
         let steps = if rng.gen_bool(0.5) {
             [Turn::Left, Turn::Right]
         } else {
             [Turn::Right, Turn::Left]
         };
+        let [straight, left, right] = match window {
+            Some((len, starts)) => self.within(starts[rng.gen_range(0..starts.len())], len),
+            None => [&self.straight[..], &self.left[..], &self.right[..]],
+        };
         let turned = |t: Turn, rng: &mut StdRng| -> Vec<usize> {
-            let pool = if t == Turn::Left {
-                &self.left
-            } else {
-                &self.right
-            };
+            let pool = if t == Turn::Left { left } else { right };
             pool.choose_multiple(rng, 3).copied().collect()
         };
-        let s: Vec<usize> = self.straight.choose_multiple(rng, 3).copied().collect();
+        let s: Vec<usize> = straight.choose_multiple(rng, 3).copied().collect();
         let mut seq = vec![s[0]];
         seq.extend(turned(steps[0], rng));
         seq.push(s[1]);
@@ -333,6 +364,11 @@ pub struct ClipReport {
     pub replay_to_new_challenge: Tally,
     /// The same frames unlit (a video made before the challenge), judged against it.
     pub unlit: Tally,
+    /// Each login's frames were drawn from one window of this many consecutive frames
+    /// (`None`: from the whole clip, as `footage` draws them), among this many windows
+    /// that hold three frames of each kind.
+    pub window_frames: Option<usize>,
+    pub window_starts: usize,
     /// Wall-clock seconds for this clip (frame analysis and trials).
     pub seconds: f64,
 }
@@ -347,6 +383,9 @@ pub struct Options {
     /// Screen strengths to light the genuine logins at (default: [`CONDITIONS`]).
     pub conditions: Vec<(&'static str, f64)>,
     pub seed: u64,
+    /// Draw each login's frames from one window of this many consecutive frames (a real
+    /// login's nine frames span 6.4 s: 160 frames at 25 fps); `None`: from the whole clip.
+    pub window: Option<usize>,
 }
 
 impl Default for Options {
@@ -356,6 +395,7 @@ impl Default for Options {
             attack_trials: 100,
             conditions: CONDITIONS.to_vec(),
             seed: 20261206,
+            window: None,
         }
     }
 }
@@ -365,6 +405,7 @@ pub struct Report {
     pub trials: usize,
     pub attack_trials: usize,
     pub seed: u64,
+    pub window_frames: Option<usize>,
     pub clips: Vec<ClipReport>,
     /// What each swept correlation threshold costs against replays where the trials are
     /// too few to tell: the fraction of random pairs of 9-colour challenges (a recording
@@ -386,6 +427,7 @@ pub fn run(
         trials: opts.trials,
         attack_trials: opts.attack_trials,
         seed: opts.seed,
+        window_frames: opts.window,
         clips: clips
             .iter()
             .map(|c| run_clip(analyzer, &dir.join(c), opts))
@@ -468,9 +510,16 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
             .collect(),
         replay_to_new_challenge: Tally::default(),
         unlit: Tally::default(),
+        window_frames: opts.window,
+        window_starts: 0,
         seconds: 0.0,
     };
-    if !clip.usable() {
+    let starts = opts
+        .window
+        .map(|w| clip.window_starts(w))
+        .unwrap_or_default();
+    report.window_starts = starts.len();
+    if !clip.usable() || (opts.window.is_some() && starts.is_empty()) {
         eprintln!("{}: too few straight or turned frames, skipped", clip.name);
         return Ok(report);
     }
@@ -480,15 +529,15 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         ..ScreenLight::default()
     };
     for t in 0..opts.trials.max(opts.attack_trials) {
-        let (steps, seq) = clip.draw(&mut rng);
+        let (steps, seq) = clip.draw(&mut rng, opts.window.map(|w| (w, &starts[..])));
         let frames = seq
             .iter()
             .map(|&i| {
-                let (path, face) = &clip.faces[i];
-                let img = image::open(path)
-                    .with_context(|| format!("{}", path.display()))?
+                let f = &clip.faces[i];
+                let img = image::open(&f.file)
+                    .with_context(|| format!("{}", f.file.display()))?
                     .to_rgb8();
-                Ok((img, Landmarks5(face.landmarks)))
+                Ok((img, Landmarks5(f.face.landmarks)))
             })
             .collect::<Result<Vec<_>>>()?;
         // The challenge's colours, and another's (the recording's) for the replay.
@@ -548,7 +597,10 @@ pub fn table(report: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut out = String::new();
+    let mut out = match report.window_frames {
+        None => "logins drawn from the whole clip\n\n".to_string(),
+        Some(w) => format!("logins drawn from one window of {w} consecutive frames\n\n"),
+    };
     if let Some(first) = reports.first() {
         out.push_str("| clip |");
         for c in &first.genuine {

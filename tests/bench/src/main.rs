@@ -124,6 +124,10 @@ enum Cmd {
         strengths: Vec<f64>,
         #[arg(long, default_value_t = 20261206)]
         seed: u64,
+        /// Draw each login's frames from one window of this many consecutive frames (160:
+        /// a login's 6.4 s at 25 fps); default: from the whole clip, as `footage` does.
+        #[arg(long)]
+        window_frames: Option<usize>,
     },
     /// Perceptual frame prints on real clips: how far a replayed frame's print moves under
     /// re-encoding, scaling, brightness, noise and mirroring, against how close two
@@ -311,6 +315,7 @@ fn main() -> Result<()> {
             attack_trials,
             strengths,
             seed,
+            window_frames,
         } => {
             use faceid_bench::footage_light::{self, Options, CLIPS, CONDITIONS};
             let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
@@ -338,6 +343,7 @@ fn main() -> Result<()> {
                 attack_trials: attack_trials.unwrap_or(trials),
                 conditions,
                 seed,
+                window: window_frames,
             };
             let r = footage_light::run(&p, &home_path(&dir)?, &clips, &opts)?;
             eprintln!("{}", footage_light::table(&r));

@@ -111,6 +111,7 @@ fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
         attack_trials: 3,
         conditions: vec![("dim room", 0.30)],
         seed: 1,
+        window: None,
     };
     let r = run_clip(&pipeline(), &dir.path().join("render"), &opts).expect("run");
     assert_eq!(r.faces, yaws.len(), "{r:?}");
