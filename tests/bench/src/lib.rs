@@ -3,6 +3,7 @@
 //! in `docs/figures`. Run everything with `scripts/bench.sh`.
 
 pub mod footage;
+pub mod footage_light;
 pub mod plots;
 pub mod policy;
 pub mod replay;

@@ -100,6 +100,35 @@ enum Cmd {
         #[arg(long, default_value_t = 200)]
         trials: usize,
     },
+    /// The screen-light check on real head-turn clips, the screen's light simulated on the
+    /// real frames: genuine acceptance per clip and ambient condition under the whole
+    /// shipped policy, and replays to a new challenge / unlit videos refused; JSON on
+    /// stdout, Markdown tables on stderr.
+    FootageLight {
+        #[arg(long, default_value = "~/.cache/faceid-footage")]
+        dir: String,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Clip folders under --dir (default: the README table's four).
+        #[arg(long, value_delimiter = ',')]
+        clips: Vec<String>,
+        /// Genuine logins per clip and condition.
+        #[arg(long, default_value_t = 100)]
+        trials: usize,
+        /// Logins per clip and attack (default: --trials).
+        #[arg(long)]
+        attack_trials: Option<usize>,
+        /// Screen strengths relative to the ambient light (default: 0.30, 0.15, 0.08,
+        /// 0.04, 0.02, the rendered attack suite's).
+        #[arg(long, value_delimiter = ',')]
+        strengths: Vec<f64>,
+        #[arg(long, default_value_t = 20261206)]
+        seed: u64,
+        /// Draw each login's frames from one window of this many consecutive frames (160:
+        /// a login's 6.4 s at 25 fps); default: from the whole clip, as `footage` does.
+        #[arg(long)]
+        window_frames: Option<usize>,
+    },
     /// Perceptual frame prints on real clips: how far a replayed frame's print moves under
     /// re-encoding, scaling, brightness, noise and mirroring, against how close two
     /// captures of the same person come (why the replay guard is exact); JSON.
@@ -276,6 +305,48 @@ fn main() -> Result<()> {
         } => {
             let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
             let r = faceid_bench::footage::run(&p, &home_path(&dir)?, trials)?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Cmd::FootageLight {
+            dir,
+            models,
+            clips,
+            trials,
+            attack_trials,
+            strengths,
+            seed,
+            window_frames,
+        } => {
+            use faceid_bench::footage_light::{self, Options, CLIPS, CONDITIONS};
+            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
+            let clips = if clips.is_empty() {
+                CLIPS.iter().map(|c| c.to_string()).collect()
+            } else {
+                clips
+            };
+            let conditions = if strengths.is_empty() {
+                CONDITIONS.to_vec()
+            } else {
+                strengths
+                    .iter()
+                    .map(|&s| {
+                        let name = CONDITIONS
+                            .iter()
+                            .find(|c| c.1 == s)
+                            .map_or("screen light", |c| c.0);
+                        (name, s)
+                    })
+                    .collect()
+            };
+            let opts = Options {
+                trials,
+                attack_trials: attack_trials.unwrap_or(trials),
+                conditions,
+                seed,
+                window: window_frames,
+            };
+            let r = footage_light::run(&p, &home_path(&dir)?, &clips, &opts)?;
+            eprintln!("{}", footage_light::table(&r));
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Cmd::ReplayPrints { dir, models } => {

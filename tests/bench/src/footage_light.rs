@@ -1,0 +1,694 @@
+//! The screen-light check on *real* head-turn footage, with the screen's light simulated:
+//! genuine acceptance per clip and ambient condition under the whole shipped policy (the
+//! screen-light check on), and the attacks that check is meant to stop, on the same frames.
+//!
+//! The clips (`faceid-bench footage`'s, not committed) were filmed without a colour-changing
+//! screen. Each trial builds a login from a clip's frames as `footage` does — straight, three
+//! turned one way, straight, three turned the other way, straight, the two turns in a random
+//! order — draws a fresh challenge colour sequence, and lights each real frame with its colour
+//! by the same physical model as the rendered attack suites (testkit [`ScreenLight`]: diffuse
+//! reflection `p · (1 + s·w·c)` over the head located by the frame's own landmarks, 7 % of it
+//! on the background), at the attack suite's ambient levels. Then, as the renders: the webcam
+//! model ([`Camera`]: ±5 % exposure hunting, ±3 grey levels of noise), JPEG q90, the real
+//! pipeline on the bytes, and the shipped [`LivenessPolicy`] followed by its `LightPolicy`,
+//! in the service's order (`shared/api/src/authenticate.rs`).
+//!
+//! Attacks on the same real frames: lit by *another* challenge's colours (a recording of a
+//! login replayed to a new challenge whose turns happen to match), and not lit at all (a video
+//! made before the challenge was issued). Both must be refused (`light_mismatch`).
+//!
+//! What this shows: real motion, real landmark jitter, real exposure drift and compression of
+//! those clips under the light check. What it does not: the light itself is simulated (a real
+//! camera's auto white balance reacting to the colours, glasses, dark skin under weak light,
+//! a real screen's falloff are not in these clips).
+
+use anyhow::{Context, Result};
+use faceid_core::domain::CHALLENGE_LIGHTS;
+use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
+use faceid_core::liveness::LivenessPolicy;
+use faceid_core::screen_light::{FrameColour, Light, LightReport};
+use faceid_core::Turn;
+use faceid_testkit::{Camera, Landmarks5, ScreenLight};
+use image::RgbImage;
+use rand::seq::SliceRandom;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The ambient conditions of the rendered attack suite (`liveness_attacks.rs`): the
+/// screen's irradiance at the face relative to the room's.
+pub const CONDITIONS: [(&str, f64); 5] = [
+    ("dim room", 0.30),
+    ("office", 0.15),
+    ("bright room", 0.08),
+    ("daylight", 0.04),
+    ("direct sunlight", 0.02),
+];
+
+/// The clips of the README's real-footage table.
+pub const CLIPS: [&str; 4] = ["cap12_edit", "cap13_edit2", "capture4", "capture5"];
+
+/// The webcam model of the rendered suites.
+pub const CAMERA: Camera = Camera {
+    gain_jitter: 0.05,
+    noise: 3.0,
+};
+
+/// A recorded login was lit in the dimmest room (the strongest light, the clearest
+/// sequence), as in the rendered suite's replay species.
+pub const REPLAY_STRENGTH: f64 = 0.30;
+
+/// Correlation thresholds swept (the rest of the policy as shipped).
+pub const CORRELATION_SWEEP: [f64; 6] = [0.6, 0.7, 0.75, 0.8, 0.85, 0.9];
+/// Response thresholds swept (the rest of the policy as shipped).
+pub const RESPONSE_SWEEP: [f64; 6] = [0.004, 0.006, 0.008, 0.01, 0.012, 0.015];
+
+/// A clip's frames where the pipeline found the person's face, and the frames the page's
+/// plan can use: straight (relative yaw within 0.05), turned past the policy's threshold
+/// either way (the same rule as `footage`).
+pub struct Clip {
+    pub name: String,
+    pub files: usize,
+    /// Each usable frame, in the clip's order.
+    pub faces: Vec<ClipFrame>,
+    /// Indices into `faces`, in the clip's order.
+    pub straight: Vec<usize>,
+    pub left: Vec<usize>,
+    pub right: Vec<usize>,
+}
+
+/// A frame of a clip with the person's face.
+pub struct ClipFrame {
+    pub file: PathBuf,
+    /// Its position among the clip's files.
+    pub frame: usize,
+    /// As found unlit (its landmarks say where the screen's light falls).
+    pub face: FaceObservation,
+}
+
+impl Clip {
+    /// Analyses every frame of `dir/frames` (PNG or JPEG, in name order) once.
+    pub fn load(analyzer: &dyn FaceAnalyzer, dir: &Path, policy: &LivenessPolicy) -> Result<Self> {
+        let mut files: Vec<_> = std::fs::read_dir(dir.join("frames"))
+            .with_context(|| format!("reading {}", dir.join("frames").display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        let mut faces = vec![];
+        for (frame, f) in files.iter().enumerate() {
+            let bytes = std::fs::read(f)?;
+            let analysis = analyzer
+                .analyze(&bytes, DetectorKind::Hog)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+            if let Some(main) = policy.main_face(&analysis.faces) {
+                faces.push(ClipFrame {
+                    file: f.clone(),
+                    frame,
+                    face: main.clone(),
+                });
+            }
+        }
+        let mut yaws: Vec<f64> = faces.iter().map(|f| f.face.yaw()).collect();
+        yaws.sort_by(f64::total_cmp);
+        let neutral = yaws.get(yaws.len() / 2).copied().unwrap_or(0.0);
+        let pool = |keep: &dyn Fn(f64) -> bool| -> Vec<usize> {
+            (0..faces.len())
+                .filter(|&i| keep(faces[i].face.yaw() - neutral))
+                .collect()
+        };
+        Ok(Self {
+            name: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            files: files.len(),
+            straight: pool(&|y| y.abs() < 0.05),
+            left: pool(&|y| y >= policy.turn_yaw),
+            right: pool(&|y| y <= -policy.turn_yaw),
+            faces,
+        })
+    }
+
+    /// Enough frames of each kind to assemble logins.
+    pub fn usable(&self) -> bool {
+        self.straight.len() >= 3 && self.left.len() >= 3 && self.right.len() >= 3
+    }
+
+    /// The pools' entries among the clip's frames `start..start + len`.
+    fn within(&self, start: usize, len: usize) -> [&[usize]; 3] {
+        [&self.straight, &self.left, &self.right].map(|pool| {
+            let from = pool.partition_point(|&i| self.faces[i].frame < start);
+            let to = pool.partition_point(|&i| self.faces[i].frame < start + len);
+            &pool[from..to]
+        })
+    }
+
+    /// First frames of the windows of `len` frames that hold three frames of each kind.
+    pub fn window_starts(&self, len: usize) -> Vec<usize> {
+        (0..=self.files.saturating_sub(len))
+            .filter(|&s| self.within(s, len).iter().all(|p| p.len() >= 3))
+            .collect()
+    }
+
+    /// One login's plan: the asked turns and the frames (indices into `faces`) in the
+    /// page's order; drawn from the whole clip, or from one window of `(len, starts)`
+    /// ([`Self::window_starts`]).
+    fn draw(&self, rng: &mut StdRng, window: Option<(usize, &[usize])>) -> ([Turn; 2], Vec<usize>) {
+        let steps = if rng.gen_bool(0.5) {
+            [Turn::Left, Turn::Right]
+        } else {
+            [Turn::Right, Turn::Left]
+        };
+        let [straight, left, right] = match window {
+            Some((len, starts)) => self.within(starts[rng.gen_range(0..starts.len())], len),
+            None => [&self.straight[..], &self.left[..], &self.right[..]],
+        };
+        let turned = |t: Turn, rng: &mut StdRng| -> Vec<usize> {
+            let pool = if t == Turn::Left { left } else { right };
+            pool.choose_multiple(rng, 3).copied().collect()
+        };
+        let s: Vec<usize> = straight.choose_multiple(rng, 3).copied().collect();
+        let mut seq = vec![s[0]];
+        seq.extend(turned(steps[0], rng));
+        seq.push(s[1]);
+        seq.extend(turned(steps[1], rng));
+        seq.push(s[2]);
+        (steps, seq)
+    }
+}
+
+/// One frame as the page would send it: lit by `light` (none: as filmed), seen by the
+/// webcam model, JPEG-encoded.
+pub fn capture(
+    frame: &RgbImage,
+    face: &Landmarks5,
+    light: Option<(ScreenLight, Light)>,
+    seed: u64,
+) -> Result<Vec<u8>> {
+    let lit = match light {
+        Some((screen, colour)) => screen.apply(frame, face, colour.rgb()),
+        None => frame.clone(),
+    };
+    let seen = CAMERA.expose(&lit, seed);
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&seen)?;
+    Ok(out.into_inner())
+}
+
+/// The shipped policy's answer to one login, reached as the service reaches it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The first refusal's code (`no_head_turn`, `light_mismatch`, …); `None`: accepted.
+    pub failure: Option<&'static str>,
+    /// The turn, same-person, foreshortening and parallax checks passed.
+    pub liveness_passed: bool,
+    /// The screen-light check's measures (also where the liveness check refused first).
+    pub light: Option<LightReport>,
+    /// How much the face-minus-border chromaticity moves between the frames (RMS about
+    /// its mean over the frames with a face): the screen's light where there is one, and
+    /// whatever else moves it — pose, exposure, white balance — where there is none.
+    pub colour_spread: Option<f64>,
+}
+
+/// Analyses the frames (JPEG bytes) with the real pipeline and judges them against the
+/// challenge's turns and colours: the liveness checks first, then the screen light, as
+/// `authenticate` does.
+pub fn judge(
+    analyzer: &dyn FaceAnalyzer,
+    policy: &LivenessPolicy,
+    steps: &[Turn],
+    lights: &[Light],
+    frames: &[Vec<u8>],
+) -> Result<Verdict> {
+    let analyses = frames
+        .iter()
+        .map(|f| analyzer.analyze(f, DetectorKind::Hog))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("analysing a lit frame: {e}"))?;
+    let faces: Vec<&[FaceObservation]> = analyses.iter().map(|a| a.faces.as_slice()).collect();
+    let liveness = policy.evaluate(steps, &faces);
+    let colours: Vec<Option<FrameColour>> = analyses
+        .iter()
+        .map(|a| {
+            policy.main_face(&a.faces).map(|one| FrameColour {
+                face: one.skin_rgb,
+                border: a.border_rgb,
+            })
+        })
+        .collect();
+    let light = policy.screen_light.map(|l| l.evaluate(lights, &colours));
+    let chroma = |c: [f32; 3]| {
+        let sum = f64::from(c[0] + c[1] + c[2]).max(1e-6);
+        c.map(|v| f64::from(v) / sum)
+    };
+    let d: Vec<[f64; 3]> = colours
+        .iter()
+        .flatten()
+        .map(|c| {
+            let (f, b) = (chroma(c.face), chroma(c.border));
+            [f[0] - b[0], f[1] - b[1], f[2] - b[2]]
+        })
+        .collect();
+    let colour_spread = (!d.is_empty()).then(|| {
+        let n = d.len() as f64;
+        let mean: [f64; 3] = std::array::from_fn(|k| d.iter().map(|x| x[k]).sum::<f64>() / n);
+        let ss: f64 = d
+            .iter()
+            .map(|x| (0..3).map(|k| (x[k] - mean[k]).powi(2)).sum::<f64>())
+            .sum();
+        (ss / n).sqrt()
+    });
+    let failure = match (liveness.failure, light.and_then(|l| l.failure)) {
+        (Some(f), _) => Some(f.code()),
+        (None, Some(f)) => Some(f.code()),
+        (None, None) => None,
+    };
+    Ok(Verdict {
+        failure,
+        liveness_passed: liveness.passed,
+        light,
+        colour_spread,
+    })
+}
+
+/// Logins judged and what became of them.
+#[derive(Debug, Default, Serialize)]
+pub struct Tally {
+    pub trials: usize,
+    pub accepted: usize,
+    pub refusals: BTreeMap<String, usize>,
+    /// Over the logins that passed the liveness checks (reached the light check with ≥ 7
+    /// lit frames): how many, the light measures' min / 5th percentile / median / max, and
+    /// how many would be accepted at each swept threshold.
+    pub reached_light: usize,
+    pub correlation_min_p5_median_max: [f64; 4],
+    pub response_min_p5_median_max: [f64; 4],
+    pub accepted_at_correlation: Vec<(f64, usize)>,
+    pub accepted_at_response: Vec<(f64, usize)>,
+    /// [`Verdict::colour_spread`] over all the logins: median and 95th percentile.
+    pub colour_spread_median_p95: [f64; 2],
+    #[serde(skip)]
+    measures: Vec<(f64, f64)>,
+    #[serde(skip)]
+    spreads: Vec<f64>,
+}
+
+impl Tally {
+    fn add(&mut self, v: &Verdict) {
+        self.trials += 1;
+        match v.failure {
+            None => self.accepted += 1,
+            Some(code) => *self.refusals.entry(code.to_string()).or_default() += 1,
+        }
+        self.spreads.extend(v.colour_spread);
+        if let (true, Some(l)) = (v.liveness_passed, v.light) {
+            if l.frames >= faceid_core::screen_light::LightPolicy::default().min_frames {
+                self.measures.push((l.correlation, l.response));
+            }
+        }
+    }
+
+    fn finish(&mut self, policy: &LivenessPolicy) {
+        let shipped = policy.screen_light.unwrap_or_default();
+        let m = &self.measures;
+        self.reached_light = m.len();
+        let spread = |mut v: Vec<f64>| -> [f64; 4] {
+            if v.is_empty() {
+                return [0.0; 4];
+            }
+            v.sort_by(f64::total_cmp);
+            let q = |p: f64| v[((v.len() - 1) as f64 * p) as usize];
+            [q(0.0), q(0.05), q(0.5), q(1.0)]
+        };
+        self.correlation_min_p5_median_max = spread(m.iter().map(|x| x.0).collect());
+        self.response_min_p5_median_max = spread(m.iter().map(|x| x.1).collect());
+        let mut spreads = self.spreads.clone();
+        spreads.sort_by(f64::total_cmp);
+        if !spreads.is_empty() {
+            let q = |p: f64| spreads[((spreads.len() - 1) as f64 * p) as usize];
+            self.colour_spread_median_p95 = [q(0.5), q(0.95)];
+        }
+        let passing = |c: f64, r: f64| m.iter().filter(|x| x.0 >= c && x.1 >= r).count();
+        self.accepted_at_correlation = CORRELATION_SWEEP
+            .iter()
+            .map(|&c| (c, passing(c, shipped.min_response)))
+            .collect();
+        self.accepted_at_response = RESPONSE_SWEEP
+            .iter()
+            .map(|&r| (r, passing(shipped.min_correlation, r)))
+            .collect();
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Condition {
+    pub condition: &'static str,
+    /// Screen irradiance at the face relative to the ambient light.
+    pub strength: f64,
+    pub genuine: Tally,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClipReport {
+    pub clip: String,
+    pub files: usize,
+    pub faces: usize,
+    pub straight: usize,
+    pub turned_left: usize,
+    pub turned_right: usize,
+    /// Genuine logins per ambient condition (BPCER = trials − accepted).
+    pub genuine: Vec<Condition>,
+    /// The same frames lit by another challenge's colours, judged against a new one
+    /// (APCER = accepted).
+    pub replay_to_new_challenge: Tally,
+    /// The same frames unlit (a video made before the challenge), judged against it.
+    pub unlit: Tally,
+    /// Each login's frames were drawn from one window of this many consecutive frames
+    /// (`None`: from the whole clip, as `footage` draws them), among this many windows
+    /// that hold three frames of each kind.
+    pub window_frames: Option<usize>,
+    pub window_starts: usize,
+    /// Wall-clock seconds for this clip (frame analysis and trials).
+    pub seconds: f64,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Genuine logins per condition.
+    pub trials: usize,
+    /// Logins per attack.
+    pub attack_trials: usize,
+    /// Screen strengths to light the genuine logins at (default: [`CONDITIONS`]).
+    pub conditions: Vec<(&'static str, f64)>,
+    pub seed: u64,
+    /// Draw each login's frames from one window of this many consecutive frames (a real
+    /// login's nine frames span 6.4 s: 160 frames at 25 fps); `None`: from the whole clip.
+    pub window: Option<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            trials: 100,
+            attack_trials: 100,
+            conditions: CONDITIONS.to_vec(),
+            seed: 20261206,
+            window: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub trials: usize,
+    pub attack_trials: usize,
+    pub seed: u64,
+    pub window_frames: Option<usize>,
+    pub clips: Vec<ClipReport>,
+    /// What each swept correlation threshold costs against replays where the trials are
+    /// too few to tell: the fraction of random pairs of 9-colour challenges (a recording
+    /// lit by one, judged against the other, the face's shift exactly the recording's
+    /// colours) that pass at it, the response threshold as shipped. Per attempt.
+    pub chance_replay_at_correlation: Vec<(f64, f64)>,
+    pub chance_pairs: usize,
+}
+
+/// Each clip named, from `dir/<clip>/frames`.
+pub fn run(
+    analyzer: &dyn FaceAnalyzer,
+    dir: &Path,
+    clips: &[String],
+    opts: &Options,
+) -> Result<Report> {
+    let chance_pairs = 200_000;
+    Ok(Report {
+        trials: opts.trials,
+        attack_trials: opts.attack_trials,
+        seed: opts.seed,
+        window_frames: opts.window,
+        clips: clips
+            .iter()
+            .map(|c| run_clip(analyzer, &dir.join(c), opts))
+            .collect::<Result<_>>()?,
+        chance_replay_at_correlation: chance_replay(chance_pairs, opts.seed),
+        chance_pairs,
+    })
+}
+
+/// The fraction of `pairs` random challenge pairs whose colours pass each other's light
+/// check at each [`CORRELATION_SWEEP`] threshold (see [`Report`]).
+pub fn chance_replay(pairs: usize, seed: u64) -> Vec<(f64, f64)> {
+    const SKIN: [f32; 3] = [180.0, 130.0, 110.0];
+    const WALL: [f32; 3] = [120.0, 120.0, 125.0];
+    let shipped = faceid_core::screen_light::LightPolicy::default();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut passed = [0usize; CORRELATION_SWEEP.len()];
+    for _ in 0..pairs {
+        let recorded = Light::random_sequence_with(&mut rng, 9);
+        let asked = Light::random_sequence_with(&mut rng, 9);
+        let colours: Vec<Option<FrameColour>> = recorded
+            .iter()
+            .map(|l| {
+                let c = l.rgb().map(|v| f32::from(v) / 255.0);
+                Some(FrameColour {
+                    face: std::array::from_fn(|k| SKIN[k] * (1.0 + 0.3 * c[k])),
+                    border: WALL,
+                })
+            })
+            .collect();
+        let r = shipped.evaluate(&asked, &colours);
+        for (n, c) in passed.iter_mut().zip(CORRELATION_SWEEP) {
+            *n += usize::from(r.correlation >= c && r.response >= shipped.min_response);
+        }
+    }
+    CORRELATION_SWEEP
+        .iter()
+        .zip(passed)
+        .map(|(c, n)| (*c, n as f64 / pairs as f64))
+        .collect()
+}
+
+/// Deterministic per clip (its name seeds the draws), whatever other clips run.
+fn clip_seed(name: &str, seed: u64) -> u64 {
+    name.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Result<ClipReport> {
+    let start = std::time::Instant::now();
+    let policy = LivenessPolicy::default();
+    anyhow::ensure!(policy.screen_light.is_some(), "the shipped policy lights");
+    let clip = Clip::load(analyzer, dir, &policy)?;
+    eprintln!(
+        "{}: {} frames, {} with a face ({} straight, {} left, {} right), {:.0} s",
+        clip.name,
+        clip.files,
+        clip.faces.len(),
+        clip.straight.len(),
+        clip.left.len(),
+        clip.right.len(),
+        start.elapsed().as_secs_f64()
+    );
+    let mut report = ClipReport {
+        clip: clip.name.clone(),
+        files: clip.files,
+        faces: clip.faces.len(),
+        straight: clip.straight.len(),
+        turned_left: clip.left.len(),
+        turned_right: clip.right.len(),
+        genuine: opts
+            .conditions
+            .iter()
+            .map(|&(condition, strength)| Condition {
+                condition,
+                strength,
+                genuine: Tally::default(),
+            })
+            .collect(),
+        replay_to_new_challenge: Tally::default(),
+        unlit: Tally::default(),
+        window_frames: opts.window,
+        window_starts: 0,
+        seconds: 0.0,
+    };
+    let starts = opts
+        .window
+        .map(|w| clip.window_starts(w))
+        .unwrap_or_default();
+    report.window_starts = starts.len();
+    if !clip.usable() || (opts.window.is_some() && starts.is_empty()) {
+        eprintln!("{}: too few straight or turned frames, skipped", clip.name);
+        return Ok(report);
+    }
+    let mut rng = StdRng::seed_from_u64(clip_seed(&clip.name, opts.seed));
+    let screen = |strength| ScreenLight {
+        strength,
+        ..ScreenLight::default()
+    };
+    for t in 0..opts.trials.max(opts.attack_trials) {
+        let (steps, seq) = clip.draw(&mut rng, opts.window.map(|w| (w, &starts[..])));
+        let frames = seq
+            .iter()
+            .map(|&i| {
+                let f = &clip.faces[i];
+                let img = image::open(&f.file)
+                    .with_context(|| format!("{}", f.file.display()))?
+                    .to_rgb8();
+                Ok((img, Landmarks5(f.face.landmarks)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The challenge's colours, and another's (the recording's) for the replay.
+        let asked = Light::random_sequence_with(&mut rng, CHALLENGE_LIGHTS);
+        let recorded = Light::random_sequence_with(&mut rng, CHALLENGE_LIGHTS);
+        let lit = |light: Option<(f64, &[Light])>, rng: &mut StdRng| -> Result<Vec<Vec<u8>>> {
+            frames
+                .iter()
+                .enumerate()
+                .map(|(i, (img, lm))| {
+                    capture(img, lm, light.map(|(s, l)| (screen(s), l[i])), rng.gen())
+                })
+                .collect()
+        };
+        if t < opts.trials {
+            for c in &mut report.genuine {
+                let jpegs = lit(Some((c.strength, &asked)), &mut rng)?;
+                c.genuine
+                    .add(&judge(analyzer, &policy, &steps, &asked, &jpegs)?);
+            }
+        }
+        if t < opts.attack_trials {
+            let jpegs = lit(Some((REPLAY_STRENGTH, &recorded)), &mut rng)?;
+            report
+                .replay_to_new_challenge
+                .add(&judge(analyzer, &policy, &steps, &asked, &jpegs)?);
+            let jpegs = lit(None, &mut rng)?;
+            report
+                .unlit
+                .add(&judge(analyzer, &policy, &steps, &asked, &jpegs)?);
+        }
+        if (t + 1) % 10 == 0 {
+            eprintln!(
+                "{}: {} logins, {:.0} s",
+                clip.name,
+                t + 1,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    for c in &mut report.genuine {
+        c.genuine.finish(&policy);
+    }
+    report.replay_to_new_challenge.finish(&policy);
+    report.unlit.finish(&policy);
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The reports as Markdown tables (BPCER per clip × condition, APCER per clip).
+pub fn table(report: &Report) -> String {
+    let reports = &report.clips;
+    let reasons = |t: &Tally| -> String {
+        t.refusals
+            .iter()
+            .map(|(k, v)| format!("{v} `{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = match report.window_frames {
+        None => "logins drawn from the whole clip\n\n".to_string(),
+        Some(w) => format!("logins drawn from one window of {w} consecutive frames\n\n"),
+    };
+    if let Some(first) = reports.first() {
+        out.push_str("| clip |");
+        for c in &first.genuine {
+            out.push_str(&format!(" {} ({:.2}) |", c.condition, c.strength));
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---|".repeat(first.genuine.len()));
+        out.push('\n');
+    }
+    for r in reports {
+        out.push_str(&format!("| {} |", r.clip));
+        for c in &r.genuine {
+            let g = &c.genuine;
+            let why = reasons(g);
+            out.push_str(&format!(
+                " BPCER {}/{}{} |",
+                g.trials - g.accepted,
+                g.trials,
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                }
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("\n| clip | replay to a new challenge | unlit (made before) |\n|---|---|---|\n");
+    for r in reports {
+        let a = |t: &Tally| {
+            format!(
+                "APCER {}/{} ({}; correlation max {:.2})",
+                t.accepted,
+                t.trials,
+                reasons(t),
+                t.correlation_min_p5_median_max[3]
+            )
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            r.clip,
+            a(&r.replay_to_new_challenge),
+            a(&r.unlit)
+        ));
+    }
+    out.push_str("\nlight measures of the logins that passed the liveness checks (correlation / response min, p5, median; face-minus-border colour spread median, p95):\n");
+    for r in reports {
+        let m = |t: &Tally| {
+            let (c, s, v) = (
+                t.correlation_min_p5_median_max,
+                t.response_min_p5_median_max,
+                t.colour_spread_median_p95,
+            );
+            format!(
+                "{}: corr {:.2}/{:.2}/{:.2} resp {:.3}/{:.3}/{:.3} spread {:.3}/{:.3}",
+                t.reached_light, c[0], c[1], c[2], s[0], s[1], s[2], v[0], v[1]
+            )
+        };
+        out.push_str(&format!("{}\n", r.clip));
+        for c in &r.genuine {
+            out.push_str(&format!("  genuine {:.2}  {}\n", c.strength, m(&c.genuine)));
+            let sweep = |v: &[(f64, usize)]| {
+                v.iter()
+                    .map(|(t, n)| format!("{t}:{n}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            out.push_str(&format!(
+                "    accepted at correlation {}; at response {}\n",
+                sweep(&c.genuine.accepted_at_correlation),
+                sweep(&c.genuine.accepted_at_response)
+            ));
+        }
+        out.push_str(&format!(
+            "  replay        {}\n",
+            m(&r.replay_to_new_challenge)
+        ));
+        out.push_str(&format!("  unlit         {}\n", m(&r.unlit)));
+    }
+    out.push_str(&format!(
+        "chance replay per attempt ({} pairs): {}\n",
+        report.chance_pairs,
+        report
+            .chance_replay_at_correlation
+            .iter()
+            .map(|(c, f)| format!("{c}: {f:.5}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    out
+}

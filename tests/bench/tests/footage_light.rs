@@ -1,0 +1,131 @@
+//! `faceid-bench footage-light`'s own path — light a frame by a colour, the webcam model,
+//! JPEG, the real pipeline, the shipped policy — on committed public-domain photos, not on
+//! the uncommitted footage: a frame lit by its challenge's colours shows them and not
+//! another challenge's; a clip of a rendered head turn passes the whole policy lit by its
+//! challenge and is refused, by the light check, lit by another or not at all.
+
+use faceid_bench::footage_light::{capture, judge, run_clip, Options};
+use faceid_bench::stages::workspace_root;
+use faceid_core::face::{DetectorKind, FaceAnalyzer};
+use faceid_core::liveness::LivenessPolicy;
+use faceid_core::screen_light::{Light, LightFailure};
+use faceid_core::Turn;
+use faceid_embedding::FacePipeline;
+use faceid_testkit::{Framing, HeadModel, Landmarks5, ScreenLight};
+use rand::{rngs::StdRng, SeedableRng};
+
+fn pipeline() -> FacePipeline {
+    FacePipeline::load_dir(workspace_root().join("models")).expect("models load")
+}
+
+fn fixture(rel: &str) -> image::RgbImage {
+    image::open(workspace_root().join("tests/fixtures/images").join(rel))
+        .expect("fixture decodes")
+        .to_rgb8()
+}
+
+#[test]
+fn a_frame_lit_by_its_challenge_shows_its_colours_and_not_another_challenges() {
+    let p = pipeline();
+    let policy = LivenessPolicy::default();
+    let photo = fixture("face_recognition/obama-640x480.jpg");
+    let mut png = std::io::Cursor::new(Vec::new());
+    photo
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
+    let analysis = p
+        .analyze(png.get_ref(), DetectorKind::Hog)
+        .expect("analyze");
+    let face = Landmarks5(
+        policy
+            .main_face(&analysis.faces)
+            .expect("one face")
+            .landmarks,
+    );
+    let mut rng = StdRng::seed_from_u64(7);
+    let asked = Light::random_sequence_with(&mut rng, 9);
+    let other = Light::random_sequence_with(&mut rng, 9);
+    let office = ScreenLight {
+        strength: 0.15,
+        ..ScreenLight::default()
+    };
+    let frames = |lights: Option<&[Light]>| -> Vec<Vec<u8>> {
+        (0..9)
+            .map(|i| capture(&photo, &face, lights.map(|l| (office, l[i])), i as u64).unwrap())
+            .collect()
+    };
+    let steps = [Turn::Left, Turn::Right];
+    let light_failure = |lights: Option<&[Light]>| {
+        let v = judge(&p, &policy, &steps, &asked, &frames(lights)).expect("judge");
+        // A photo held still: the liveness checks refuse it first, as the service does (the
+        // changing light may jitter its landmarks: no turn rather than no motion).
+        assert!(
+            matches!(v.failure, Some("no_motion" | "no_head_turn")),
+            "{v:?}"
+        );
+        assert!(!v.liveness_passed);
+        let light = v.light.expect("the shipped policy checks the light");
+        assert_eq!(light.frames, 9, "{light:?}");
+        light
+    };
+    let own = light_failure(Some(&asked));
+    assert_eq!(own.failure, None, "{own:?}");
+    assert!(own.correlation >= 0.8, "{own:?}");
+    let replayed = light_failure(Some(&other));
+    assert_eq!(
+        replayed.failure,
+        Some(LightFailure::LightMismatch),
+        "{replayed:?}"
+    );
+    let unlit = light_failure(None);
+    assert_eq!(
+        unlit.failure,
+        Some(LightFailure::LightMismatch),
+        "{unlit:?}"
+    );
+}
+
+#[test]
+fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
+    // A public-domain photo turned by the testkit's head model, written as a clip's frames.
+    let photo = fixture("face_recognition/obama.jpg");
+    let text =
+        std::fs::read_to_string(workspace_root().join("tests/fixtures/reference/obama.json"))
+            .expect("reference landmarks");
+    let lm = Landmarks5::from_json(&text, 0).expect("landmarks");
+    let (framed, lm) = Framing::default().apply(&photo, &lm);
+    let head = HeadModel::new(&lm, Default::default()).expect("head model");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = dir.path().join("render/frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    let yaws = [
+        0.0, 22.0, 26.0, 30.0, 34.0, 38.0, 0.5, -0.5, -22.0, -26.0, -30.0, -34.0, -38.0, 1.0, -1.0,
+    ];
+    for (i, y) in yaws.iter().enumerate() {
+        head.render(&framed, *y)
+            .save(frames.join(format!("{i:05}.png")))
+            .unwrap();
+    }
+    let opts = Options {
+        trials: 3,
+        attack_trials: 3,
+        conditions: vec![("dim room", 0.30)],
+        seed: 1,
+        window: None,
+    };
+    let r = run_clip(&pipeline(), &dir.path().join("render"), &opts).expect("run");
+    assert_eq!(r.faces, yaws.len(), "{r:?}");
+    let genuine = &r.genuine[0].genuine;
+    assert_eq!(genuine.trials, 3);
+    assert_eq!(genuine.accepted, 3, "{genuine:?}");
+    for attack in [&r.replay_to_new_challenge, &r.unlit] {
+        assert_eq!(attack.trials, 3);
+        assert_eq!(attack.accepted, 0, "{attack:?}");
+        // Refused by the light check, not by the turn checks.
+        assert_eq!(
+            attack.refusals.get("light_mismatch"),
+            Some(&3),
+            "{attack:?}"
+        );
+    }
+}
