@@ -42,7 +42,11 @@ pub struct ChallengeResponse {
 pub async fn create_challenge(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<ChallengeResponse>), ApiError> {
-    let challenge = Challenge::new(state.clock.now(), state.config.challenge_ttl);
+    let challenge = Challenge::of_kind(
+        state.config.challenge_steps,
+        state.clock.now(),
+        state.config.challenge_ttl,
+    );
     state.stores.challenges.put_challenge(&challenge).await?;
     let liveness = &state.config.liveness;
     let max_frames = state.config.frame_budget();

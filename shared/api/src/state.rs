@@ -12,6 +12,7 @@ use faceid_core::ports::{
     UploadGrants,
 };
 use faceid_core::token::SessionKey;
+use faceid_core::ChallengeSteps;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -78,6 +79,8 @@ pub struct ApiConfig {
     /// plan and slack); `None` takes any time up to the challenge's expiry
     /// (`FACEID_CHALLENGE_TIMING=false`, for load tests that answer at once).
     pub answer_window: Option<AnswerWindow>,
+    /// Which steps a challenge asks for (`FACEID_CHALLENGE_NODS`).
+    pub challenge_steps: ChallengeSteps,
     /// Refuse a login (with a challenge) whose frames an accepted login of the same user
     /// sent before (`faceid_core::replay`).
     pub refuse_seen_frames: bool,

@@ -216,32 +216,58 @@ impl Turn {
 /// Fewest and most steps a challenge asks for.
 pub const CHALLENGE_STEPS: std::ops::RangeInclusive<usize> = 3..=4;
 
-/// Whether `steps` is a sequence [`Challenge::new`] can ask: 3 or 4 steps, at least one
-/// left and one right (the eye-foreshortening and parallax checks measure on turned
-/// frames), at least one up or down, and no step twice in a row.
-pub fn is_challenge_sequence(steps: &[Turn]) -> bool {
-    CHALLENGE_STEPS.contains(&steps.len())
-        && steps.contains(&Turn::Left)
-        && steps.contains(&Turn::Right)
-        && steps.iter().any(|t| t.is_vertical())
-        && steps.windows(2).all(|w| w[0] != w[1])
+/// Which steps a challenge asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChallengeSteps {
+    /// Turns left and right only: LRL, RLR, LRLR, RLRL (4 sequences). The default: nods
+    /// down fail the genuine-acceptance goal where measured (README, Security).
+    #[default]
+    Turns,
+    /// Turns and nods: at least one left, one right and one up or down (72 sequences).
+    TurnsAndNods,
 }
 
-/// Every sequence a challenge can ask, in a fixed order: 12 of 3 steps and 60 of 4 (72).
-pub fn challenge_sequences() -> Vec<Vec<Turn>> {
-    let mut out = vec![];
-    for len in CHALLENGE_STEPS {
-        // Every sequence of `len` steps over the 4 kinds, counted in base 4.
-        for code in 0..4usize.pow(len as u32) {
-            let steps: Vec<Turn> = (0..len)
-                .map(|i| Turn::ALL[(code / 4usize.pow(i as u32)) % 4])
-                .collect();
-            if is_challenge_sequence(&steps) {
-                out.push(steps);
+impl ChallengeSteps {
+    /// Whether `steps` is a sequence a challenge of this kind can ask: 3 or 4 steps, at
+    /// least one left and one right (the eye-foreshortening and parallax checks measure
+    /// on turned frames), no step twice in a row, and at least one up or down with nods
+    /// (none without).
+    pub fn allows(self, steps: &[Turn]) -> bool {
+        let nods = steps.iter().any(|t| t.is_vertical());
+        CHALLENGE_STEPS.contains(&steps.len())
+            && steps.contains(&Turn::Left)
+            && steps.contains(&Turn::Right)
+            && nods == (self == Self::TurnsAndNods)
+            && steps.windows(2).all(|w| w[0] != w[1])
+    }
+
+    /// Every sequence a challenge of this kind can ask, in a fixed order: turns only 2 of
+    /// 3 steps and 2 of 4 (4); with nods 12 of 3 steps and 60 of 4 (72).
+    pub fn sequences(self) -> Vec<Vec<Turn>> {
+        let mut out = vec![];
+        for len in CHALLENGE_STEPS {
+            // Every sequence of `len` steps over the 4 kinds, counted in base 4.
+            for code in 0..4usize.pow(len as u32) {
+                let steps: Vec<Turn> = (0..len)
+                    .map(|i| Turn::ALL[(code / 4usize.pow(i as u32)) % 4])
+                    .collect();
+                if self.allows(&steps) {
+                    out.push(steps);
+                }
             }
         }
+        out
     }
-    out
+}
+
+/// Whether `steps` is a sequence a challenge with nods can ask (see [`ChallengeSteps::allows`]).
+pub fn is_challenge_sequence(steps: &[Turn]) -> bool {
+    ChallengeSteps::TurnsAndNods.allows(steps)
+}
+
+/// Every sequence a challenge with nods can ask (72).
+pub fn challenge_sequences() -> Vec<Vec<Turn>> {
+    ChallengeSteps::TurnsAndNods.sequences()
 }
 
 /// A single-use liveness challenge.
@@ -266,14 +292,21 @@ fn epoch() -> OffsetDateTime {
 }
 
 impl Challenge {
-    /// A fresh challenge issued at `now`: one of the [`challenge_sequences`], each equally
-    /// likely (a guess is right 1 time in 72), and a random colour per frame.
+    /// A fresh challenge with nods issued at `now` (see [`Self::of_kind`]).
     pub fn new(now: OffsetDateTime, ttl: time::Duration) -> Self {
+        Self::of_kind(ChallengeSteps::TurnsAndNods, now, ttl)
+    }
+
+    /// A fresh challenge issued at `now`: one of the `kind`'s sequences, each equally
+    /// likely (a guess is right 1 time in 72 with nods, 1 in 4 without), and a random
+    /// colour per frame.
+    pub fn of_kind(kind: ChallengeSteps, now: OffsetDateTime, ttl: time::Duration) -> Self {
         use rand::seq::SliceRandom;
-        let steps = challenge_sequences()
+        let steps = kind
+            .sequences()
             .choose(&mut rand::thread_rng())
             .cloned()
-            .unwrap_or_else(|| vec![Turn::Left, Turn::Up, Turn::Right]);
+            .unwrap_or_else(|| vec![Turn::Left, Turn::Right, Turn::Left]);
         Self {
             id: ChallengeId::random(),
             steps,
@@ -398,6 +431,27 @@ mod tests {
             .map(|_| Challenge::new(now, time::Duration::seconds(60)).steps)
             .collect();
         assert_eq!(drawn.len(), 72);
+    }
+
+    #[test]
+    fn turn_only_challenges_are_the_four_alternations() {
+        use Turn::*;
+        let all = ChallengeSteps::Turns.sequences();
+        assert_eq!(all.len(), 4);
+        for s in [
+            vec![Left, Right, Left],
+            vec![Right, Left, Right],
+            vec![Left, Right, Left, Right],
+            vec![Right, Left, Right, Left],
+        ] {
+            assert!(all.contains(&s), "{s:?}");
+        }
+        let now = OffsetDateTime::now_utc();
+        for _ in 0..200 {
+            let c = Challenge::of_kind(ChallengeSteps::Turns, now, time::Duration::seconds(60));
+            assert!(all.contains(&c.steps), "{:?}", c.steps);
+        }
+        assert!(!ChallengeSteps::Turns.allows(&[Left, Up, Right]));
     }
 
     #[test]

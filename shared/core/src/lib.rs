@@ -18,5 +18,6 @@ pub mod screen_light;
 pub mod token;
 
 pub use domain::{
-    Challenge, ChallengeId, Descriptor, FaceId, Source, Template, Turn, UserId, DESCRIPTOR_LEN,
+    Challenge, ChallengeId, ChallengeSteps, Descriptor, FaceId, Source, Template, Turn, UserId,
+    DESCRIPTOR_LEN,
 };

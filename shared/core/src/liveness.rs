@@ -237,7 +237,8 @@ impl LivenessPolicy {
             *y -= straight;
         }
         let pitches = self.pitches(&faces, &yaws);
-        let poses = self.poses(&yaws, &pitches);
+        let nods = steps.iter().any(|t| t.is_vertical());
+        let poses = self.poses(&yaws, &pitches, nods);
         let mut seen = poses.iter();
         report.poses = frames
             .iter()
@@ -448,12 +449,17 @@ impl LivenessPolicy {
 
     /// Each frame as straight (`None`), turned left/right or nodding up/down: the dominant
     /// of yaw and pitch (see [`Self::classify_pose`]), a nod counting only over
-    /// [`Self::min_pitch_frames`] consecutive frames (a shorter run is straight).
-    fn poses(&self, yaws: &[f64], pitches: &[f64]) -> Vec<Option<Turn>> {
+    /// [`Self::min_pitch_frames`] consecutive frames (a shorter run is straight). Without
+    /// `nods` asked, frames are read by their yaw alone, as before nods existed: a head
+    /// that drifts up or down while asked only to turn is not refused for it.
+    fn poses(&self, yaws: &[f64], pitches: &[f64], nods: bool) -> Vec<Option<Turn>> {
         let mut poses: Vec<Option<Turn>> = yaws
             .iter()
             .zip(pitches)
-            .map(|(&y, &p)| self.classify_pose(y, p))
+            .map(|(&y, &p)| match nods {
+                true => self.classify_pose(y, p),
+                false => self.classify(y),
+            })
             .collect();
         let mut start = 0;
         while start < poses.len() {
@@ -622,6 +628,20 @@ mod tests {
     const R: (f64, f64) = (-0.2, 0.0);
     const U: (f64, f64) = (0.0, -0.2);
     const D: (f64, f64) = (0.0, 0.12);
+
+    #[test]
+    fn a_turn_only_challenge_reads_the_yaw_alone() {
+        use Turn::*;
+        let p = turn_policy();
+        // Looking down between the turns: no step when only turns were asked...
+        let frames = poses(&[S, L, L, S, D, D, S, R, R, S, L, L, S]);
+        let r = p.evaluate(&[Left, Right, Left], &frames);
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.turns_seen, vec![Left, Right, Left]);
+        // ...and a step out of order when nods were (the same frames).
+        let r = p.evaluate(&[Left, Up, Right, Left], &frames);
+        assert_eq!(r.failure, Some(LivenessFailure::NoHeadTurn), "{r:?}");
+    }
 
     #[test]
     fn nods_up_and_down_are_steps_in_the_asked_order() {

@@ -58,6 +58,9 @@ pub struct Settings {
     /// after the challenge was issued, not later than the plan and its slack
     /// (`FACEID_CHALLENGE_TIMING`, default on; off only for load tests that answer at once).
     pub challenge_timing: bool,
+    /// Ask for nods up and down as well as turns (`FACEID_CHALLENGE_NODS`, default off:
+    /// nods down fail the genuine-acceptance goal where measured; README, Security).
+    pub challenge_nods: bool,
     pub templates: TemplateBackend,
     pub bucket: Option<String>,
     /// Endpoint override for S3 and DynamoDB (moto_server, LocalStack).
@@ -192,6 +195,7 @@ impl Settings {
             screen_light: env.bool("FACEID_SCREEN_LIGHT", true)?,
             refuse_seen_frames: env.bool("FACEID_REFUSE_SEEN_FRAMES", true)?,
             challenge_timing: env.bool("FACEID_CHALLENGE_TIMING", true)?,
+            challenge_nods: env.bool("FACEID_CHALLENGE_NODS", false)?,
             templates,
             bucket: env.get("FACEID_BUCKET"),
             aws_endpoint: env.get("FACEID_AWS_ENDPOINT"),

@@ -19,6 +19,7 @@ use faceid_core::ports::{
     UploadGrants,
 };
 use faceid_core::token::{SessionKey, TokenSigner, TokenVerifier, SEED_LEN};
+use faceid_core::ChallengeSteps;
 use faceid_storage::{
     AwsSettings, DynamoStore, EmbeddedConfig, EmbeddedStores, FlusherHandle, LocalImageStore,
     MongoAuditConfig, MongoAuditLog, S3ImageStore, SpoolConfig, SpooledAuditLog,
@@ -291,6 +292,11 @@ pub async fn build_service(
             ..Default::default()
         },
         answer_window: settings.challenge_timing.then(Default::default),
+        challenge_steps: if settings.challenge_nods {
+            ChallengeSteps::TurnsAndNods
+        } else {
+            ChallengeSteps::Turns
+        },
         refuse_seen_frames: settings.refuse_seen_frames,
         lockout: Default::default(),
         trust_forwarded_for: settings.trust_forwarded_for,

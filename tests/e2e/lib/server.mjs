@@ -36,6 +36,8 @@ export async function startServer({ logFile, readyTimeoutMs = 180_000 }) {
       ...process.env,
       FACEID_DATA_DIR: dataDir,
       FACEID_ADMIN_TOKEN: adminToken,
+      // The page's up/down prompts are part of what this test covers (nods are off by default).
+      FACEID_CHALLENGE_NODS: "true",
       RUST_LOG: process.env.RUST_LOG || "info",
     },
     stdio: ["ignore", "pipe", "pipe"],

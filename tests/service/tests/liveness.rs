@@ -110,6 +110,8 @@ const U: [(f64, f64); 2] = [(0.0, 15.0), (0.0, 17.0)];
 const LEFT_UP_RIGHT: [(f64, f64); 10] = [S, L[0], L[1], S, U[0], U[1], S, R[0], R[1], S];
 const RIGHT_UP_LEFT: [(f64, f64); 10] = [S, R[0], R[1], S, U[0], U[1], S, L[0], L[1], S];
 const LUR: [&str; 3] = ["left", "up", "right"];
+/// These tests ask for nods (off by default).
+const NODS: (&str, &str) = ("FACEID_CHALLENGE_NODS", "true");
 
 /// A challenge as the page receives it.
 struct Asked {
@@ -118,8 +120,8 @@ struct Asked {
     lights: Vec<Light>,
 }
 
-/// A challenge whose steps are exactly `steps` (one of 72 sequences, drawn at random: ask
-/// until it comes).
+/// A challenge whose steps are exactly `steps` (one of 72 sequences with nods, 4 without,
+/// drawn at random: ask until it comes).
 async fn challenge(s: &LocalServer, steps: &[&str]) -> Asked {
     for _ in 0..2000 {
         let c: Value = s
@@ -174,7 +176,7 @@ async fn send(
 }
 
 async fn enrolled_server() -> LocalServer {
-    let s = LocalServer::start(&[]).await;
+    let s = LocalServer::start(&[NODS]).await;
     let (st, b) = s
         .enroll(
             "obama",
@@ -325,7 +327,7 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
 /// of the same person still logs in, and deleting the user forgets the frames.
 #[tokio::test]
 async fn with_the_screen_light_off_a_captured_login_is_not_accepted_twice() {
-    let s = LocalServer::start(&[("FACEID_SCREEN_LIGHT", "false")]).await;
+    let s = LocalServer::start(&[NODS, ("FACEID_SCREEN_LIGHT", "false")]).await;
     let (st, b) = s
         .enroll("obama", &[fixture("face_recognition/obama.jpg")])
         .await;
@@ -404,7 +406,7 @@ async fn reset_lockout(s: &LocalServer) {
 /// clock is moved, not waited for.
 #[tokio::test]
 async fn answers_are_held_to_the_capture_plan() {
-    let s = LocalServer::start(&[]).await;
+    let s = LocalServer::start(&[NODS]).await;
     let (st, _) = s
         .enroll("obama", &[fixture("face_recognition/obama.jpg")])
         .await;
@@ -493,7 +495,7 @@ async fn answers_are_held_to_the_capture_plan() {
 /// to the challenge's expiry.
 #[tokio::test]
 async fn the_answer_window_can_be_turned_off() {
-    let s = LocalServer::start(&[("FACEID_CHALLENGE_TIMING", "false")]).await;
+    let s = LocalServer::start(&[NODS, ("FACEID_CHALLENGE_TIMING", "false")]).await;
     assert!(s.state.config.answer_window.is_none());
     let c = challenge(&s, &LUR).await;
     let frames = vec![fixture("face_recognition/obama.jpg"); 10];
@@ -623,4 +625,55 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
     let c = challenge(&s, &LUR).await;
     let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&LEFT_UP_RIGHT, &c)).await;
     assert_eq!(st, 200, "after the cool-down: {body}");
+}
+
+/// By default a challenge asks for turns only, one of the four alternations, each drawn;
+/// with `FACEID_CHALLENGE_NODS=true`, a nod is always among the steps.
+#[tokio::test]
+async fn challenges_ask_for_nods_only_when_configured() {
+    let steps_of = |c: &Value| -> Vec<String> {
+        c["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|t| t.as_str().expect("a step").to_owned())
+            .collect()
+    };
+    let turns = LocalServer::start(&[]).await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..100 {
+        let c: Value = turns
+            .post("/v1/challenge")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seen.insert(steps_of(&c).join(","));
+    }
+    let mut seen: Vec<String> = seen.into_iter().collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "left,right,left",
+            "left,right,left,right",
+            "right,left,right",
+            "right,left,right,left"
+        ]
+    );
+    let nods = LocalServer::start(&[NODS]).await;
+    for _ in 0..100 {
+        let c: Value = nods
+            .post("/v1/challenge")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let steps = steps_of(&c);
+        assert!(steps.iter().any(|t| t == "up" || t == "down"), "{steps:?}");
+    }
 }

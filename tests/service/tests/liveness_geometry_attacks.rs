@@ -1,8 +1,9 @@
 //! The turn check against flat and 2-D attacks, measured: APCER per species (attacks
 //! accepted / trials) next to BPCER on genuine renders made the same way.
 //!
-//! Every trial is a fresh challenge drawn as the server draws them (one of the 72
-//! sequences of 3–4 steps: left, right and up or down; random screen colours). The
+//! Every trial is a fresh challenge drawn as the server draws them by default (one of the
+//! 4 turn-only sequences of 3–4 steps; with `FACEID_SUITE_NODS=1` one of the 72 with an
+//! up or down, as `FACEID_CHALLENGE_NODS=true` draws them; random screen colours). The
 //! attacker knows the steps and makes the page's 13 frames to fake them as well as the
 //! species allows; the frames are lit by the challenge's colours where the species physically
 //! would be (a print held in front of the screen reflects its light as a face does), run
@@ -16,10 +17,10 @@
 //! Seeded: every run measures the same. The figures are in the README's Liveness section.
 
 use faceid_core::capture::CapturePlan;
-use faceid_core::domain::challenge_sequences;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
+use faceid_core::ChallengeSteps;
 use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
@@ -428,7 +429,11 @@ fn jpeg(img: &RgbImage) -> Vec<u8> {
 
 fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
     let mut rng = StdRng::seed_from_u64(seed);
-    let sequences = challenge_sequences();
+    let kind = match std::env::var("FACEID_SUITE_NODS").as_deref() {
+        Ok("1") => ChallengeSteps::TurnsAndNods,
+        _ => ChallengeSteps::default(),
+    };
+    let sequences = kind.sequences();
     let steps = sequences[rng.gen_range(0..sequences.len())].clone();
     let poses = plan(&steps);
     let frames = (species.make)(s, &poses, &mut rng);

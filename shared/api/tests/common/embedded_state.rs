@@ -9,7 +9,7 @@ use faceid_api::{ApiConfig, AppState, Limits, Stores};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
 use faceid_core::replay::FrameDigest;
 use faceid_core::token::{SessionKey, TokenSigner};
-use faceid_core::Descriptor;
+use faceid_core::{ChallengeSteps, Descriptor};
 use faceid_storage::{EmbeddedConfig, EmbeddedStores};
 use std::path::Path;
 use std::sync::Arc;
@@ -103,6 +103,7 @@ pub fn test_config(admin_token: &str, tokens: TokenSigner) -> ApiConfig {
         quality: Default::default(),
         liveness: Default::default(),
         answer_window: Some(Default::default()),
+        challenge_steps: ChallengeSteps::TurnsAndNods,
         refuse_seen_frames: true,
         lockout: Default::default(),
         trust_forwarded_for: false,
