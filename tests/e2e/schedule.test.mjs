@@ -6,16 +6,16 @@ import { loadPagePlan, videoSchedule } from "./lib/video.mjs";
 
 const plan = await loadPagePlan();
 
-// Every sequence the server issues (faceid_core::domain::challenge_sequences): 3 or 4
-// steps, left and right and up or down among them, no step twice in a row.
+// Every sequence the server issues (faceid_core::ChallengeSteps::sequences): 3 or 4
+// steps, left and right among them, no step twice in a row; with nods
+// (FACEID_CHALLENGE_NODS=true) up or down among them too, without none.
 const KINDS = ["left", "right", "up", "down"];
-function challengeSequences() {
+function challengeSequences(nods) {
   const out = [];
   const grow = (seq) => {
     if (seq.length >= 3) {
-      const ok =
-        seq.includes("left") && seq.includes("right") && (seq.includes("up") || seq.includes("down"));
-      if (ok) out.push(seq);
+      const nodded = seq.includes("up") || seq.includes("down");
+      if (seq.includes("left") && seq.includes("right") && nodded === nods) out.push(seq);
     }
     if (seq.length === 4) return;
     for (const k of KINDS) if (seq.at(-1) !== k) grow([...seq, k]);
@@ -23,11 +23,19 @@ function challengeSequences() {
   grow([]);
   return out;
 }
-const STEP_SETS = challengeSequences();
+const WITH_NODS = challengeSequences(true);
+const TURNS_ONLY = challengeSequences(false);
+const STEP_SETS = [...TURNS_ONLY, ...WITH_NODS];
 
-test("the server's 72 challenge sequences", () => {
-  assert.equal(STEP_SETS.length, 72);
-  assert.equal(STEP_SETS.filter((s) => s.length === 3).length, 12);
+test("the server's 4 turn-only and 72 nodding challenge sequences", () => {
+  assert.equal(WITH_NODS.length, 72);
+  assert.equal(WITH_NODS.filter((s) => s.length === 3).length, 12);
+  assert.deepEqual(TURNS_ONLY.map((s) => s.join(",")).sort(), [
+    "left,right,left",
+    "left,right,left,right",
+    "right,left,right",
+    "right,left,right,left",
+  ]);
 });
 
 test("every challenge fits the frame budgets the server allows, two frames a step", () => {
