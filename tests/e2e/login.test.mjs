@@ -17,8 +17,8 @@ import { startServer } from "./lib/server.mjs";
 import { loadPagePlan, makeVideo, videoSchedule } from "./lib/video.mjs";
 import { launchWithCamera, pinChallenge } from "./lib/browser.mjs";
 
-// One of the server's 72 sequences (it draws them at random; the test asks until it gets
-// this one). Up rather than down: the testkit's rendered head looking down is seen by
+// One of the server's 72 sequences with nods (FACEID_CHALLENGE_NODS=true, set by
+// lib/server.mjs; it draws them at random and the test asks until it gets this one). Up rather than down: the testkit's rendered head looking down is seen by
 // dlib's landmarks less than a real one (README, Security).
 const STEPS = ["left", "up", "right"];
 const TURN_THRESHOLD = 0.1; // faceid-core LivenessPolicy::turn_yaw
