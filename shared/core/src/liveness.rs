@@ -230,9 +230,7 @@ impl LivenessPolicy {
             return fail(report, LivenessFailure::FaceCountInFrame);
         }
         let mut yaws: Vec<f64> = faces.iter().map(|f| f.yaw()).collect();
-        let mut sorted = yaws.clone();
-        sorted.sort_by(f64::total_cmp);
-        let straight = sorted[sorted.len() / 2];
+        let straight = self.straight_yaw(&yaws);
         for y in &mut yaws {
             *y -= straight;
         }
@@ -413,6 +411,28 @@ impl LivenessPolicy {
         } else {
             None
         }
+    }
+
+    /// The straight-ahead yaw: the median over the frames, then the median of the frames
+    /// within half the turn threshold of it. The first alone leans toward a side the
+    /// challenge turns to more often (left–right–left: six frames turned left, three
+    /// right, four straight, so the median is the straight frame furthest left, and a
+    /// shallow left turn reads short of the threshold); the second is the straight frames'
+    /// own middle.
+    fn straight_yaw(&self, yaws: &[f64]) -> f64 {
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied()
+        };
+        let Some(first) = median(yaws.to_vec()) else {
+            return 0.0;
+        };
+        let near: Vec<f64> = yaws
+            .iter()
+            .copied()
+            .filter(|y| (y - first).abs() <= self.turn_yaw / 2.0)
+            .collect();
+        median(near).unwrap_or(first)
     }
 
     /// Each frame's pitch relative to the straight-ahead frames: the relative change of
@@ -628,6 +648,21 @@ mod tests {
     const R: (f64, f64) = (-0.2, 0.0);
     const U: (f64, f64) = (0.0, -0.2);
     const D: (f64, f64) = (0.0, 0.12);
+
+    #[test]
+    fn a_side_turned_to_twice_does_not_move_the_straight_reference() {
+        // Left–right–left, the page's 13 frames: 6 turned left (2 of them partly), 3
+        // right, 4 straight that wander by ±0.02. The plain median is the straight frame
+        // furthest left (+0.02), against which the full left turns (0.115) read 0.095,
+        // short of the threshold; the straight frames' own middle is 0.01.
+        let p = turn_policy();
+        let frames = seq(&[
+            -0.02, 0.09, 0.115, 0.115, 0.0, -0.07, -0.2, -0.2, 0.01, 0.09, 0.115, 0.115, 0.02,
+        ]);
+        let r = p.evaluate(&[Turn::Left, Turn::Right, Turn::Left], &frames);
+        assert!(r.passed, "{r:?}");
+        assert!((r.max_yaw - 0.105).abs() < 1e-9, "{r:?}");
+    }
 
     #[test]
     fn a_turn_only_challenge_reads_the_yaw_alone() {
