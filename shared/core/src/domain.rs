@@ -219,8 +219,10 @@ pub const CHALLENGE_STEPS: std::ops::RangeInclusive<usize> = 3..=4;
 /// Which steps a challenge asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ChallengeSteps {
-    /// Turns left and right only: LRL, RLR, LRLR, RLRL (4 sequences). The default: nods
-    /// down fail the genuine-acceptance goal where measured (README, Security).
+    /// Turns left and right only, three of them: left–right–left or right–left–right (2
+    /// sequences). The default: nods down fail the genuine-acceptance goal where measured,
+    /// and so do four alternating turns, each of which must pass the threshold on two
+    /// frames (README, Security).
     #[default]
     Turns,
     /// Turns and nods: at least one left, one right and one up or down (72 sequences).
@@ -230,19 +232,23 @@ pub enum ChallengeSteps {
 impl ChallengeSteps {
     /// Whether `steps` is a sequence a challenge of this kind can ask: 3 or 4 steps, at
     /// least one left and one right (the eye-foreshortening and parallax checks measure
-    /// on turned frames), no step twice in a row, and at least one up or down with nods
-    /// (none without).
+    /// on turned frames), no step twice in a row; with nods at least one up or down,
+    /// without none and 3 steps.
     pub fn allows(self, steps: &[Turn]) -> bool {
         let nods = steps.iter().any(|t| t.is_vertical());
+        let kind = match self {
+            Self::Turns => !nods && steps.len() == 3,
+            Self::TurnsAndNods => nods,
+        };
         CHALLENGE_STEPS.contains(&steps.len())
+            && kind
             && steps.contains(&Turn::Left)
             && steps.contains(&Turn::Right)
-            && nods == (self == Self::TurnsAndNods)
             && steps.windows(2).all(|w| w[0] != w[1])
     }
 
-    /// Every sequence a challenge of this kind can ask, in a fixed order: turns only 2 of
-    /// 3 steps and 2 of 4 (4); with nods 12 of 3 steps and 60 of 4 (72).
+    /// Every sequence a challenge of this kind can ask, in a fixed order: turns only 2;
+    /// with nods 12 of 3 steps and 60 of 4 (72).
     pub fn sequences(self) -> Vec<Vec<Turn>> {
         let mut out = vec![];
         for len in CHALLENGE_STEPS {
@@ -298,7 +304,7 @@ impl Challenge {
     }
 
     /// A fresh challenge issued at `now`: one of the `kind`'s sequences, each equally
-    /// likely (a guess is right 1 time in 72 with nods, 1 in 4 without), and a random
+    /// likely (a guess is right 1 time in 72 with nods, 1 in 2 without), and a random
     /// colour per frame.
     pub fn of_kind(kind: ChallengeSteps, now: OffsetDateTime, ttl: time::Duration) -> Self {
         use rand::seq::SliceRandom;
@@ -434,24 +440,17 @@ mod tests {
     }
 
     #[test]
-    fn turn_only_challenges_are_the_four_alternations() {
+    fn turn_only_challenges_are_the_two_alternations() {
         use Turn::*;
         let all = ChallengeSteps::Turns.sequences();
-        assert_eq!(all.len(), 4);
-        for s in [
-            vec![Left, Right, Left],
-            vec![Right, Left, Right],
-            vec![Left, Right, Left, Right],
-            vec![Right, Left, Right, Left],
-        ] {
-            assert!(all.contains(&s), "{s:?}");
-        }
+        assert_eq!(all, vec![vec![Left, Right, Left], vec![Right, Left, Right]]);
         let now = OffsetDateTime::now_utc();
         for _ in 0..200 {
             let c = Challenge::of_kind(ChallengeSteps::Turns, now, time::Duration::seconds(60));
             assert!(all.contains(&c.steps), "{:?}", c.steps);
         }
         assert!(!ChallengeSteps::Turns.allows(&[Left, Up, Right]));
+        assert!(!ChallengeSteps::Turns.allows(&[Left, Right, Left, Right]));
     }
 
     #[test]

@@ -120,7 +120,7 @@ struct Asked {
     lights: Vec<Light>,
 }
 
-/// A challenge whose steps are exactly `steps` (one of 72 sequences with nods, 4 without,
+/// A challenge whose steps are exactly `steps` (one of 72 sequences with nods, 2 without,
 /// drawn at random: ask until it comes).
 async fn challenge(s: &LocalServer, steps: &[&str]) -> Asked {
     for _ in 0..2000 {
@@ -627,7 +627,7 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
     assert_eq!(st, 200, "after the cool-down: {body}");
 }
 
-/// By default a challenge asks for turns only, one of the four alternations, each drawn;
+/// By default a challenge asks for three turns, left–right–left or right–left–right;
 /// with `FACEID_CHALLENGE_NODS=true`, a nod is always among the steps.
 #[tokio::test]
 async fn challenges_ask_for_nods_only_when_configured() {
@@ -641,7 +641,7 @@ async fn challenges_ask_for_nods_only_when_configured() {
     };
     let turns = LocalServer::start(&[]).await;
     let mut seen = std::collections::HashSet::new();
-    for _ in 0..100 {
+    for _ in 0..40 {
         let c: Value = turns
             .post("/v1/challenge")
             .send()
@@ -654,15 +654,7 @@ async fn challenges_ask_for_nods_only_when_configured() {
     }
     let mut seen: Vec<String> = seen.into_iter().collect();
     seen.sort();
-    assert_eq!(
-        seen,
-        [
-            "left,right,left",
-            "left,right,left,right",
-            "right,left,right",
-            "right,left,right,left"
-        ]
-    );
+    assert_eq!(seen, ["left,right,left", "right,left,right"]);
     let nods = LocalServer::start(&[NODS]).await;
     for _ in 0..100 {
         let c: Value = nods
