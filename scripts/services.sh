@@ -28,7 +28,10 @@ start_services() {
   if [ -z "${FACEID_TEST_MONGO_URI:-}" ]; then
     command -v nx-27017 >/dev/null || { echo "nx-27017 not found: pip install nx-27017" >&2; return 1; }
     local p; p=$(free_port)
-    nx-27017 --db memory --host 127.0.0.1 -p "$p" >"$logdir/nx-27017.log" 2>&1 &
+    # A pid file per port: nx-27017 refuses to start while another instance's default
+    # /tmp/nx_27017.pid names a live process (a developer's own, another test run).
+    nx-27017 --db memory --host 127.0.0.1 -p "$p" --pid-file "$logdir/nx-27017-$p.pid" \
+      --log-file "$logdir/nx-27017-$p.server.log" >"$logdir/nx-27017.log" 2>&1 &
     FACEID_SERVICE_PIDS="$FACEID_SERVICE_PIDS $!"
     wait_for_port "$p" nx-27017
     export FACEID_TEST_MONGO_URI="mongodb://127.0.0.1:$p"
