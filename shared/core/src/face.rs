@@ -22,6 +22,14 @@ pub struct FaceObservation {
     pub patch: Option<crate::parallax::FacePatch>,
 }
 
+/// The eye line of [`FaceObservation::eye_line`]: its midpoint, its vector from the
+/// left eye to the right one, and that vector's squared length.
+struct EyeLine {
+    mid: [f64; 2],
+    axis: [f64; 2],
+    d2: f64,
+}
+
 impl FaceObservation {
     pub fn width(&self) -> i64 {
         self.rect[2] - self.rect[0] + 1
@@ -34,55 +42,18 @@ impl FaceObservation {
     /// face; positive when the nose points to the image's right (the person turned to
     /// *their* left, in an unmirrored camera frame).
     pub fn yaw(&self) -> f64 {
-        let [a0, a1, b0, b1, nose] = self.landmarks;
-        let eye_a = [(a0[0] + a1[0]) / 2.0, (a0[1] + a1[1]) / 2.0];
-        let eye_b = [(b0[0] + b1[0]) / 2.0, (b0[1] + b1[1]) / 2.0];
-        // Orient the axis from the eye on the image's left to the one on its right.
-        let (l, r) = if eye_a[0] <= eye_b[0] {
-            (eye_a, eye_b)
-        } else {
-            (eye_b, eye_a)
-        };
-        let axis = [r[0] - l[0], r[1] - l[1]];
-        let dist = (axis[0] * axis[0] + axis[1] * axis[1]).sqrt();
-        if dist < 1e-6 {
+        let Some(EyeLine { mid, axis, d2 }) = self.eye_line() else {
             return 0.0;
-        }
-        let mid = [(l[0] + r[0]) / 2.0, (l[1] + r[1]) / 2.0];
+        };
+        let nose = self.landmarks[4];
         let off = [nose[0] - mid[0], nose[1] - mid[1]];
-        (off[0] * axis[0] + off[1] * axis[1]) / (dist * dist)
+        (off[0] * axis[0] + off[1] * axis[1]) / d2
     }
-    /// Head pitch from the 5 landmarks: the nose's drop below the line through the eye
-    /// centres (perpendicular to it), in eye distances; about 0.6 for a face looking at
-    /// the camera. The nose stands in front of the eyes, so looking up lifts it toward the
-    /// eye line and shortens the drop, looking down lengthens it (less, for the same
-    /// angle: the cosine shortens what the sine adds). A roll leaves it alone (measured
-    /// across the eye line); a turn lengthens it on an ideal head, as the eye distance it
-    /// is measured in foreshortens (see `LivenessPolicy::classify_pose`).
-    pub fn nose_drop(&self) -> f64 {
-        let [a0, a1, b0, b1, nose] = self.landmarks;
-        let eye_a = [(a0[0] + a1[0]) / 2.0, (a0[1] + a1[1]) / 2.0];
-        let eye_b = [(b0[0] + b1[0]) / 2.0, (b0[1] + b1[1]) / 2.0];
-        let (l, r) = if eye_a[0] <= eye_b[0] {
-            (eye_a, eye_b)
-        } else {
-            (eye_b, eye_a)
-        };
-        let axis = [r[0] - l[0], r[1] - l[1]];
-        let d2 = axis[0] * axis[0] + axis[1] * axis[1];
-        if d2 < 1e-12 {
-            return 0.0;
-        }
-        let mid = [(l[0] + r[0]) / 2.0, (l[1] + r[1]) / 2.0];
-        (axis[0] * (nose[1] - mid[1]) - axis[1] * (nose[0] - mid[0])) / d2
-    }
-    /// The other pitch cue of the 5 landmarks: how far each eye's inner corner sits below
-    /// its outer one (perpendicular to the eye line, mean of the two eyes), in eye
-    /// distances. The inner corners stand in front of the outer ones, so looking down
-    /// lowers them against the outer corners and looking up raises them, as for the nose;
-    /// a roll moves both eyes' corners alike and is measured away (relative to the eye
-    /// line). dlib's 5 points: 0–1 and 2–3 are each eye's outer then inner corner.
-    pub fn eye_corner_drop(&self) -> f64 {
+
+    /// The line through the two eye centres, oriented from the eye on the image's left
+    /// to the one on its right (the frame the yaw and pitch measures are taken in);
+    /// `None` when the eyes coincide.
+    fn eye_line(&self) -> Option<EyeLine> {
         let [a0, a1, b0, b1, _] = self.landmarks;
         let eye_a = [(a0[0] + a1[0]) / 2.0, (a0[1] + a1[1]) / 2.0];
         let eye_b = [(b0[0] + b1[0]) / 2.0, (b0[1] + b1[1]) / 2.0];
@@ -93,9 +64,37 @@ impl FaceObservation {
         };
         let axis = [r[0] - l[0], r[1] - l[1]];
         let d2 = axis[0] * axis[0] + axis[1] * axis[1];
-        if d2 < 1e-12 {
+        (d2 >= 1e-12).then(|| EyeLine {
+            mid: [(l[0] + r[0]) / 2.0, (l[1] + r[1]) / 2.0],
+            axis,
+            d2,
+        })
+    }
+    /// Head pitch from the 5 landmarks: the nose's drop below the line through the eye
+    /// centres (perpendicular to it), in eye distances; about 0.6 for a face looking at
+    /// the camera. The nose stands in front of the eyes, so looking up lifts it toward the
+    /// eye line and shortens the drop, looking down lengthens it (less, for the same
+    /// angle: the cosine shortens what the sine adds). A roll leaves it alone (measured
+    /// across the eye line); a turn lengthens it on an ideal head, as the eye distance it
+    /// is measured in foreshortens (see `LivenessPolicy::classify_pose`).
+    pub fn nose_drop(&self) -> f64 {
+        let Some(EyeLine { mid, axis, d2 }) = self.eye_line() else {
             return 0.0;
-        }
+        };
+        let nose = self.landmarks[4];
+        (axis[0] * (nose[1] - mid[1]) - axis[1] * (nose[0] - mid[0])) / d2
+    }
+    /// The other pitch cue of the 5 landmarks: how far each eye's inner corner sits below
+    /// its outer one (perpendicular to the eye line, mean of the two eyes), in eye
+    /// distances. The inner corners stand in front of the outer ones, so looking down
+    /// lowers them against the outer corners and looking up raises them, as for the nose;
+    /// a roll moves both eyes' corners alike and is measured away (relative to the eye
+    /// line). dlib's 5 points: 0–1 and 2–3 are each eye's outer then inner corner.
+    pub fn eye_corner_drop(&self) -> f64 {
+        let [a0, a1, b0, b1, _] = self.landmarks;
+        let Some(EyeLine { axis, d2, .. }) = self.eye_line() else {
+            return 0.0;
+        };
         // Below the eye line: the component perpendicular to it (image y down).
         let below = |inner: [f64; 2], outer: [f64; 2]| {
             axis[0] * (inner[1] - outer[1]) - axis[1] * (inner[0] - outer[0])
