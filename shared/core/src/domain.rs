@@ -266,16 +266,6 @@ impl ChallengeSteps {
     }
 }
 
-/// Whether `steps` is a sequence a challenge with nods can ask (see [`ChallengeSteps::allows`]).
-pub fn is_challenge_sequence(steps: &[Turn]) -> bool {
-    ChallengeSteps::TurnsAndNods.allows(steps)
-}
-
-/// Every sequence a challenge with nods can ask (72).
-pub fn challenge_sequences() -> Vec<Vec<Turn>> {
-    ChallengeSteps::TurnsAndNods.sequences()
-}
-
 /// A single-use liveness challenge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Challenge {
@@ -402,7 +392,11 @@ mod tests {
             let c = Challenge::new(now, time::Duration::seconds(60));
             assert!(c.steps.contains(&Turn::Left) && c.steps.contains(&Turn::Right));
             assert!(c.steps.iter().any(|t| t.is_vertical()), "{:?}", c.steps);
-            assert!(is_challenge_sequence(&c.steps), "{:?}", c.steps);
+            assert!(
+                ChallengeSteps::TurnsAndNods.allows(&c.steps),
+                "{:?}",
+                c.steps
+            );
             assert_eq!(c.issued_at, now);
             assert!(!c.is_expired(now) && c.is_expired(now + time::Duration::seconds(61)));
         }
@@ -410,7 +404,7 @@ mod tests {
 
     #[test]
     fn there_are_72_challenge_sequences_each_drawn() {
-        let all = challenge_sequences();
+        let all = ChallengeSteps::TurnsAndNods.sequences();
         // 3 steps: left, right and one of up/down, in any order (3! × 2 = 12); 4 steps
         // with no kind twice in a row: 4·3³ = 108, minus those without a left (3·2³ = 24),
         // without a right (24) or without a nod (2: LRLR, RLRL), plus those without either
@@ -429,7 +423,7 @@ mod tests {
             vec![Left, Right],
             vec![Left, Up, Right, Down, Left],
         ] {
-            assert!(!is_challenge_sequence(&bad), "{bad:?}");
+            assert!(!ChallengeSteps::TurnsAndNods.allows(&bad), "{bad:?}");
         }
         // Every sequence comes up (uniform draw: 72 kinds in 5,000 draws).
         let now = OffsetDateTime::now_utc();
