@@ -88,17 +88,23 @@ impl Landmarks5 {
         self.0[4]
     }
 
+    /// The eye axis, from the eye on the image's left to the one on its right, and its
+    /// squared length; `None` when the eyes coincide (both measures below read 0 then).
+    fn eye_axis(&self) -> Option<([f64; 2], f64)> {
+        let (l, r) = self.eyes();
+        let axis = [r[0] - l[0], r[1] - l[1]];
+        let d2 = axis[0] * axis[0] + axis[1] * axis[1];
+        (d2 >= 1e-12).then_some((axis, d2))
+    }
+
     /// The server's yaw measure (a copy of `FaceObservation::yaw` in faceid-core, kept
     /// here so the testkit does not depend on the service): the nose's offset from the eye
     /// midpoint along the eye axis, in eye distances. Positive when the nose is toward the
     /// image's right, i.e. the person turned to *their* left in an unmirrored frame.
     pub fn yaw_ratio(&self) -> f64 {
-        let (l, r) = self.eyes();
-        let axis = [r[0] - l[0], r[1] - l[1]];
-        let d2 = axis[0] * axis[0] + axis[1] * axis[1];
-        if d2 < 1e-12 {
+        let Some((axis, d2)) = self.eye_axis() else {
             return 0.0;
-        }
+        };
         let mid = self.eye_mid();
         let n = self.nose();
         ((n[0] - mid[0]) * axis[0] + (n[1] - mid[1]) * axis[1]) / d2
@@ -108,12 +114,9 @@ impl Landmarks5 {
     /// distance below the line through the eye centres, in eye distances. Looking up
     /// shortens it, looking down lengthens it.
     pub fn nose_drop(&self) -> f64 {
-        let (l, r) = self.eyes();
-        let axis = [r[0] - l[0], r[1] - l[1]];
-        let d2 = axis[0] * axis[0] + axis[1] * axis[1];
-        if d2 < 1e-12 {
+        let Some((axis, d2)) = self.eye_axis() else {
             return 0.0;
-        }
+        };
         let mid = self.eye_mid();
         let n = self.nose();
         (axis[0] * (n[1] - mid[1]) - axis[1] * (n[0] - mid[0])) / d2
