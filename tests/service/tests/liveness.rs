@@ -669,3 +669,44 @@ async fn challenges_ask_for_nods_only_when_configured() {
         assert!(steps.iter().any(|t| t == "up" || t == "down"), "{steps:?}");
     }
 }
+
+/// The shipped configuration (turns only, screen light on) against the attacker who
+/// captured an accepted login and sends it to a fresh challenge with the same turns: its
+/// colours were the old challenge's. With the light check off, the seen-frames guard
+/// refuses it instead.
+#[tokio::test]
+async fn with_the_default_turns_a_replayed_login_is_refused() {
+    const LRL: [&str; 3] = ["left", "right", "left"];
+    const LEFT_RIGHT_LEFT: [(f64, f64); 10] = [S, L[0], L[1], S, R[0], R[1], S, L[0], L[1], S];
+    let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
+    for (light_check, refused_as) in [
+        (None, "liveness_light_mismatch"),
+        (
+            Some(("FACEID_SCREEN_LIGHT", "false")),
+            "liveness_frames_seen",
+        ),
+    ] {
+        let s = LocalServer::start(light_check.as_slice()).await;
+        let (st, b) = s
+            .enroll("obama", &[fixture("face_recognition/obama.jpg")])
+            .await;
+        assert_eq!(st, 201, "{b}");
+        let c = challenge(&s, &LRL).await;
+        let accepted = if light_check.is_none() {
+            obama.turning(&LEFT_RIGHT_LEFT, &c)
+        } else {
+            obama.turning_unlit(&LEFT_RIGHT_LEFT)
+        };
+        let (st, body) = login(&s, &c, Some("obama"), &accepted).await;
+        assert_eq!(st, 200, "{light_check:?}: {body}");
+        for user in [Some("obama"), None] {
+            let c = challenge(&s, &LRL).await;
+            let (st, body) = login(&s, &c, user, &accepted).await;
+            assert_eq!(
+                (st, body["reason"].as_str()),
+                (401, Some(refused_as)),
+                "{light_check:?}, {user:?}: {body}"
+            );
+        }
+    }
+}
