@@ -169,8 +169,12 @@ impl FacePatch {
 /// any pose; a head's turn leaves the nose and the sides of the face off the plane.
 /// `None` if too few points could be tracked (a face too flat in texture or too changed).
 pub fn residual(straight: &FacePatch, turned: &FacePatch) -> Option<f64> {
-    let matches = tracks(straight, turned)?;
-    let pairs: Vec<([f64; 2], [f64; 2])> = matches.iter().map(|t| (t.from, t.to)).collect();
+    residual_of(&tracks(straight, turned)?)
+}
+
+/// [`residual`] of points already tracked.
+pub fn residual_of(tracks: &[Track]) -> Option<f64> {
+    let pairs: Vec<([f64; 2], [f64; 2])> = tracks.iter().map(|t| (t.from, t.to)).collect();
     let h = Homography::fit(&pairs)?;
     let mut errors: Vec<f64> = pairs
         .iter()

@@ -14,7 +14,8 @@
 //! - *as presented*: prints in front of the screen (lit like a face), warps and animations
 //!   on a second screen (the page's light falls on it evenly, see liveness_attacks.rs).
 //!
-//! Seeded: every run measures the same. The figures are in the README's Liveness section.
+//! Seeded: every run measures the same. `FACEID_ATTACK_ONLY=0,4` runs only those species
+//! (indices into `SPECIES`), `FACEID_ATTACK_TRIALS` sets the trials per subject (10). The figures are in the README's Liveness section.
 
 use faceid_core::capture::CapturePlan;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
@@ -25,8 +26,8 @@ use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
 use faceid_testkit::{
-    Bend, BentPrint, Camera, HeadModel, HeadPose, Homography, Landmarks5, PrintPose,
-    ScreenLight, ThinPlate,
+    Bend, BentPrint, Camera, HeadModel, HeadPose, Homography, Landmarks5, PrintPose, ScreenLight,
+    ThinPlate,
 };
 use image::RgbImage;
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -404,10 +405,8 @@ const SPECIES: [Species; 10] = [
         name: "print bent like a face (radius 0.7–1.6 eye distances), turned 25–55°",
         genuine: false,
         presented: Presented::InFrontOfTheScreen,
-        // Measured: 35/50 pass every check on the shipped left–right–left / right–left–right
-        // challenges (30–35 on the other sequence sets tried; README, Security). Bounded so
-        // that it can only get better.
-        max_accepted: 35,
+        // 35/50 passed every check before the ruled-surface check (README, Security).
+        max_accepted: 0,
         make: bent_print,
     },
     Species {
@@ -428,21 +427,21 @@ const SPECIES: [Species; 10] = [
         name: "print bent like a face, axis tilted 10–45°, turned 25–55°",
         genuine: false,
         presented: Presented::InFrontOfTheScreen,
-        max_accepted: 50,
+        max_accepted: 0,
         make: bent_tilted,
     },
     Species {
         name: "print bent around a horizontal line through the nose, turned 25–55°",
         genuine: false,
         presented: Presented::InFrontOfTheScreen,
-        max_accepted: 50,
+        max_accepted: 0,
         make: bent_across,
     },
     Species {
         name: "print folded along the nose line (V, 15–40° a side), turned 25–55°",
         genuine: false,
         presented: Presented::InFrontOfTheScreen,
-        max_accepted: 50,
+        max_accepted: 0,
         make: folded,
     },
 ];
@@ -624,8 +623,9 @@ fn flat_and_2d_attacks_apcer_per_species() {
     let only: Option<Vec<usize>> = std::env::var("FACEID_ATTACK_ONLY")
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect());
+    let chosen = |k: &usize| only.as_ref().is_none_or(|o| o.contains(k));
     let jobs: Vec<(usize, usize, u64)> = (0..SPECIES.len())
-        .filter(|k| only.as_ref().is_none_or(|o| o.contains(k)))
+        .filter(|k| chosen(k))
         .flat_map(|k| {
             (0..subjects.len()).flat_map(move |j| (0..trials_per_subject).map(move |t| (k, j, t)))
         })
@@ -667,7 +667,7 @@ fn flat_and_2d_attacks_apcer_per_species() {
     }
     println!("turn check vs flat and 2-D attacks ({trials_per_subject} trials per subject):");
     let mut table = vec![];
-    for (k, s) in SPECIES.iter().enumerate() {
+    for (k, s) in SPECIES.iter().enumerate().filter(|(k, _)| chosen(k)) {
         let mine: Vec<&Outcome> = results
             .iter()
             .filter(|(i, _)| *i == k)
