@@ -93,6 +93,10 @@ const LOGIN_REASONS = {
     title: "That moved like a picture, not a face",
     text: "Turn your own head, not a photo or the camera, and keep your whole face in view and in good light while you turn.",
   }),
+  liveness_ruled_surface: () => ({
+    title: "That moved like a bent picture, not a face",
+    text: "Turn your own head, not a photo or the camera, and keep your whole face in view and in good light while you turn.",
+  }),
 };
 
 const ERROR_CODES = {

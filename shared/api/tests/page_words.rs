@@ -20,11 +20,12 @@ fn liveness_failures() -> Vec<LivenessFailure> {
         WrongTurnOrder,
         FlatFace,
         NoParallax,
+        RuledSurface,
     ];
     for f in &all {
         match f {
             TooFewFrames | TooManyFrames | FaceCountInFrame | DifferentPeople | NoMotion
-            | NoHeadTurn | WrongTurnOrder | FlatFace | NoParallax => {}
+            | NoHeadTurn | WrongTurnOrder | FlatFace | NoParallax | RuledSurface => {}
         }
     }
     all

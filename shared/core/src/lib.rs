@@ -14,6 +14,7 @@ pub mod parallax;
 pub mod policy;
 pub mod ports;
 pub mod replay;
+pub mod ruled;
 pub mod screen_light;
 pub mod token;
 

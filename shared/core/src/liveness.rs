@@ -9,6 +9,7 @@
 
 use crate::domain::Turn;
 use crate::face::FaceObservation;
+use crate::parallax::Track;
 use serde::Serialize;
 
 /// Weight of the eye corners' cue in the pitch measure (see `LivenessPolicy::pitches`).
@@ -76,6 +77,16 @@ pub struct LivenessPolicy {
     /// genuine renders at least 0.039 and real webcam head turns at least 0.038
     /// (`faceid-bench footage`): about twice away from each.
     pub min_parallax: f64,
+    /// Least bend along the face's straightest lines ([`crate::ruled::bend`], eye
+    /// distances): the parallax along the eye line, fitted with one curvature along lines of
+    /// one direction for the whole login, in the direction where that bend is least. A
+    /// print bent in any way without stretching (around a cylinder, a tilted or horizontal
+    /// axis, folded) is straight along its rulings (about 0); a head is curved along every
+    /// direction. 0 turns it off. 0.0047: bent prints (four ways, the geometry attack
+    /// suite) measured at most 0.0046 — tracking noise counts as bend —, genuine renders at
+    /// least 0.0059, real webcam head turns at least 0.0041 (`faceid-bench footage`; 1 in
+    /// 240 logins below 0.0047). A narrow margin on the attack side (README, Security).
+    pub min_ruled_bend: f64,
     /// Below this landmark motion (pixels, summed over the sequence) the frames are a still image.
     pub min_motion_px: f64,
     pub min_frames: usize,
@@ -98,6 +109,7 @@ impl Default for LivenessPolicy {
             same_person_distance: 0.5,
             min_eye_foreshortening: 0.2,
             min_parallax: 0.02,
+            min_ruled_bend: 0.0047,
             min_motion_px: 2.0,
             min_frames: 3,
             max_frames: 16,
@@ -125,6 +137,9 @@ pub enum LivenessFailure {
     FlatFace,
     /// The face moved as one flat surface (every point by one homography): a photo.
     NoParallax,
+    /// The face moved as a sheet bent without stretching (straight along some lines): a
+    /// bent print.
+    RuledSurface,
 }
 
 impl LivenessFailure {
@@ -140,6 +155,7 @@ impl LivenessFailure {
             Self::WrongTurnOrder => "wrong_turn_order",
             Self::FlatFace => "flat_face",
             Self::NoParallax => "no_parallax",
+            Self::RuledSurface => "ruled_surface",
         }
     }
 
@@ -154,6 +170,7 @@ impl LivenessFailure {
             Self::WrongTurnOrder => "The head turns did not follow the order asked.",
             Self::FlatFace => "The turn looked like a flat picture, not a head.",
             Self::NoParallax => "The face moved like a flat picture, not a head.",
+            Self::RuledSurface => "The face moved like a bent picture, not a head.",
         }
     }
 }
@@ -180,6 +197,9 @@ pub struct LivenessReport {
     /// Median parallax over the turned frames (`None`: not measurable, too few points
     /// tracked).
     pub parallax: Option<f64>,
+    /// Bend along the face's straightest lines over the turned frames (`None`: not
+    /// measurable, or not reached).
+    pub ruled_bend: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<LivenessFailure>,
 }
@@ -203,6 +223,7 @@ impl LivenessPolicy {
             min_pitch: 0.0,
             eye_foreshortening: 0.0,
             parallax: None,
+            ruled_bend: None,
             failure: None,
         };
         let fail = |mut r: LivenessReport, f| {
@@ -288,9 +309,16 @@ impl LivenessPolicy {
         if report.eye_foreshortening < self.min_eye_foreshortening {
             return fail(report, LivenessFailure::FlatFace);
         }
-        report.parallax = self.parallax(&faces, &yaws, &poses);
+        let tracked = self.turned_tracks(&faces, &yaws, &poses);
+        report.parallax = Self::parallax(&tracked);
         if self.min_parallax > 0.0 && report.parallax.is_none_or(|p| p < self.min_parallax) {
             return fail(report, LivenessFailure::NoParallax);
+        }
+        if self.min_ruled_bend > 0.0 {
+            report.ruled_bend = Self::ruled_bend(&tracked);
+            if report.ruled_bend.is_none_or(|b| b < self.min_ruled_bend) {
+                return fail(report, LivenessFailure::RuledSurface);
+            }
         }
         report.passed = true;
         report
@@ -358,37 +386,57 @@ impl LivenessPolicy {
         }
     }
 
-    /// Median over the turned frames of their parallax from the straightest frame (of
-    /// those neither turned nor nodding); `None` if it could not be measured on at least
-    /// two turned frames. Nodding frames are not measured: the threshold is calibrated on
-    /// turns (renders, prints, real clips).
-    fn parallax(
+    /// Each turned frame's grid, tracked from the straight-ahead frame nearest the middle
+    /// (a frame neither turned nor nodding, least yaw), with its yaw: what the parallax
+    /// and the ruled-surface checks measure. Empty if there is no such frame or nothing
+    /// could be tracked. Nodding frames are not measured: both thresholds are calibrated
+    /// on turns (renders, prints, real clips).
+    fn turned_tracks(
         &self,
         faces: &[&FaceObservation],
         yaws: &[f64],
         poses: &[Option<Turn>],
-    ) -> Option<f64> {
+    ) -> Vec<(f64, Vec<Track>)> {
         let straight = faces
             .iter()
             .zip(yaws)
             .zip(poses)
             .filter(|(_, p)| p.is_none())
             .map(|(fy, _)| fy)
-            .min_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?
-            .0
-            .patch
-            .as_ref()?;
-        let mut values: Vec<f64> = faces
+            .min_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .and_then(|(f, _)| f.patch.as_ref());
+        let Some(straight) = straight else {
+            return vec![];
+        };
+        faces
             .iter()
             .zip(yaws)
             .filter(|(_, y)| self.classify(**y).is_some())
-            .filter_map(|(f, _)| crate::parallax::residual(straight, f.patch.as_ref()?))
+            .filter_map(|(f, y)| Some((*y, crate::parallax::tracks(straight, f.patch.as_ref()?)?)))
+            .collect()
+    }
+
+    /// Median over the turned frames of [`crate::parallax::residual`]; `None` with fewer
+    /// than two measured.
+    fn parallax(tracked: &[(f64, Vec<Track>)]) -> Option<f64> {
+        let mut values: Vec<f64> = tracked
+            .iter()
+            .filter_map(|(_, t)| crate::parallax::residual_of(t))
             .collect();
         if values.len() < 2 {
             return None;
         }
         values.sort_by(f64::total_cmp);
         Some(values[values.len() / 2])
+    }
+
+    /// [`crate::ruled::bend`] over the turned frames; `None` if not measurable.
+    fn ruled_bend(tracked: &[(f64, Vec<Track>)]) -> Option<f64> {
+        let frames: Vec<Vec<crate::ruled::Parallax>> = tracked
+            .iter()
+            .filter_map(|(y, t)| crate::ruled::parallax_of(t, *y))
+            .collect();
+        crate::ruled::bend(&frames)
     }
 
     /// The face logging in: the largest of the frame, if every other face is a
@@ -522,11 +570,13 @@ mod tests {
     use super::*;
     use crate::face::tests::{face, nodded, turned};
 
-    /// The shipped policy without the parallax check: these synthetic faces have
-    /// landmarks but no pixels (parallax is tested on pixels in `parallax`).
+    /// The shipped policy without the parallax and ruled-surface checks: these synthetic
+    /// faces have landmarks but no pixels (parallax is tested on pixels in `parallax`, the
+    /// bend on tracked points in `ruled`).
     fn turn_policy() -> LivenessPolicy {
         LivenessPolicy {
             min_parallax: 0.0,
+            min_ruled_bend: 0.0,
             ..LivenessPolicy::default()
         }
     }
@@ -539,6 +589,21 @@ mod tests {
         );
         assert_eq!(r.failure, Some(LivenessFailure::NoParallax), "{r:?}");
         assert_eq!(r.parallax, None);
+    }
+
+    #[test]
+    fn an_unmeasurable_ruled_bend_fails_closed() {
+        let p = LivenessPolicy {
+            min_parallax: 0.0,
+            ..LivenessPolicy::default()
+        };
+        let r = p.evaluate(
+            &[Turn::Left, Turn::Right],
+            &seq(&[0.0, 0.2, 0.25, 0.0, -0.2, 0.0]),
+        );
+        assert_eq!(r.failure, Some(LivenessFailure::RuledSurface), "{r:?}");
+        assert_eq!(r.ruled_bend, None);
+        assert_eq!(LivenessFailure::RuledSurface.code(), "ruled_surface");
     }
 
     fn seq(yaws: &[f64]) -> Vec<Vec<FaceObservation>> {

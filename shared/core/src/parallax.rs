@@ -169,22 +169,14 @@ impl FacePatch {
 /// any pose; a head's turn leaves the nose and the sides of the face off the plane.
 /// `None` if too few points could be tracked (a face too flat in texture or too changed).
 pub fn residual(straight: &FacePatch, turned: &FacePatch) -> Option<f64> {
-    let first = track(straight, turned);
-    if first.len() < MIN_MATCHES {
-        return None;
-    }
-    // The first matches compare square templates with a foreshortened view of them, which
-    // blurs where a steeply turned photo's points are found. Seen through the first fit,
-    // a photo's straight view lines up with its turned view again: matching that against
-    // the turned view locates a plane's points to a fraction of a pixel, while a head's
-    // nose and sides stay off the plane.
-    let rough = Homography::fit(&first)?;
-    let matches = retrack(straight, turned, &rough)?;
-    if matches.len() < MIN_MATCHES {
-        return None;
-    }
-    let h = Homography::fit(&matches)?;
-    let mut errors: Vec<f64> = matches
+    residual_of(&tracks(straight, turned)?)
+}
+
+/// [`residual`] of points already tracked.
+pub fn residual_of(tracks: &[Track]) -> Option<f64> {
+    let pairs: Vec<([f64; 2], [f64; 2])> = tracks.iter().map(|t| (t.from, t.to)).collect();
+    let h = Homography::fit(&pairs)?;
+    let mut errors: Vec<f64> = pairs
         .iter()
         .map(|(p, q)| {
             let m = h.apply(*p);
@@ -196,14 +188,42 @@ pub fn residual(straight: &FacePatch, turned: &FacePatch) -> Option<f64> {
     Some(errors[i] / PATCH_EYE_DISTANCE)
 }
 
+/// One grid point tracked from the straight patch to the turned one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Track {
+    /// Row and column of the grid point.
+    pub cell: (usize, usize),
+    /// Where it is in the straight patch (the grid point, to the rounding of the search).
+    pub from: [f64; 2],
+    /// Where it was found in the turned patch.
+    pub to: [f64; 2],
+}
+
+/// The grid tracked from `straight` to `turned`, refined against a first homography;
+/// `None` if too few points were found.
+pub fn tracks(straight: &FacePatch, turned: &FacePatch) -> Option<Vec<Track>> {
+    let first = track(straight, turned);
+    if first.len() < MIN_MATCHES {
+        return None;
+    }
+    // The first matches compare square templates with a foreshortened view of them, which
+    // blurs where a steeply turned photo's points are found. Seen through the first fit,
+    // a photo's straight view lines up with its turned view again: matching that against
+    // the turned view locates a plane's points to a fraction of a pixel, while a head's
+    // nose and sides stay off the plane.
+    let rough = Homography::fit(&first)?;
+    let matches = retrack(straight, turned, &rough)?;
+    (matches.len() >= MIN_MATCHES).then_some(matches)
+}
+
 /// Grid points of `a` and where they are found in `b`, looking near where `h` puts them
 /// with templates cut from `a` mapped by `h`.
-fn retrack(a: &FacePatch, b: &FacePatch, h: &Homography) -> Option<Vec<([f64; 2], [f64; 2])>> {
+fn retrack(a: &FacePatch, b: &FacePatch, h: &Homography) -> Option<Vec<Track>> {
     let back = h.inverse()?;
     let warped = a.mapped(|q| back.apply(q));
     let reach = TEMPLATE_RADIUS + REFINE_RADIUS + 1;
     let mut out = vec![];
-    for p in grid() {
+    for (cell, p) in cells() {
         let q = h.apply(p);
         let at = (q[0].round() as i64, q[1].round() as i64);
         if !inside(at, reach) {
@@ -212,7 +232,11 @@ fn retrack(a: &FacePatch, b: &FacePatch, h: &Homography) -> Option<Vec<([f64; 2]
         // Where the rounded point came from in `a`: the pair must name the same point.
         let from = back.apply([at.0 as f64, at.1 as f64]);
         if let Some(found) = locate(&warped, at, b, at, REFINE_RADIUS) {
-            out.push((from, found));
+            out.push(Track {
+                cell,
+                from,
+                to: found,
+            });
         }
     }
     Some(out)
@@ -220,12 +244,32 @@ fn retrack(a: &FacePatch, b: &FacePatch, h: &Homography) -> Option<Vec<([f64; 2]
 
 /// The tracked grid, in patch pixels.
 fn grid() -> impl Iterator<Item = [f64; 2]> {
-    (GRID_Y.0..=GRID_Y.1).step_by(GRID_STEP).flat_map(|gy| {
-        (GRID_X.0..=GRID_X.1)
-            .step_by(GRID_STEP)
-            .map(move |gx| [PATCH_EYE_MID[0] + gx as f64, PATCH_EYE_MID[1] + gy as f64])
-    })
+    cells().map(|(_, p)| p)
 }
+
+/// The tracked grid with each point's (row, column).
+fn cells() -> impl Iterator<Item = ((usize, usize), [f64; 2])> {
+    let rows = (GRID_Y.1 - GRID_Y.0) as usize / GRID_STEP + 1;
+    let cols = (GRID_X.1 - GRID_X.0) as usize / GRID_STEP + 1;
+    (0..rows).flat_map(move |row| (0..cols).map(move |col| ((row, col), cell_point((row, col)))))
+}
+
+/// Where the grid point of `(row, column)` is in a patch.
+pub(crate) fn cell_point((row, col): (usize, usize)) -> [f64; 2] {
+    [
+        PATCH_EYE_MID[0] + (GRID_X.0 + (col * GRID_STEP) as i64) as f64,
+        PATCH_EYE_MID[1] + (GRID_Y.0 + (row * GRID_STEP) as i64) as f64,
+    ]
+}
+
+/// The middle of the tracked grid, in a patch.
+pub(crate) const GRID_MIDDLE: [f64; 2] = [
+    PATCH_EYE_MID[0] + (GRID_X.0 + GRID_X.1) as f64 / 2.0,
+    PATCH_EYE_MID[1] + (GRID_Y.0 + GRID_Y.1) as f64 / 2.0,
+];
+
+/// The grid's pitch, in eye distances.
+pub(crate) const GRID_PITCH: f64 = GRID_STEP as f64 / PATCH_EYE_DISTANCE;
 
 /// Whether a template and its search `reach` around `(x, y)` lie inside a patch.
 fn inside((x, y): (i64, i64), reach: i64) -> bool {
@@ -322,7 +366,7 @@ fn locate(
 }
 
 /// Solves `m·x = v` (Gaussian elimination with partial pivoting); `None` if singular.
-fn solve<const N: usize>(mut m: [[f64; N]; N], mut v: [f64; N]) -> Option<[f64; N]> {
+pub(crate) fn solve<const N: usize>(mut m: [[f64; N]; N], mut v: [f64; N]) -> Option<[f64; N]> {
     for c in 0..N {
         let p = (c..N).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))?;
         if m[p][c].abs() < 1e-12 {
@@ -378,7 +422,7 @@ impl Affine {
 
 /// A plane-to-plane projective map, fitted by least squares on points normalised to the
 /// patch's centre and scale (Hartley's conditioning).
-struct Homography {
+pub(crate) struct Homography {
     h: [f64; 8],
 }
 
@@ -393,7 +437,7 @@ fn normalised(p: [f64; 2]) -> [f64; 2] {
 }
 
 impl Homography {
-    fn fit(pairs: &[([f64; 2], [f64; 2])]) -> Option<Self> {
+    pub(crate) fn fit(pairs: &[([f64; 2], [f64; 2])]) -> Option<Self> {
         let mut m = [[0.0; 8]; 8];
         let mut v = [0.0; 8];
         for (p, q) in pairs {
@@ -442,7 +486,7 @@ impl Homography {
         })
     }
 
-    fn apply(&self, p: [f64; 2]) -> [f64; 2] {
+    pub(crate) fn apply(&self, p: [f64; 2]) -> [f64; 2] {
         let [x, y] = normalised(p);
         let h = &self.h;
         let d = h[6] * x + h[7] * y + 1.0;

@@ -6,8 +6,10 @@
 //! way, straight, three turned the other way, straight, in a random order of the two turns —
 //! choosing turned frames among those where the person turned (relative yaw past the turn
 //! threshold). What this measures is everything after "the head turned": the same-person
-//! bound and the eye-foreshortening check (`liveness_flat_face`), swept over its threshold.
-//! There is no screen light in these clips, so that check is off here.
+//! bound, the eye-foreshortening check (`liveness_flat_face`), the parallax check
+//! (`liveness_no_parallax`) and the ruled-surface check (`liveness_ruled_surface`), each
+//! swept over its threshold with the others as shipped. There is no screen light in these
+//! clips, so that check is off here.
 //!
 //! Straight frames are those facing the camera both ways (relative yaw and nose drop
 //! within 0.05). Where a clip also has frames of the person looking up or down (their nose
@@ -29,6 +31,10 @@ use std::path::Path;
 pub const SWEEP: [f64; 8] = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0];
 /// Parallax thresholds the report sweeps.
 pub const PARALLAX_SWEEP: [f64; 8] = [0.0, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04];
+/// Ruled-bend thresholds the report sweeps.
+pub const RULED_SWEEP: [f64; 10] = [
+    0.0, 0.003, 0.004, 0.0045, 0.0047, 0.005, 0.0055, 0.006, 0.007, 0.008,
+];
 
 #[derive(Debug, Serialize)]
 pub struct ClipReport {
@@ -43,6 +49,8 @@ pub struct ClipReport {
     pub trials: usize,
     /// Accepted by the shipped policy (screen light off).
     pub accepted: usize,
+    /// Accepted by the shipped policy without the ruled-surface check.
+    pub accepted_without_ruled_check: usize,
     pub refusals: BTreeMap<String, usize>,
     /// Accepted at each threshold of [`SWEEP`].
     pub accepted_at: Vec<(f64, usize)>,
@@ -63,6 +71,12 @@ pub struct ClipReport {
     pub nod_refusals: BTreeMap<String, usize>,
     pub up_pitch_min_median_max: [f64; 3],
     pub down_pitch_min_median_max: [f64; 3],
+    /// Accepted at each ruled-bend threshold of [`RULED_SWEEP`] (the rest as shipped).
+    pub accepted_at_ruled_bend: Vec<(f64, usize)>,
+    /// Smallest, 5th-percentile and median ruled bend over the trials that measured it.
+    pub ruled_bend_min_p5_median: [f64; 3],
+    /// Trials that got as far as the ruled-surface check but could not measure it.
+    pub ruled_bend_unmeasured: usize,
 }
 
 /// Small deterministic generator (xorshift64*), so runs repeat without a dependency.
@@ -169,6 +183,7 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
         looked_down: down.len(),
         trials: 0,
         accepted: 0,
+        accepted_without_ruled_check: 0,
         refusals: BTreeMap::new(),
         accepted_at: SWEEP.iter().map(|t| (*t, 0)).collect(),
         slope_min_p5_median: [0.0; 3],
@@ -180,6 +195,9 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
         nod_refusals: BTreeMap::new(),
         up_pitch_min_median_max: spread(&up),
         down_pitch_min_median_max: spread(&down),
+        accepted_at_ruled_bend: RULED_SWEEP.iter().map(|t| (*t, 0)).collect(),
+        ruled_bend_min_p5_median: [0.0; 3],
+        ruled_bend_unmeasured: 0,
     };
     if straight.len() < 3 || left.len() < 3 || right.len() < 3 {
         return Ok(report);
@@ -187,6 +205,22 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
     let mut draw = Draw(0x5EED ^ (faces.len() as u64) << 7 | 1);
     let mut slopes = vec![];
     let mut parallaxes = vec![];
+    let mut bends = vec![];
+    // Every check at its loosest (the measured ones still fail closed when unmeasurable):
+    // a trial is accepted at thresholds (f, p, b) when it passes this and its slope,
+    // parallax and bend reach them.
+    let loosest = LivenessPolicy {
+        min_eye_foreshortening: SWEEP[0],
+        min_parallax: f64::MIN_POSITIVE,
+        min_ruled_bend: f64::MIN_POSITIVE,
+        ..policy
+    };
+    let at = |r: &faceid_core::liveness::LivenessReport, f: f64, p: f64, b: f64| {
+        r.passed
+            && r.eye_foreshortening >= f
+            && r.parallax.is_some_and(|x| x >= p)
+            && r.ruled_bend.is_some_and(|x| x >= b)
+    };
     for _ in 0..trials {
         let steps = if draw.below(2) == 0 {
             [Turn::Left, Turn::Right]
@@ -213,24 +247,41 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
             Some(f) => *report.refusals.entry(f.code().to_string()).or_default() += 1,
         }
         slopes.push(r.eye_foreshortening);
-        let got_to_parallax = r.passed || r.failure == Some(LivenessFailure::NoParallax);
-        match r.parallax {
+        let unruled = LivenessPolicy {
+            min_ruled_bend: 0.0,
+            ..policy
+        };
+        report.accepted_without_ruled_check +=
+            usize::from(unruled.evaluate(&steps, &frames).passed);
+        let loose = loosest.evaluate(&steps, &frames);
+        let got_to_parallax = !matches!(
+            loose.failure,
+            Some(f) if f != LivenessFailure::NoParallax && f != LivenessFailure::RuledSurface
+        );
+        match loose.parallax {
             Some(p) => parallaxes.push(p),
             None if got_to_parallax => report.parallax_unmeasured += 1,
             None => {}
         }
-        // The parallax check comes last: a trial refused by it, or accepted, passed the rest.
-        if let (true, Some(p)) = (got_to_parallax, r.parallax) {
-            for (t, n) in &mut report.accepted_at_parallax {
-                *n += usize::from(p >= *t);
-            }
+        let got_to_ruled = loose.passed || loose.failure == Some(LivenessFailure::RuledSurface);
+        match loose.ruled_bend {
+            Some(b) => bends.push(b),
+            None if got_to_ruled => report.ruled_bend_unmeasured += 1,
+            None => {}
         }
+        let (f0, p0, b0) = (
+            policy.min_eye_foreshortening,
+            policy.min_parallax,
+            policy.min_ruled_bend,
+        );
         for (t, n) in &mut report.accepted_at {
-            let at = LivenessPolicy {
-                min_eye_foreshortening: *t,
-                ..policy
-            };
-            *n += usize::from(at.evaluate(&steps, &frames).passed);
+            *n += usize::from(at(&loose, *t, p0, b0));
+        }
+        for (t, n) in &mut report.accepted_at_parallax {
+            *n += usize::from(at(&loose, f0, *t, b0));
+        }
+        for (t, n) in &mut report.accepted_at_ruled_bend {
+            *n += usize::from(at(&loose, f0, p0, *t));
         }
     }
     // Logins with a nod between the turns, for each way the clip has frames of.
@@ -283,6 +334,11 @@ fn run_clip(analyzer: &dyn FaceAnalyzer, clip: &Path, trials: usize) -> Result<C
     if !parallaxes.is_empty() {
         let q = |p: f64| parallaxes[((parallaxes.len() - 1) as f64 * p) as usize];
         report.parallax_min_p5_median = [q(0.0), q(0.05), q(0.5)];
+    }
+    bends.sort_by(f64::total_cmp);
+    if !bends.is_empty() {
+        let q = |p: f64| bends[((bends.len() - 1) as f64 * p) as usize];
+        report.ruled_bend_min_p5_median = [q(0.0), q(0.05), q(0.5)];
     }
     Ok(report)
 }

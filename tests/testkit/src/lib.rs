@@ -23,7 +23,7 @@ pub mod sheet;
 pub mod warp;
 pub mod y4m;
 
-pub use bent::BentPrint;
+pub use bent::{Bend, BentPrint};
 pub use framing::Framing;
 pub use head::{HeadModel, HeadPose};
 pub use landmarks::Landmarks5;
