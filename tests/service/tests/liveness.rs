@@ -222,11 +222,10 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     );
 
     // Reused challenge.
-    let (st, body) = login(&s, &c, None, &obama.turning(&RIGHT_UP_LEFT, &c)).await;
-    assert_eq!(
-        (st, body["reason"].clone()),
-        (401, json!("challenge_used")),
-        "{body}"
+    assert_refused(
+        &login(&s, &c, None, &obama.turning(&RIGHT_UP_LEFT, &c)).await,
+        "challenge_used",
+        "",
     );
 
     let reason = |v: &Value| v["reason"].as_str().unwrap_or_default().to_owned();
@@ -258,11 +257,10 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     );
     // The right turns in the wrong order.
     let c = challenge(&s, &LUR).await;
-    let (st, body) = login(&s, &c, Some("obama"), &obama.turning(&RIGHT_UP_LEFT, &c)).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_wrong_turn_order".into()),
-        "{body}"
+    assert_refused(
+        &login(&s, &c, Some("obama"), &obama.turning(&RIGHT_UP_LEFT, &c)).await,
+        "liveness_wrong_turn_order",
+        "",
     );
     // Five failures from one address lock it out (tested below); start a fresh window.
     reset_lockout(&s).await;
@@ -270,20 +268,18 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     let c = challenge(&s, &LUR).await;
     let mut mixed = obama.turning_under(&LEFT_UP_RIGHT[..4], &c.lights[..4]);
     mixed.extend(tom.turning_under(&LEFT_UP_RIGHT[4..], &c.lights[4..]));
-    let (st, body) = login(&s, &c, None, &mixed).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_different_people".into()),
-        "{body}"
+    assert_refused(
+        &login(&s, &c, None, &mixed).await,
+        "liveness_different_people",
+        "",
     );
     // Replay: the accepted login's frames, sent again to a new challenge with the same
     // turns (re-requested until it had them). Its colours were another challenge's.
     let c = challenge(&s, &LUR).await;
-    let (st, body) = login(&s, &c, Some("obama"), &accepted).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_light_mismatch".into()),
-        "{body}"
+    assert_refused(
+        &login(&s, &c, Some("obama"), &accepted).await,
+        "liveness_light_mismatch",
+        "",
     );
     // A video made before the challenge existed (no screen light on it: a recording, or
     // the testkit's one-photo animation); and a video shown on a screen held to the
@@ -299,11 +295,10 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     for (attack, light) in [("unlit video", unlit), ("video on a screen", on_a_screen)] {
         let c = challenge(&s, &LUR).await;
         let video = obama.turning_lit(&LEFT_UP_RIGHT, &c.lights, light);
-        let (st, body) = login(&s, &c, Some("obama"), &video).await;
-        assert_eq!(
-            (st, reason(&body)),
-            (401, "liveness_light_mismatch".into()),
-            "{attack}: {body}"
+        assert_refused(
+            &login(&s, &c, Some("obama"), &video).await,
+            "liveness_light_mismatch",
+            attack,
         );
     }
     // An unknown challenge.
@@ -312,11 +307,10 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
         steps: 3,
         lights: c.lights.clone(),
     };
-    let (st, body) = login(&s, &unknown, None, &obama.turning(&LEFT_UP_RIGHT, &c)).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "challenge_unknown".into()),
-        "{body}"
+    assert_refused(
+        &login(&s, &unknown, None, &obama.turning(&LEFT_UP_RIGHT, &c)).await,
+        "challenge_unknown",
+        "",
     );
 }
 
@@ -333,7 +327,6 @@ async fn with_the_screen_light_off_a_captured_login_is_not_accepted_twice() {
         .await;
     assert_eq!(st, 201, "{b}");
     let obama = Subject::new("face_recognition/obama.jpg", "obama.json");
-    let reason = |v: &Value| v["reason"].as_str().unwrap_or_default().to_owned();
 
     let captured = obama.turning_unlit(&LEFT_UP_RIGHT);
     let c = challenge(&s, &LUR).await;
@@ -367,11 +360,10 @@ async fn with_the_screen_light_off_a_captured_login_is_not_accepted_twice() {
         ),
     ] {
         let c = challenge(&s, &LUR).await;
-        let (st, body) = login(&s, &c, user, frames).await;
-        assert_eq!(
-            (st, reason(&body)),
-            (401, "liveness_frames_seen".into()),
-            "{attack}: {body}"
+        assert_refused(
+            &login(&s, &c, user, frames).await,
+            "liveness_frames_seen",
+            attack,
         );
         reset_lockout(&s).await;
     }
@@ -388,6 +380,16 @@ async fn with_the_screen_light_off_a_captured_login_is_not_accepted_twice() {
         seen.filter_map(|e| e.ok())
             .all(|e| e.file_name().to_string_lossy().starts_with('.')),
         "no seen-frame record is left"
+    );
+}
+
+/// Asserts that an answer was refused (401) with `reason`.
+#[track_caller]
+fn assert_refused((status, body): &(u16, Value), reason: &str, context: &str) {
+    assert_eq!(
+        (*status, body["reason"].as_str()),
+        (401, Some(reason)),
+        "{context}: {body}"
     );
 }
 
@@ -424,18 +426,16 @@ async fn answers_are_held_to_the_capture_plan() {
     // At once (frames made before, or without a camera): too fast, and the challenge is
     // spent; the user is not charged.
     let c = challenge(&s, &LUR).await;
-    let (st, body) = send(&s, &c, Some("obama"), &frames).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_too_fast".into()),
-        "{body}"
+    assert_refused(
+        &send(&s, &c, Some("obama"), &frames).await,
+        "liveness_too_fast",
+        "",
     );
     s.state.clock.advance(earliest);
-    let (st, body) = send(&s, &c, Some("obama"), &frames).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "challenge_used".into()),
-        "{body}"
+    assert_refused(
+        &send(&s, &c, Some("obama"), &frames).await,
+        "challenge_used",
+        "",
     );
     let user = s
         .state
@@ -452,11 +452,10 @@ async fn answers_are_held_to_the_capture_plan() {
     s.state
         .clock
         .advance(earliest - time::Duration::milliseconds(500));
-    let (st, body) = send(&s, &c, Some("obama"), &frames).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_too_fast".into()),
-        "{body}"
+    assert_refused(
+        &send(&s, &c, Some("obama"), &frames).await,
+        "liveness_too_fast",
+        "",
     );
 
     reset_lockout(&s).await;
@@ -464,19 +463,17 @@ async fn answers_are_held_to_the_capture_plan() {
     // the challenge's life.
     let c = challenge(&s, &LUR).await;
     s.state.clock.advance(latest + time::Duration::seconds(1));
-    let (st, body) = send(&s, &c, Some("obama"), &frames).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "liveness_too_slow".into()),
-        "{body}"
+    assert_refused(
+        &send(&s, &c, Some("obama"), &frames).await,
+        "liveness_too_slow",
+        "",
     );
     let c = challenge(&s, &LUR).await;
     s.state.clock.advance(time::Duration::seconds(61));
-    let (st, body) = send(&s, &c, Some("obama"), &frames).await;
-    assert_eq!(
-        (st, reason(&body)),
-        (401, "challenge_expired".into()),
-        "{body}"
+    assert_refused(
+        &send(&s, &c, Some("obama"), &frames).await,
+        "challenge_expired",
+        "",
     );
 
     // Within the window, the frames are judged (a still photo: no head turn).
@@ -582,11 +579,10 @@ async fn sixth_failure_in_the_window_is_locked_out_until_the_cooldown_ends() {
     );
     for i in 0..5 {
         let c = challenge(&s, &LUR).await;
-        let (st, body) = login(&s, &c, Some("obama"), &tom.turning(&LEFT_UP_RIGHT, &c)).await;
-        assert_eq!(
-            (st, body["reason"].clone()),
-            (401, json!("no_match")),
-            "attempt {i}: {body}"
+        assert_refused(
+            &login(&s, &c, Some("obama"), &tom.turning(&LEFT_UP_RIGHT, &c)).await,
+            "no_match",
+            &format!("attempt {i}"),
         );
     }
     let c = challenge(&s, &LUR).await;
@@ -701,11 +697,10 @@ async fn with_the_default_turns_a_replayed_login_is_refused() {
         assert_eq!(st, 200, "{light_check:?}: {body}");
         for user in [Some("obama"), None] {
             let c = challenge(&s, &LRL).await;
-            let (st, body) = login(&s, &c, user, &accepted).await;
-            assert_eq!(
-                (st, body["reason"].as_str()),
-                (401, Some(refused_as)),
-                "{light_check:?}, {user:?}: {body}"
+            assert_refused(
+                &login(&s, &c, user, &accepted).await,
+                refused_as,
+                &format!("{light_check:?}, {user:?}"),
             );
         }
     }
