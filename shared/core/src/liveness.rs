@@ -84,8 +84,8 @@ pub struct LivenessPolicy {
     /// axis, folded) is straight along its rulings (about 0); a head is curved along every
     /// direction. 0 turns it off. 0.0047: bent prints (four ways, the geometry attack
     /// suite) measured at most 0.0046 — tracking noise counts as bend —, genuine renders at
-    /// least 0.0059, real webcam head turns at least 0.0041 (`faceid-bench footage`; 1 in
-    /// 240 logins below 0.0047). A narrow margin on the attack side (README, Security).
+    /// least 0.0059, real webcam head turns at least 0.0032 (`faceid-bench footage`: 7 of
+    /// 800 logins below 0.0047). Narrow margins on both sides (README, Security).
     pub min_ruled_bend: f64,
     /// Below this landmark motion (pixels, summed over the sequence) the frames are a still image.
     pub min_motion_px: f64,
