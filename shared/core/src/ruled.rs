@@ -27,7 +27,7 @@
 //! and a sheet that changes its bend between the straight and the turned frames is not one
 //! developable surface seen twice (README, Security).
 
-use crate::parallax::{self, FacePatch, Homography, Track, PATCH_EYE_DISTANCE};
+use crate::parallax::{self, Homography, Track, PATCH_EYE_DISTANCE};
 use std::collections::BTreeMap;
 
 /// Line directions tried, evenly over half a turn (every 10°).
@@ -50,15 +50,9 @@ pub struct Parallax {
     pub along_eyes: f64,
 }
 
-/// The parallax along the eye line of the grid tracked from `straight` to `turned`;
-/// `toward` is the sign of the turn (the yaw measure's: +1 when the nose moved toward the
-/// image's right). `None` if too few points were tracked.
-pub fn parallax(straight: &FacePatch, turned: &FacePatch, toward: f64) -> Option<Vec<Parallax>> {
-    let tracks = parallax::tracks(straight, turned)?;
-    parallax_of(&tracks, toward)
-}
-
-/// [`parallax`] from tracked points.
+/// The parallax along the eye line of a grid tracked from the straight frame to a turned
+/// one ([`parallax::tracks`]); `toward` is the sign of the turn (the yaw measure's: +1
+/// when the nose moved toward the image's right). `None` if no homography fits.
 pub fn parallax_of(tracks: &[Track], toward: f64) -> Option<Vec<Parallax>> {
     let pairs: Vec<([f64; 2], [f64; 2])> = tracks.iter().map(|t| (t.from, t.to)).collect();
     let h = Homography::fit(&pairs)?;
