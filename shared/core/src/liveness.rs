@@ -421,7 +421,7 @@ impl LivenessPolicy {
     fn parallax(tracked: &[(f64, Vec<Track>)]) -> Option<f64> {
         let mut values: Vec<f64> = tracked
             .iter()
-            .filter_map(|(_, t)| crate::parallax::residual_of(t))
+            .filter_map(|(_, t)| crate::parallax::residual(t))
             .collect();
         if values.len() < 2 {
             return None;

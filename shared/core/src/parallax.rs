@@ -163,24 +163,18 @@ impl FacePatch {
     }
 }
 
-/// How much of the face's motion from `straight` to `turned` no single homography
-/// explains: the [`RESIDUAL_QUANTILE`] quantile of the tracked points' distances from
-/// where the best-fitting homography puts them, in eye distances. About 0 for a photo in
-/// any pose; a head's turn leaves the nose and the sides of the face off the plane.
-/// `None` if too few points could be tracked (a face too flat in texture or too changed).
-pub fn residual(straight: &FacePatch, turned: &FacePatch) -> Option<f64> {
-    residual_of(&tracks(straight, turned)?)
-}
-
-/// [`residual`] of points already tracked.
-pub fn residual_of(tracks: &[Track]) -> Option<f64> {
-    let pairs: Vec<([f64; 2], [f64; 2])> = tracks.iter().map(|t| (t.from, t.to)).collect();
-    let h = Homography::fit(&pairs)?;
-    let mut errors: Vec<f64> = pairs
+/// How much of the face's motion from the straight frame to a turned one ([`tracks`]) no
+/// single homography explains: the [`RESIDUAL_QUANTILE`] quantile of the tracked points'
+/// distances from where the best-fitting homography puts them, in eye distances. About 0
+/// for a photo in any pose; a head's turn leaves the nose and the sides of the face off
+/// the plane. `None` if no homography fits.
+pub fn residual(tracks: &[Track]) -> Option<f64> {
+    let h = Homography::fit_tracks(tracks)?;
+    let mut errors: Vec<f64> = tracks
         .iter()
-        .map(|(p, q)| {
-            let m = h.apply(*p);
-            (m[0] - q[0]).hypot(m[1] - q[1])
+        .map(|t| {
+            let m = h.apply(t.from);
+            (m[0] - t.to[0]).hypot(m[1] - t.to[1])
         })
         .collect();
     errors.sort_by(f64::total_cmp);
@@ -486,6 +480,13 @@ impl Homography {
         })
     }
 
+    /// The homography carrying tracked points from where they were to where they were
+    /// found.
+    pub(crate) fn fit_tracks(tracks: &[Track]) -> Option<Self> {
+        let pairs: Vec<([f64; 2], [f64; 2])> = tracks.iter().map(|t| (t.from, t.to)).collect();
+        Self::fit(&pairs)
+    }
+
     pub(crate) fn apply(&self, p: [f64; 2]) -> [f64; 2] {
         let [x, y] = normalised(p);
         let h = &self.h;
@@ -564,7 +565,7 @@ mod tests {
     #[test]
     fn a_photo_in_any_projective_pose_leaves_no_residual() {
         let straight = view(|p| p);
-        let r = residual(&straight, &view(tilt)).expect("tracked");
+        let r = residual(&tracks(&straight, &view(tilt)).expect("tracked")).expect("fits");
         assert!(r < 0.01, "residual {r}");
     }
 
@@ -577,7 +578,7 @@ mod tests {
             let depth = 30.0 * (-(x * x + y * y) / (2.0 * 25.0f64.powi(2))).exp();
             [p[0] + 0.35 * depth, p[1]]
         };
-        let r = residual(&view(|p| p), &view(turn)).expect("tracked");
+        let r = residual(&tracks(&view(|p| p), &view(turn)).expect("tracked")).expect("fits");
         assert!(r > 0.03, "residual {r}");
     }
 
@@ -595,7 +596,7 @@ mod tests {
     #[test]
     fn an_untextured_face_gives_no_measure() {
         let flat = FacePatch::sample(&FRONT, |_, _| 100.0).expect("patch");
-        assert_eq!(residual(&flat, &flat), None);
+        assert_eq!(tracks(&flat, &flat), None);
     }
 
     #[test]

@@ -54,8 +54,7 @@ pub struct Parallax {
 /// one ([`parallax::tracks`]); `toward` is the sign of the turn (the yaw measure's: +1
 /// when the nose moved toward the image's right). `None` if no homography fits.
 pub fn parallax_of(tracks: &[Track], toward: f64) -> Option<Vec<Parallax>> {
-    let pairs: Vec<([f64; 2], [f64; 2])> = tracks.iter().map(|t| (t.from, t.to)).collect();
-    let h = Homography::fit(&pairs)?;
+    let h = Homography::fit_tracks(tracks)?;
     let mid = parallax::GRID_MIDDLE;
     let unit = |p: [f64; 2]| {
         [
