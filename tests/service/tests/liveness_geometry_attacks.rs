@@ -508,11 +508,13 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         lit_as_face.push(main.map(|f| FrameColour {
             face: f.skin_rgb,
             border: analysis.border_rgb,
+            pose: None,
         }));
         lit_as_presented.push(main.map(|f| match species.presented {
             Presented::InFrontOfTheScreen => FrameColour {
                 face: f.skin_rgb,
                 border: analysis.border_rgb,
+                pose: None,
             },
             Presented::OnAScreen => {
                 let even = ScreenLight {
@@ -523,6 +525,7 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
                 FrameColour {
                     face: skin_rgb(&shown, f.rect),
                     border: border_rgb(&shown),
+                    pose: None,
                 }
             }
         }));
@@ -571,6 +574,14 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         };
         if run >= needed {
             registered[step] = true;
+        }
+    }
+    // The light is judged within each pose the turn check read (as `authenticate` does).
+    for colours in [&mut lit_as_face, &mut lit_as_presented] {
+        for (c, pose) in colours.iter_mut().zip(&turn.poses) {
+            if let Some(c) = c {
+                c.pose = *pose;
+            }
         }
     }
     let light = LightPolicy::default();
@@ -655,12 +666,15 @@ fn flat_and_2d_attacks_apcer_per_species() {
     });
     if let Ok(path) = std::env::var("FACEID_ATTACK_DUMP") {
         let mut csv = String::from(
-            "species,trial,steps,planned,amount,yaw,eye_width_log_ratio,roll,nose_drop,eye_corner_drop\n",
+            "species,trial,steps,failure,planned,amount,yaw,eye_width_log_ratio,roll,nose_drop,eye_corner_drop\n",
         );
         for (n, (k, o)) in results.iter().enumerate() {
             let steps: String = o.steps.iter().map(|t| kind_letter(*t)).collect();
+            let failure = &o.failure;
             for ((p, a), y, l, r, d, c) in &o.geometry {
-                csv.push_str(&format!("{k},{n},{steps},{p},{a},{y},{l},{r},{d},{c}\n"));
+                csv.push_str(&format!(
+                    "{k},{n},{steps},{failure},{p},{a},{y},{l},{r},{d},{c}\n"
+                ));
             }
         }
         std::fs::write(path, csv).expect("dump");
