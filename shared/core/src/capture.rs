@@ -67,6 +67,16 @@ impl CapturePlan {
         }
     }
 
+    /// Which of `frames` frames the page took straight ahead for `steps` steps — the
+    /// first, and the one after each step's turned frames — when that many frames is
+    /// what its plan takes for some number of turned frames per step, each step followed
+    /// by a frontal frame. `None` otherwise (not the page's layout).
+    pub fn frontal_positions(steps: usize, frames: usize) -> Option<Vec<usize>> {
+        (1..=TURN_CAPTURE_MS.len())
+            .find(|turned| 1 + steps * (turned + 1) == frames)
+            .map(|turned| (0..=steps).map(|i| i * (turned + 1)).collect())
+    }
+
     /// From the first frame to the last: the least time any camera needs for them.
     pub fn capture_span(&self) -> Duration {
         Duration::milliseconds((self.last_capture_ms - self.first_capture_ms) as i64)
@@ -194,6 +204,28 @@ mod tests {
             (5, 1, false)
         );
         assert_eq!(p.last_capture_ms, 3400 + 3 * 3200 + 1700);
+    }
+
+    #[test]
+    fn the_frontal_frames_are_where_the_plan_takes_them() {
+        // Left–right–left: straight, three left, straight, three right, straight, ...
+        assert_eq!(
+            CapturePlan::frontal_positions(3, 13),
+            Some(vec![0, 4, 8, 12])
+        );
+        assert_eq!(CapturePlan::frontal_positions(2, 9), Some(vec![0, 4, 8]));
+        // Four steps of two turned frames (the budget of 16).
+        let p = CapturePlan::new(4, 16);
+        assert_eq!(
+            CapturePlan::frontal_positions(4, p.frames),
+            Some(vec![0, 3, 6, 9, 12])
+        );
+        // Not the page's layout: frames missing, or no frontal frames between steps.
+        assert_eq!(CapturePlan::frontal_positions(3, 12), None);
+        assert_eq!(
+            CapturePlan::frontal_positions(4, CapturePlan::new(4, 8).frames),
+            None
+        );
     }
 
     #[test]

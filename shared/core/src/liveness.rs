@@ -7,6 +7,7 @@
 //! (its drop below the eye line) estimated from the 5 landmarks. It does not stop a
 //! replayed video of the right person making the right turns, or a 3-D mask (README).
 
+use crate::capture::CapturePlan;
 use crate::domain::Turn;
 use crate::face::FaceObservation;
 use crate::parallax::Track;
@@ -237,9 +238,13 @@ impl LivenessPolicy {
             return fail(report, LivenessFailure::TooManyFrames);
         }
         let mut faces = Vec::with_capacity(frames.len());
-        for f in frames.iter().map(AsRef::as_ref) {
+        let mut positions = Vec::with_capacity(frames.len());
+        for (i, f) in frames.iter().map(AsRef::as_ref).enumerate() {
             match (self.main_face(f), f.is_empty()) {
-                (Some(one), _) => faces.push(one),
+                (Some(one), _) => {
+                    faces.push(one);
+                    positions.push(i);
+                }
                 (None, true) => {}
                 (None, false) => return fail(report, LivenessFailure::FaceCountInFrame),
             }
@@ -251,7 +256,16 @@ impl LivenessPolicy {
             return fail(report, LivenessFailure::FaceCountInFrame);
         }
         let mut yaws: Vec<f64> = faces.iter().map(|f| f.yaw()).collect();
-        let straight = self.straight_yaw(&yaws);
+        let frontal: Vec<f64> = CapturePlan::frontal_positions(steps.len(), frames.len())
+            .map(|at| {
+                yaws.iter()
+                    .zip(&positions)
+                    .filter(|(_, i)| at.contains(i))
+                    .map(|(y, _)| *y)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let straight = self.straight_yaw(&yaws, frontal);
         for y in &mut yaws {
             *y -= straight;
         }
@@ -461,17 +475,25 @@ impl LivenessPolicy {
         }
     }
 
-    /// The straight-ahead yaw: the median over the frames, then the median of the frames
-    /// within half the turn threshold of it. The first alone leans toward a side the
-    /// challenge turns to more often (left–right–left: six frames turned left, three
-    /// right, four straight, so the median is the straight frame furthest left, and a
-    /// shallow left turn reads short of the threshold); the second is the straight frames'
-    /// own middle.
-    fn straight_yaw(&self, yaws: &[f64]) -> f64 {
+    /// The straight-ahead yaw: the median of the frames the page's plan took straight
+    /// ahead (`frontal`), when at least two of them show the face. Otherwise the median
+    /// over the frames, then the median of the frames within half the turn threshold of
+    /// it. The plan's frames first, because the frames alone can mislead: a turn past
+    /// what the detector finds loses its frames, and the median of the rest then sits on
+    /// the other turn's (right–left–right: six of thirteen frames turned right); and the
+    /// plain median leans toward a side the challenge turns to more often (left–right–left:
+    /// the straight frame furthest left, so a shallow left turn reads short).
+    fn straight_yaw(&self, yaws: &[f64], frontal: Vec<f64>) -> f64 {
         let median = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
             v.get(v.len() / 2).copied()
         };
+        if frontal.len() >= 2 {
+            let mut v = frontal;
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            return (v[(n - 1) / 2] + v[n / 2]) / 2.0;
+        }
         let Some(first) = median(yaws.to_vec()) else {
             return 0.0;
         };
@@ -719,14 +741,32 @@ mod tests {
         // Left–right–left, the page's 13 frames: 6 turned left (2 of them partly), 3
         // right, 4 straight that wander by ±0.02. The plain median is the straight frame
         // furthest left (+0.02), against which the full left turns (0.115) read 0.095,
-        // short of the threshold; the straight frames' own middle is 0.01.
+        // short of the threshold; the plan's frontal frames' middle is 0.005.
         let p = turn_policy();
-        let frames = seq(&[
+        let yaws = [
             -0.02, 0.09, 0.115, 0.115, 0.0, -0.07, -0.2, -0.2, 0.01, 0.09, 0.115, 0.115, 0.02,
-        ]);
-        let r = p.evaluate(&[Turn::Left, Turn::Right, Turn::Left], &frames);
+        ];
+        let r = p.evaluate(&[Turn::Left, Turn::Right, Turn::Left], &seq(&yaws));
         assert!(r.passed, "{r:?}");
-        assert!((r.max_yaw - 0.105).abs() < 1e-9, "{r:?}");
+        assert!((r.max_yaw - 0.11).abs() < 1e-9, "{r:?}");
+    }
+
+    #[test]
+    fn a_turn_too_far_for_the_detector_does_not_move_the_straight_reference() {
+        // Right–left–right, the page's 13 frames; the left turn went past what the
+        // detector finds in two of its frames. Of the eleven left, six are turned right,
+        // so their median is a right-turned one (-0.18): against it the straight frames
+        // read as turned left and the right turns as straight.
+        let p = turn_policy();
+        let mut frames = seq(&[
+            0.0, -0.18, -0.27, -0.24, 0.0, 0.124, 0.3, 0.3, 0.0, -0.18, -0.25, -0.25, -0.01,
+        ]);
+        frames[6].clear();
+        frames[7].clear();
+        let rlr = [Turn::Right, Turn::Left, Turn::Right];
+        let r = p.evaluate(&rlr, &frames);
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.turns_seen, rlr);
     }
 
     #[test]

@@ -769,11 +769,9 @@ fn flat_and_2d_attacks_apcer_per_species() {
     for (s, n, presented) in table {
         assert!(n >= 50, "{}: {n} trials", s.name);
         if s.genuine {
-            // Goal 95 %; measured 47/50 (94 %) on the shipped challenges: three turns, each
-            // on two frames, at 25° on a face whose rendered left turn reads weak can fall
-            // short (README, Security). Bounded at the measured figure.
+            // The goal, 95 %; measured 48/50 on the shipped challenges (README, Security).
             assert!(
-                presented * 100 >= n * 94,
+                presented * 100 >= n * 95,
                 "{}: only {presented} of {n} genuine accepted",
                 s.name
             );
