@@ -4,17 +4,16 @@
 //! takes that frame. A face a few tens of centimetres from the screen reflects the colour
 //! (diffusely, in proportion to its albedo); the far background barely does. So the
 //! face's colour (its log-ratios, brightness removed), relative to the frame's border,
-//! must follow this challenge's sequence. A recording of another login (or any video made before the challenge was
-//! issued) carries another sequence and fails, and so does a video or photo replayed on a
-//! screen, where the whole picture shifts alike.
+//! must follow this challenge's sequence. A recording of another login (or any video made
+//! before the challenge was issued) carries another sequence and fails, and so does a
+//! video or photo replayed on a screen, where the whole picture shifts alike.
 //!
 //! Measured relative to the border, so a camera's automatic white balance or exposure,
 //! which moves the whole frame, cancels out. What it does not stop: frames rendered for
 //! this very challenge and injected in place of the camera (README, Security).
 
-use rand::Rng;
-
 use crate::Turn;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// A screen colour the page shows while it takes one frame.
@@ -117,7 +116,7 @@ pub struct FrameColour {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LightPolicy {
     /// Least correlation between the face's colour shifts (relative to the border) and
-    /// the shown colours' shifts, over the frames.
+    /// the shown colours' shifts, over the frames, each centred within its pose.
     pub min_correlation: f64,
     /// Least reflection: the face's colour shift (log-ratio, [`log_colour`]) per unit of
     /// the screen colour's ([`Light::shift`]), about the screen's light at the face
