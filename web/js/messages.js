@@ -55,7 +55,7 @@ const LOGIN_REASONS = {
   }),
   liveness_light_mismatch: () => ({
     title: "The pictures don't match this check",
-    text: "Each check lights your face with its own colours. Look at the screen from arm's length while it changes colour, then start again.",
+    text: "Each check lights your face with its own colours. Look at the screen from arm's length while it changes colour; in a bright room, turn the screen brightness up or move away from the window. Then start again.",
   }),
   liveness_light_too_weak: () => ({
     title: "The screen's light didn't reach your face",

@@ -508,13 +508,11 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         lit_as_face.push(main.map(|f| FrameColour {
             face: f.skin_rgb,
             border: analysis.border_rgb,
-            pose: None,
         }));
         lit_as_presented.push(main.map(|f| match species.presented {
             Presented::InFrontOfTheScreen => FrameColour {
                 face: f.skin_rgb,
                 border: analysis.border_rgb,
-                pose: None,
             },
             Presented::OnAScreen => {
                 let even = ScreenLight {
@@ -525,7 +523,6 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
                 FrameColour {
                     face: skin_rgb(&shown, f.rect),
                     border: border_rgb(&shown),
-                    pose: None,
                 }
             }
         }));
@@ -574,14 +571,6 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         };
         if run >= needed {
             registered[step] = true;
-        }
-    }
-    // The light is judged within each pose the turn check read (as `authenticate` does).
-    for colours in [&mut lit_as_face, &mut lit_as_presented] {
-        for (c, pose) in colours.iter_mut().zip(&turn.poses) {
-            if let Some(c) = c {
-                c.pose = *pose;
-            }
         }
     }
     let light = LightPolicy::default();
