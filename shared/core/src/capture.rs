@@ -20,6 +20,12 @@ pub const CENTER_MS: u64 = 1200;
 pub const TURN_CAPTURE_MS: [u64; 3] = [900, 1300, 1700];
 pub const CENTER_CAPTURE_MS: u64 = 800;
 
+/// The page's layout: a frontal frame, then per step its turned frames and, when
+/// `frontal_between`, a frontal one.
+fn frame_count(steps: usize, turned: usize, frontal_between: bool) -> usize {
+    1 + steps * (turned + usize::from(frontal_between))
+}
+
 /// What the page's plan does for a challenge of some number of steps under a frame budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapturePlan {
@@ -44,7 +50,7 @@ impl CapturePlan {
         let max_frames = max_frames.max(1);
         let mut turned = TURN_CAPTURE_MS.len();
         let mut frontal = true;
-        let count = |turned: usize, frontal: bool| 1 + steps * (turned + usize::from(frontal));
+        let count = |turned: usize, frontal: bool| frame_count(steps, turned, frontal);
         while count(turned, frontal) > max_frames && turned > 1 {
             turned -= 1;
         }
@@ -73,7 +79,7 @@ impl CapturePlan {
     /// by a frontal frame. `None` otherwise (not the page's layout).
     pub fn frontal_positions(steps: usize, frames: usize) -> Option<Vec<usize>> {
         (1..=TURN_CAPTURE_MS.len())
-            .find(|turned| 1 + steps * (turned + 1) == frames)
+            .find(|&turned| frame_count(steps, turned, true) == frames)
             .map(|turned| (0..=steps).map(|i| i * (turned + 1)).collect())
     }
 
