@@ -61,6 +61,14 @@ const LOGIN_REASONS = {
     title: "The screen's light didn't reach your face",
     text: "Turn the screen brightness up, come a little closer, or move out of direct sunlight or a bright lamp, then start again.",
   }),
+  liveness_light_on_background: () => ({
+    title: "The screen's light lit the background too",
+    text: "Your face should be the only thing near the screen. Move away from a wall right behind you, then start again.",
+  }),
+  liveness_background_too_bright: () => ({
+    title: "The background is too bright",
+    text: "Turn away from a window or a bright wall behind you, then start again.",
+  }),
   liveness_too_few_lit_frames: () => ({
     title: "We lost sight of your face",
     text: "Keep your face in view while the screen changes colour, then start again.",

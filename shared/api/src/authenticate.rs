@@ -367,7 +367,7 @@ impl<'a> Attempt<'a> {
                 ));
             }
             if let Some(light) = &liveness.screen_light {
-                self.check_screen_light(light, c, analyses)?;
+                self.check_screen_light(light, c, analyses, &report.poses)?;
             }
         }
         // The person's face in each frame (bystanders far behind are not matched).
@@ -394,20 +394,25 @@ impl<'a> Attempt<'a> {
     }
 
     /// The frames were lit by this challenge's colours (a recording of another login,
-    /// or a replay on a screen, was not).
+    /// or a replay on a screen, was not). `poses`: each frame's, as the liveness check
+    /// read it.
     fn check_screen_light(
         &mut self,
         policy: &LightPolicy,
         challenge: &Challenge,
         analyses: &[ImageAnalysis],
+        poses: &[Option<Turn>],
     ) -> Result<(), Stop> {
         let liveness = &self.state.config.liveness;
         let colours: Vec<Option<FrameColour>> = analyses
             .iter()
-            .map(|a| {
+            .zip(poses)
+            .map(|(a, &pose)| {
                 liveness.main_face(&a.faces).map(|one| FrameColour {
                     face: one.skin_rgb,
                     border: a.border_rgb,
+                    border_clipped: a.border_clipped,
+                    pose,
                 })
             })
             .collect();

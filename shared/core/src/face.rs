@@ -135,6 +135,8 @@ pub struct ImageAnalysis {
     /// Mean RGB of the frame's top band and the upper halves of its side bands: mostly
     /// background, far from the screen (`screen_light`).
     pub border_rgb: [f32; 3],
+    /// The fraction of those pixels clipped (left out of `border_rgb`).
+    pub border_clipped: f32,
     /// The decoded pixels' digest: an accepted login's frames may not log in again
     /// (`replay`).
     pub digest: crate::replay::FrameDigest,
@@ -357,6 +359,7 @@ pub(crate) mod tests {
             height: 480,
             faces: vec![f],
             border_rgb: [0.0; 3],
+            border_clipped: 0.0,
             digest: crate::replay::FrameDigest([0; 16]),
         };
         assert!(p.check(&one(face(0.0, 100, 50.0))).is_ok());
@@ -381,6 +384,7 @@ pub(crate) mod tests {
             height: 1,
             faces: vec![],
             border_rgb: [0.0; 3],
+            border_clipped: 0.0,
             digest: crate::replay::FrameDigest([0; 16]),
         };
         assert_eq!(p.check(&none).unwrap_err(), QualityRejection::NoFace);
@@ -389,6 +393,7 @@ pub(crate) mod tests {
             height: 1,
             faces: vec![face(0.0, 100, 50.0), face(0.0, 100, 50.0)],
             border_rgb: [0.0; 3],
+            border_clipped: 0.0,
             digest: crate::replay::FrameDigest([0; 16]),
         };
         assert_eq!(p.check(&two).unwrap_err(), QualityRejection::SeveralFaces);

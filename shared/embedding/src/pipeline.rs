@@ -257,28 +257,47 @@ pub fn skin_rgb(img: &RgbImage, [left, top, right, bottom]: [i64; 4]) -> [f32; 3
     )
 }
 
+/// A pixel with a channel at or above this level the camera may have clipped: it cannot
+/// show whether the screen's light reached it.
+pub const CLIPPED_LEVEL: u8 = 250;
+
 /// Mean RGB of the frame's top eighth, and its left and right eighths down to half
-/// height: mostly background.
-pub fn border_rgb(img: &RgbImage) -> [f32; 3] {
+/// height (mostly background), over the pixels not clipped; and the fraction clipped.
+/// Clipped pixels are left out because they cannot follow the screen's colours whatever
+/// they show: a white screen background would pass for a far wall.
+pub fn border_rgb(img: &RgbImage) -> ([f32; 3], f32) {
     let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    mean_rgb(
-        img,
-        &[
-            [0, 0, w - 1, h / 8],
-            [0, h / 8 + 1, w / 8, h / 2],
-            [w - 1 - w / 8, h / 8 + 1, w - 1, h / 2],
-        ],
-    )
+    let rects = [
+        [0, 0, w - 1, h / 8],
+        [0, h / 8 + 1, w / 8, h / 2],
+        [w - 1 - w / 8, h / 8 + 1, w - 1, h / 2],
+    ];
+    let (mean, kept, all) = mean_rgb_where(img, &rects, |p| p.iter().all(|&v| v < CLIPPED_LEVEL));
+    (mean, 1.0 - kept as f32 / all.max(1) as f32)
 }
 
 /// Mean RGB over inclusive rectangles `[left, top, right, bottom]`, clipped to the image.
 fn mean_rgb(img: &RgbImage, rects: &[[i64; 4]]) -> [f32; 3] {
+    mean_rgb_where(img, rects, |_| true).0
+}
+
+/// Mean RGB of the pixels `keep` accepts, over inclusive rectangles clipped to the image;
+/// with how many it kept and how many there were.
+fn mean_rgb_where(
+    img: &RgbImage,
+    rects: &[[i64; 4]],
+    keep: impl Fn(&[u8; 3]) -> bool,
+) -> ([f32; 3], u64, u64) {
     let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    let (mut sum, mut n) = ([0u64; 3], 0u64);
+    let (mut sum, mut n, mut all) = ([0u64; 3], 0u64, 0u64);
     for &[l, t, r, b] in rects {
         for y in t.max(0)..=b.min(h - 1) {
             for x in l.max(0)..=r.min(w - 1) {
                 let p = img.get_pixel(x as u32, y as u32).0;
+                all += 1;
+                if !keep(&p) {
+                    continue;
+                }
                 for (s, v) in sum.iter_mut().zip(p) {
                     *s += u64::from(v);
                 }
@@ -286,7 +305,7 @@ fn mean_rgb(img: &RgbImage, rects: &[[i64; 4]]) -> [f32; 3] {
             }
         }
     }
-    sum.map(|s| (s as f64 / n.max(1) as f64) as f32)
+    (sum.map(|s| (s as f64 / n.max(1) as f64) as f32), n, all)
 }
 
 impl FaceAnalyzer for FacePipeline {
@@ -304,11 +323,13 @@ impl FaceAnalyzer for FacePipeline {
         let faces = self
             .analyze_image(&img, detector, upsample)
             .map_err(|e| AnalyzeError::Internal(e.to_string()))?;
+        let (border_rgb, border_clipped) = border_rgb(&img);
         Ok(ImageAnalysis {
             width: img.width(),
             height: img.height(),
             faces: faces.iter().map(|f| observation(&img, f)).collect(),
-            border_rgb: border_rgb(&img),
+            border_rgb,
+            border_clipped,
             digest: FrameDigest::of_pixels(img.width(), img.height(), img.as_raw()),
         })
     }

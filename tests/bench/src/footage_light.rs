@@ -62,7 +62,7 @@ pub const REPLAY_STRENGTH: f64 = 0.30;
 /// Correlation thresholds swept (the rest of the policy as shipped).
 pub const CORRELATION_SWEEP: [f64; 6] = [0.6, 0.7, 0.75, 0.8, 0.85, 0.9];
 /// Response thresholds swept (the rest of the policy as shipped).
-pub const RESPONSE_SWEEP: [f64; 6] = [0.004, 0.006, 0.008, 0.01, 0.012, 0.015];
+pub const RESPONSE_SWEEP: [f64; 6] = [0.01, 0.015, 0.02, 0.027, 0.035, 0.045];
 
 /// A clip's frames where the pipeline found the person's face, and the frames the page's
 /// plan can use: straight (relative yaw within 0.05), turned past the policy's threshold
@@ -213,13 +213,15 @@ pub struct Verdict {
 
 /// Analyses the frames (JPEG bytes) with the real pipeline and judges them against the
 /// challenge's turns and colours: the liveness checks first, then the screen light, as
-/// `authenticate` does.
+/// `authenticate` does (the colours within each pose the liveness check read; `by_pose`
+/// false: over the whole login, as before, for comparison).
 pub fn judge(
     analyzer: &dyn FaceAnalyzer,
     policy: &LivenessPolicy,
     steps: &[Turn],
     lights: &[Light],
     frames: &[Vec<u8>],
+    by_pose: bool,
 ) -> Result<Verdict> {
     let analyses = frames
         .iter()
@@ -230,10 +232,13 @@ pub fn judge(
     let liveness = policy.evaluate(steps, &faces);
     let colours: Vec<Option<FrameColour>> = analyses
         .iter()
-        .map(|a| {
+        .zip(liveness.poses.iter().chain(std::iter::repeat(&None)))
+        .map(|(a, &pose)| {
             policy.main_face(&a.faces).map(|one| FrameColour {
                 face: one.skin_rgb,
                 border: a.border_rgb,
+                border_clipped: a.border_clipped,
+                pose: pose.filter(|_| by_pose),
             })
         })
         .collect();
@@ -386,6 +391,9 @@ pub struct Options {
     /// Draw each login's frames from one window of this many consecutive frames (a real
     /// login's nine frames span 6.4 s: 160 frames at 25 fps); `None`: from the whole clip.
     pub window: Option<usize>,
+    /// Judge the light over the whole login, not within each pose (the check before
+    /// 2026-12-06), for comparison.
+    pub light_over_the_login: bool,
 }
 
 impl Default for Options {
@@ -396,6 +404,7 @@ impl Default for Options {
             conditions: CONDITIONS.to_vec(),
             seed: 20261206,
             window: None,
+            light_over_the_login: false,
         }
     }
 }
@@ -410,8 +419,11 @@ pub struct Report {
     /// What each swept correlation threshold costs against replays where the trials are
     /// too few to tell: the fraction of random pairs of 9-colour challenges (a recording
     /// lit by one, judged against the other, the face's shift exactly the recording's
-    /// colours) that pass at it, the response threshold as shipped. Per attempt.
+    /// colours) that pass at it, the response threshold as shipped. Per attempt, for the
+    /// shipped challenge (three turns, 13 frames).
     pub chance_replay_at_correlation: Vec<(f64, f64)>,
+    /// The same for two-turn logins of 9 frames (this bench's).
+    pub chance_replay_two_turns: Vec<(f64, f64)>,
     pub chance_pairs: usize,
 }
 
@@ -423,6 +435,15 @@ pub fn run(
     opts: &Options,
 ) -> Result<Report> {
     let chance_pairs = 200_000;
+    // The shipped challenge (left–right–left, 13 frames) and the two-turn logins here (9).
+    let chance_poses = |turns: usize| -> Vec<Option<Turn>> {
+        let steps = [Turn::Left, Turn::Right, Turn::Left];
+        let poses = page_poses(&steps[..turns]);
+        match opts.light_over_the_login {
+            true => vec![None; poses.len()],
+            false => poses,
+        }
+    };
     Ok(Report {
         trials: opts.trials,
         attack_trials: opts.attack_trials,
@@ -432,29 +453,46 @@ pub fn run(
             .iter()
             .map(|c| run_clip(analyzer, &dir.join(c), opts))
             .collect::<Result<_>>()?,
-        chance_replay_at_correlation: chance_replay(chance_pairs, opts.seed),
+        chance_replay_at_correlation: chance_replay(chance_pairs, opts.seed, &chance_poses(3)),
+        chance_replay_two_turns: chance_replay(chance_pairs, opts.seed, &chance_poses(2)),
         chance_pairs,
     })
 }
 
+/// The poses of the page's frames for a challenge's turns (`CapturePlan`: straight, then
+/// per step its turned frames and a straight one): 13 frames for three turns, 9 for two.
+pub fn page_poses(steps: &[Turn]) -> Vec<Option<Turn>> {
+    let per_step = faceid_core::capture::CapturePlan::new(steps.len(), 16).turned_per_step;
+    let mut out = vec![None];
+    for &t in steps {
+        out.extend(std::iter::repeat_n(Some(t), per_step));
+        out.push(None);
+    }
+    out
+}
+
 /// The fraction of `pairs` random challenge pairs whose colours pass each other's light
-/// check at each [`CORRELATION_SWEEP`] threshold (see [`Report`]).
-pub fn chance_replay(pairs: usize, seed: u64) -> Vec<(f64, f64)> {
+/// check at each [`CORRELATION_SWEEP`] threshold (see [`Report`]), the frames posed as
+/// `poses` (all `None`: judged over the whole login).
+pub fn chance_replay(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<(f64, f64)> {
     const SKIN: [f32; 3] = [180.0, 130.0, 110.0];
     const WALL: [f32; 3] = [120.0, 120.0, 125.0];
     let shipped = faceid_core::screen_light::LightPolicy::default();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut passed = [0usize; CORRELATION_SWEEP.len()];
     for _ in 0..pairs {
-        let recorded = Light::random_sequence_with(&mut rng, 9);
-        let asked = Light::random_sequence_with(&mut rng, 9);
+        let recorded = Light::random_sequence_with(&mut rng, poses.len());
+        let asked = Light::random_sequence_with(&mut rng, poses.len());
         let colours: Vec<Option<FrameColour>> = recorded
             .iter()
-            .map(|l| {
+            .zip(poses)
+            .map(|(l, &pose)| {
                 let c = l.rgb().map(|v| f32::from(v) / 255.0);
                 Some(FrameColour {
                     face: std::array::from_fn(|k| SKIN[k] * (1.0 + 0.3 * c[k])),
                     border: WALL,
+                    border_clipped: 0.0,
+                    pose,
                 })
             })
             .collect();
@@ -555,19 +593,35 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         if t < opts.trials {
             for c in &mut report.genuine {
                 let jpegs = lit(Some((c.strength, &asked)), &mut rng)?;
-                c.genuine
-                    .add(&judge(analyzer, &policy, &steps, &asked, &jpegs)?);
+                c.genuine.add(&judge(
+                    analyzer,
+                    &policy,
+                    &steps,
+                    &asked,
+                    &jpegs,
+                    !opts.light_over_the_login,
+                )?);
             }
         }
         if t < opts.attack_trials {
             let jpegs = lit(Some((REPLAY_STRENGTH, &recorded)), &mut rng)?;
-            report
-                .replay_to_new_challenge
-                .add(&judge(analyzer, &policy, &steps, &asked, &jpegs)?);
+            report.replay_to_new_challenge.add(&judge(
+                analyzer,
+                &policy,
+                &steps,
+                &asked,
+                &jpegs,
+                !opts.light_over_the_login,
+            )?);
             let jpegs = lit(None, &mut rng)?;
-            report
-                .unlit
-                .add(&judge(analyzer, &policy, &steps, &asked, &jpegs)?);
+            report.unlit.add(&judge(
+                analyzer,
+                &policy,
+                &steps,
+                &asked,
+                &jpegs,
+                !opts.light_over_the_login,
+            )?);
         }
         if (t + 1) % 10 == 0 {
             eprintln!(

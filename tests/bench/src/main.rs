@@ -128,6 +128,10 @@ enum Cmd {
         /// a login's 6.4 s at 25 fps); default: from the whole clip, as `footage` does.
         #[arg(long)]
         window_frames: Option<usize>,
+        /// Judge the light over the whole login instead of within each pose (the check
+        /// before 2026-12-06), for comparison.
+        #[arg(long)]
+        light_over_the_login: bool,
     },
     /// Perceptual frame prints on real clips: how far a replayed frame's print moves under
     /// re-encoding, scaling, brightness, noise and mirroring, against how close two
@@ -316,6 +320,7 @@ fn main() -> Result<()> {
             strengths,
             seed,
             window_frames,
+            light_over_the_login,
         } => {
             use faceid_bench::footage_light::{self, Options, CLIPS, CONDITIONS};
             let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
@@ -344,6 +349,7 @@ fn main() -> Result<()> {
                 conditions,
                 seed,
                 window: window_frames,
+                light_over_the_login,
             };
             let r = footage_light::run(&p, &home_path(&dir)?, &clips, &opts)?;
             eprintln!("{}", footage_light::table(&r));

@@ -56,7 +56,7 @@ fn a_frame_lit_by_its_challenge_shows_its_colours_and_not_another_challenges() {
     };
     let steps = [Turn::Left, Turn::Right];
     let light_failure = |lights: Option<&[Light]>| {
-        let v = judge(&p, &policy, &steps, &asked, &frames(lights)).expect("judge");
+        let v = judge(&p, &policy, &steps, &asked, &frames(lights), true).expect("judge");
         // A photo held still: the liveness checks refuse it first, as the service does (the
         // changing light may jitter its landmarks: no turn rather than no motion).
         assert!(
@@ -112,6 +112,7 @@ fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
         conditions: vec![("dim room", 0.30)],
         seed: 1,
         window: None,
+        light_over_the_login: false,
     };
     let r = run_clip(&pipeline(), &dir.path().join("render"), &opts).expect("run");
     assert_eq!(r.faces, yaws.len(), "{r:?}");

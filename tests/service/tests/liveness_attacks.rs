@@ -14,7 +14,9 @@
 //! frames rendered for this very challenge and injected (nothing here can stop those).
 
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
+use faceid_core::liveness::LivenessPolicy;
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
+use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
 use faceid_testkit::{Camera, HeadModel, HeadPose, Landmarks5, ScreenLight};
@@ -24,6 +26,9 @@ use rand::{rngs::StdRng, SeedableRng};
 /// A subject's rendered turn: each frame, its projected landmarks and the detected box.
 struct Turning {
     frames: Vec<(RgbImage, Landmarks5, Option<[i64; 4]>)>,
+    /// Each frame's pose as the shipped turn check reads it (the light is judged within
+    /// each pose, as `authenticate` does).
+    poses: Vec<Option<Turn>>,
 }
 
 fn turning(image: &str, reference: &str) -> Turning {
@@ -53,7 +58,7 @@ fn turning(image: &str, reference: &str) -> Turning {
         r(28.0),
         s,
     ];
-    let frames = poses
+    let (frames, faces): (Vec<_>, Vec<_>) = poses
         .iter()
         .map(|&y| {
             let frame = head.render_pose(&photo, y);
@@ -64,10 +69,14 @@ fn turning(image: &str, reference: &str) -> Turning {
                 [one] => Some(one.rect),
                 _ => None,
             };
-            (frame, head.project_landmarks_pose(&lm, y), rect)
+            ((frame, head.project_landmarks_pose(&lm, y), rect), faces)
         })
-        .collect();
-    Turning { frames }
+        .unzip();
+    let read = LivenessPolicy::default().evaluate(&[Turn::Left, Turn::Up, Turn::Right], &faces);
+    Turning {
+        frames,
+        poses: read.poses,
+    }
 }
 
 /// How the frames of one trial were lit.
@@ -92,8 +101,9 @@ fn colours(
 ) -> Vec<Option<FrameColour>> {
     t.frames
         .iter()
+        .zip(t.poses.iter().chain(std::iter::repeat(&None)))
         .enumerate()
-        .map(|(i, (frame, lm, rect))| {
+        .map(|(i, ((frame, lm, rect), &pose))| {
             let rect = (*rect)?;
             let lit_frame = match lit {
                 Lit::Face(light) => light.apply(frame, lm, recorded[i].rgb()),
@@ -108,9 +118,12 @@ fn colours(
                 }
             };
             let seen = camera.expose(&lit_frame, seed.wrapping_add(i as u64));
+            let (border, border_clipped) = border_rgb(&seen);
             Some(FrameColour {
                 face: skin_rgb(&seen, rect),
-                border: border_rgb(&seen),
+                border,
+                border_clipped,
+                pose,
             })
         })
         .collect()

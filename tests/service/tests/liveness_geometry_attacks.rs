@@ -20,7 +20,7 @@
 use faceid_core::capture::CapturePlan;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
+use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport};
 use faceid_core::ChallengeSteps;
 use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
@@ -372,7 +372,66 @@ fn spline_animation(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
         .collect()
 }
 
-const SPECIES: [Species; 10] = [
+/// The spline animation, its background painted near-white (235–255 grey) around the
+/// head: a bright screen background that clips under the page's light so that it barely
+/// follows the colours (the border check's hardest case; a white one does not move).
+fn spline_on_white(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
+    let level: u8 = rng.gen_range(235..=255);
+    spline_animation(s, plan, rng)
+        .into_iter()
+        .map(|(mut frame, lm)| {
+            let centre = lm.eye_mid();
+            let radius = 2.2 * lm.eye_distance();
+            for (x, y, p) in frame.enumerate_pixels_mut() {
+                let (dx, dy) = (f64::from(x) - centre[0], f64::from(y) - centre[1]);
+                if dx.hypot(dy * 0.75) > radius {
+                    p.0 = [level; 3];
+                }
+            }
+            (frame, lm)
+        })
+        .collect()
+}
+
+/// The screen-light check shipped until 2026-12-07 (chromaticity, centred over the whole
+/// login, correlation ≥ 0.8 and response ≥ 0.01), for comparison in this suite.
+fn chroma_over_the_login(lights: &[Light], frames: &[Option<FrameColour>]) -> bool {
+    let chroma = |rgb: [f32; 3]| {
+        let sum = f64::from(rgb[0] + rgb[1] + rgb[2]).max(1e-6);
+        rgb.map(|c| f64::from(c) / sum)
+    };
+    let (d, e): (Vec<[f64; 3]>, Vec<[f64; 3]>) = frames
+        .iter()
+        .zip(lights)
+        .filter_map(|(f, l)| {
+            let f = f.as_ref()?;
+            let (face, border) = (chroma(f.face), chroma(f.border));
+            let shown = chroma(l.rgb().map(f32::from));
+            Some((std::array::from_fn(|c| face[c] - border[c]), shown))
+        })
+        .unzip();
+    if d.len() < 7 {
+        return false;
+    }
+    let centred = |v: &[[f64; 3]]| -> Vec<[f64; 3]> {
+        let n = v.len() as f64;
+        let m: [f64; 3] = std::array::from_fn(|c| v.iter().map(|x| x[c]).sum::<f64>() / n);
+        v.iter()
+            .map(|x| std::array::from_fn(|c| x[c] - m[c]))
+            .collect()
+    };
+    let (d, e) = (centred(&d), centred(&e));
+    let dot = |a: &[[f64; 3]], b: &[[f64; 3]]| -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| x[0] * y[0] + x[1] * y[1] + x[2] * y[2])
+            .sum()
+    };
+    let (de, dd, ee) = (dot(&d, &e), dot(&d, &d), dot(&e, &e));
+    dd > 0.0 && ee > 0.0 && de / (dd * ee).sqrt() >= 0.8 && de / ee >= 0.01
+}
+
+const SPECIES: [Species; 11] = [
     Species {
         name: "genuine head turn (rendered, 25–40°)",
         genuine: true,
@@ -444,6 +503,13 @@ const SPECIES: [Species; 10] = [
         max_accepted: 0,
         make: folded,
     },
+    Species {
+        name: "one photo animated by a spline, background near-white (235–255)",
+        genuine: false,
+        presented: Presented::OnAScreen,
+        max_accepted: 0,
+        make: spline_on_white,
+    },
 ];
 
 /// One frame's (planned step and how far into it, yaw, eye-width log ratio, eye-line
@@ -466,6 +532,10 @@ struct Outcome {
     registered: Vec<bool>,
     /// The bend along the straightest lines, where the checks before it passed.
     ruled_bend: Option<f64>,
+    /// The screen-light check on the frames as presented.
+    light: LightReport,
+    /// Accepted as presented under the light check shipped before 2026-12-07.
+    as_presented_before: bool,
 }
 
 fn jpeg(img: &RgbImage) -> Vec<u8> {
@@ -508,11 +578,15 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         lit_as_face.push(main.map(|f| FrameColour {
             face: f.skin_rgb,
             border: analysis.border_rgb,
+            border_clipped: analysis.border_clipped,
+            pose: None,
         }));
         lit_as_presented.push(main.map(|f| match species.presented {
             Presented::InFrontOfTheScreen => FrameColour {
                 face: f.skin_rgb,
                 border: analysis.border_rgb,
+                border_clipped: analysis.border_clipped,
+                pose: None,
             },
             Presented::OnAScreen => {
                 let even = ScreenLight {
@@ -520,9 +594,12 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
                     ..face_light
                 };
                 let shown = camera.expose(&even.apply(frame, lm, light.rgb()), seed);
+                let (border, border_clipped) = border_rgb(&shown);
                 FrameColour {
                     face: skin_rgb(&shown, f.rect),
-                    border: border_rgb(&shown),
+                    border,
+                    border_clipped,
+                    pose: None,
                 }
             }
         }));
@@ -573,6 +650,14 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
             registered[step] = true;
         }
     }
+    // The light is judged within each pose the turn check read (as `authenticate` does).
+    for colours in [&mut lit_as_face, &mut lit_as_presented] {
+        for (c, pose) in colours.iter_mut().zip(&turn.poses) {
+            if let Some(c) = c {
+                c.pose = *pose;
+            }
+        }
+    }
     let light = LightPolicy::default();
     let light_face = light.evaluate(&asked, &lit_as_face);
     let light_presented = light.evaluate(&asked, &lit_as_presented);
@@ -590,6 +675,8 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         ruled_bend: turn.ruled_bend,
         steps,
         registered,
+        light: light_presented,
+        as_presented_before: turn.passed && chroma_over_the_login(&asked, &lit_as_presented),
     }
 }
 
@@ -679,6 +766,7 @@ fn flat_and_2d_attacks_apcer_per_species() {
         let n = mine.len();
         let turn = mine.iter().filter(|o| o.turn_check).count();
         let presented = mine.iter().filter(|o| o.as_presented).count();
+        let before = mine.iter().filter(|o| o.as_presented_before).count();
         let mut reasons: Vec<String> = mine
             .iter()
             .map(|o| o.failure.clone())
@@ -696,6 +784,33 @@ fn flat_and_2d_attacks_apcer_per_species() {
                 "ruled bend",
                 5,
                 mine.iter().filter_map(|o| o.ruled_bend).collect(),
+            ),
+            (
+                "light correlation",
+                3,
+                mine.iter().map(|o| o.light.correlation).collect(),
+            ),
+            (
+                "light response",
+                4,
+                mine.iter().map(|o| o.light.response).collect(),
+            ),
+            (
+                "light border share",
+                3,
+                mine.iter()
+                    .map(|o| {
+                        let on_face = o.light.response + o.light.border_response;
+                        o.light.border_response / on_face.abs().max(1e-9)
+                    })
+                    .collect(),
+            ),
+            (
+                "light border clipped",
+                3,
+                mine.iter()
+                    .map(|o| f64::from(o.light.border_clipped))
+                    .collect(),
             ),
         ] {
             let mut v = values;
@@ -725,6 +840,8 @@ fn flat_and_2d_attacks_apcer_per_species() {
             s.name,
             reasons.join(", ")
         );
+        let bp = if s.genuine { n - before } else { before };
+        println!("    as presented under the light check before 2026-12-07: {bp}/{n}");
         // By what the challenge asked: trials with a down step, with an up step; and how
         // often each kind of step was seen on its frames.
         let with = |t: Turn| {

@@ -42,6 +42,7 @@ pub fn one_frontal_face(descriptor: Descriptor) -> ImageAnalysis {
             patch: None,
         }],
         border_rgb: [120.0, 120.0, 125.0],
+        border_clipped: 0.0,
         digest: FrameDigest::of_pixels(400, 400, &capture.to_le_bytes()),
     }
 }
@@ -58,6 +59,7 @@ impl FaceAnalyzer for StubAnalyzer {
                 height: 48,
                 faces: vec![],
                 border_rgb: [0.0; 3],
+                border_clipped: 0.0,
                 digest: FrameDigest::of_pixels(64, 48, image),
             })
         } else {
