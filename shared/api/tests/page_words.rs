@@ -45,11 +45,7 @@ fn every_refusal_reason_has_page_words() {
     for f in [TimingFailure::TooFast, TimingFailure::TooSlow] {
         codes.push(format!("liveness_{}", f.code()));
     }
-    for f in [
-        LightFailure::TooFewLitFrames,
-        LightFailure::LightMismatch,
-        LightFailure::LightTooWeak,
-    ] {
+    for f in LightFailure::ALL {
         codes.push(format!("liveness_{}", f.code()));
     }
     codes.extend(

@@ -9,7 +9,9 @@
 //! video or photo replayed on a screen, where the whole picture shifts alike.
 //!
 //! Measured relative to the border, so a camera's automatic white balance or exposure,
-//! which moves the whole frame, cancels out. What it does not stop: frames rendered for
+//! which moves the whole frame, cancels out. The border itself must not take the light
+//! (a second screen is lit all over), and the camera must not have clipped most of it
+//! (a white background cannot show the light, and would pass for a far wall). What it does not stop: frames rendered for
 //! this very challenge and injected in place of the camera (README, Security).
 
 use crate::Turn;
@@ -172,6 +174,15 @@ pub enum LightFailure {
 }
 
 impl LightFailure {
+    /// Every reason, for lists that must name them all (the page's wording).
+    pub const ALL: [LightFailure; 5] = [
+        Self::TooFewLitFrames,
+        Self::LightMismatch,
+        Self::LightTooWeak,
+        Self::LightOnBackground,
+        Self::BackgroundTooBright,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::TooFewLitFrames => "too_few_lit_frames",

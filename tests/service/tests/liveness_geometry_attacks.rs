@@ -393,44 +393,6 @@ fn spline_on_white(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
         .collect()
 }
 
-/// The screen-light check shipped until 2026-12-07 (chromaticity, centred over the whole
-/// login, correlation ≥ 0.8 and response ≥ 0.01), for comparison in this suite.
-fn chroma_over_the_login(lights: &[Light], frames: &[Option<FrameColour>]) -> bool {
-    let chroma = |rgb: [f32; 3]| {
-        let sum = f64::from(rgb[0] + rgb[1] + rgb[2]).max(1e-6);
-        rgb.map(|c| f64::from(c) / sum)
-    };
-    let (d, e): (Vec<[f64; 3]>, Vec<[f64; 3]>) = frames
-        .iter()
-        .zip(lights)
-        .filter_map(|(f, l)| {
-            let f = f.as_ref()?;
-            let (face, border) = (chroma(f.face), chroma(f.border));
-            let shown = chroma(l.rgb().map(f32::from));
-            Some((std::array::from_fn(|c| face[c] - border[c]), shown))
-        })
-        .unzip();
-    if d.len() < 7 {
-        return false;
-    }
-    let centred = |v: &[[f64; 3]]| -> Vec<[f64; 3]> {
-        let n = v.len() as f64;
-        let m: [f64; 3] = std::array::from_fn(|c| v.iter().map(|x| x[c]).sum::<f64>() / n);
-        v.iter()
-            .map(|x| std::array::from_fn(|c| x[c] - m[c]))
-            .collect()
-    };
-    let (d, e) = (centred(&d), centred(&e));
-    let dot = |a: &[[f64; 3]], b: &[[f64; 3]]| -> f64 {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| x[0] * y[0] + x[1] * y[1] + x[2] * y[2])
-            .sum()
-    };
-    let (de, dd, ee) = (dot(&d, &e), dot(&d, &d), dot(&e, &e));
-    dd > 0.0 && ee > 0.0 && de / (dd * ee).sqrt() >= 0.8 && de / ee >= 0.01
-}
-
 const SPECIES: [Species; 11] = [
     Species {
         name: "genuine head turn (rendered, 25–40°)",
@@ -534,8 +496,6 @@ struct Outcome {
     ruled_bend: Option<f64>,
     /// The screen-light check on the frames as presented.
     light: LightReport,
-    /// Accepted as presented under the light check shipped before 2026-12-07.
-    as_presented_before: bool,
 }
 
 fn jpeg(img: &RgbImage) -> Vec<u8> {
@@ -676,7 +636,6 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         steps,
         registered,
         light: light_presented,
-        as_presented_before: turn.passed && chroma_over_the_login(&asked, &lit_as_presented),
     }
 }
 
@@ -766,7 +725,6 @@ fn flat_and_2d_attacks_apcer_per_species() {
         let n = mine.len();
         let turn = mine.iter().filter(|o| o.turn_check).count();
         let presented = mine.iter().filter(|o| o.as_presented).count();
-        let before = mine.iter().filter(|o| o.as_presented_before).count();
         let mut reasons: Vec<String> = mine
             .iter()
             .map(|o| o.failure.clone())
@@ -840,8 +798,6 @@ fn flat_and_2d_attacks_apcer_per_species() {
             s.name,
             reasons.join(", ")
         );
-        let bp = if s.genuine { n - before } else { before };
-        println!("    as presented under the light check before 2026-12-07: {bp}/{n}");
         // By what the challenge asked: trials with a down step, with an up step; and how
         // often each kind of step was seen on its frames.
         let with = |t: Turn| {
