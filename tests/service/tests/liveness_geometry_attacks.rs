@@ -372,11 +372,12 @@ fn spline_animation(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
         .collect()
 }
 
-/// The spline animation, its background painted near-white (235–255 grey) around the
-/// head: a bright screen background that clips under the page's light so that it barely
-/// follows the colours (the border check's hardest case; a white one does not move).
+/// The spline animation, its background painted light grey to white (205–255) around the
+/// head: a bright screen background that the camera clips under the page's light, all of
+/// it or some pixels, so that it follows the colours less than the face (white: not at
+/// all) — what the border bounds of the light check are for.
 fn spline_on_white(s: &Subject, plan: &[Pose], rng: &mut StdRng) -> Frames {
-    let level: u8 = rng.gen_range(235..=255);
+    let level: u8 = rng.gen_range(205..=255);
     spline_animation(s, plan, rng)
         .into_iter()
         .map(|(mut frame, lm)| {
@@ -466,7 +467,7 @@ const SPECIES: [Species; 11] = [
         make: folded,
     },
     Species {
-        name: "one photo animated by a spline, background near-white (235–255)",
+        name: "one photo animated by a spline, background light grey to white (205–255)",
         genuine: false,
         presented: Presented::OnAScreen,
         max_accepted: 0,
