@@ -492,16 +492,21 @@ mod tests {
             .zip(&lights)
             .map(|(f, l)| {
                 let gain = l.rgb().map(|c| 1.0 / (1.0 + 0.05 * f32::from(c) / 255.0));
-                f.map(|f| FrameColour {
-                    face: std::array::from_fn(|c| f.face[c] * gain[c]),
-                    border: std::array::from_fn(|c| f.border[c] * gain[c]),
-                    ..f
-                })
+                f.map(|f| white_balanced(f, gain))
             })
             .collect();
         let r = LightPolicy::default().evaluate(&lights, &frames);
         assert!(r.border_response < 0.0, "{r:?}");
         assert_eq!(r.failure, None, "{r:?}");
+    }
+
+    /// `f` as a camera whose white balance applies `gain` per channel to the whole frame.
+    fn white_balanced(f: FrameColour, gain: [f32; 3]) -> FrameColour {
+        FrameColour {
+            face: std::array::from_fn(|c| f.face[c] * gain[c]),
+            border: std::array::from_fn(|c| f.border[c] * gain[c]),
+            ..f
+        }
     }
 
     #[test]
@@ -515,11 +520,7 @@ mod tests {
             .iter()
             .map(|f| {
                 let gain: [f32; 3] = std::array::from_fn(|_| rng.gen_range(0.8..1.25));
-                f.map(|f| FrameColour {
-                    face: std::array::from_fn(|c| f.face[c] * gain[c]),
-                    border: std::array::from_fn(|c| f.border[c] * gain[c]),
-                    ..f
-                })
+                f.map(|f| white_balanced(f, gain))
             })
             .collect();
         let policy = LightPolicy::default();
@@ -555,11 +556,7 @@ mod tests {
                     let gain: [f32; 3] = std::array::from_fn(|c| {
                         1.0 + drift[c] * (t as f32 / 12.0 - 0.5) + rng.gen_range(-0.02..0.02)
                     });
-                    f.map(|f| FrameColour {
-                        face: std::array::from_fn(|c| f.face[c] * gain[c]),
-                        border: std::array::from_fn(|c| f.border[c] * gain[c]),
-                        ..f
-                    })
+                    f.map(|f| white_balanced(f, gain))
                 })
                 .collect();
             let r = LightPolicy::default().evaluate(&lights, &frames);

@@ -590,38 +590,27 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
                 })
                 .collect()
         };
+        let judged = |jpegs: &[Vec<u8>]| {
+            judge(
+                analyzer,
+                &policy,
+                &steps,
+                &asked,
+                jpegs,
+                !opts.light_over_the_login,
+            )
+        };
         if t < opts.trials {
             for c in &mut report.genuine {
                 let jpegs = lit(Some((c.strength, &asked)), &mut rng)?;
-                c.genuine.add(&judge(
-                    analyzer,
-                    &policy,
-                    &steps,
-                    &asked,
-                    &jpegs,
-                    !opts.light_over_the_login,
-                )?);
+                c.genuine.add(&judged(&jpegs)?);
             }
         }
         if t < opts.attack_trials {
             let jpegs = lit(Some((REPLAY_STRENGTH, &recorded)), &mut rng)?;
-            report.replay_to_new_challenge.add(&judge(
-                analyzer,
-                &policy,
-                &steps,
-                &asked,
-                &jpegs,
-                !opts.light_over_the_login,
-            )?);
+            report.replay_to_new_challenge.add(&judged(&jpegs)?);
             let jpegs = lit(None, &mut rng)?;
-            report.unlit.add(&judge(
-                analyzer,
-                &policy,
-                &steps,
-                &asked,
-                &jpegs,
-                !opts.light_over_the_login,
-            )?);
+            report.unlit.add(&judged(&jpegs)?);
         }
         if (t + 1) % 10 == 0 {
             eprintln!(
