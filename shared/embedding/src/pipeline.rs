@@ -344,6 +344,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_border_leaves_out_what_the_camera_clipped() {
+        // Left half white, as a window or a white screen background; right half grey.
+        let img = RgbImage::from_fn(160, 120, |x, _| {
+            if x < 80 {
+                image::Rgb([255, 252, 250])
+            } else {
+                image::Rgb([100, 110, 120])
+            }
+        });
+        let (rgb, clipped) = border_rgb(&img);
+        assert_eq!(rgb, [100.0, 110.0, 120.0]);
+        assert!((clipped - 0.5).abs() < 0.02, "{clipped}");
+        // A channel just under the level counts as seen.
+        let (rgb, clipped) = border_rgb(&RgbImage::from_pixel(40, 40, image::Rgb([249, 60, 60])));
+        assert_eq!((rgb, clipped), ([249.0, 60.0, 60.0], 0.0));
+    }
+
+    #[test]
     fn sharpness_drops_with_blur() {
         let sharp = RgbImage::from_fn(150, 150, |x, y| {
             if (x / 3 + y / 3) % 2 == 0 {
