@@ -408,12 +408,9 @@ impl<'a> Attempt<'a> {
             .iter()
             .zip(poses)
             .map(|(a, &pose)| {
-                liveness.main_face(&a.faces).map(|one| FrameColour {
-                    face: one.skin_rgb,
-                    border: a.border_rgb,
-                    border_clipped: a.border_clipped,
-                    pose,
-                })
+                liveness
+                    .main_face(&a.faces)
+                    .map(|one| FrameColour::of(a, one, pose))
             })
             .collect();
         let report = policy.evaluate(&challenge.lights, &colours);

@@ -11,9 +11,11 @@
 //! Measured relative to the border, so a camera's automatic white balance or exposure,
 //! which moves the whole frame, cancels out. The border itself must not take the light
 //! (a second screen is lit all over), and the camera must not have clipped most of it
-//! (a white background cannot show the light, and would pass for a far wall). What it does not stop: frames rendered for
-//! this very challenge and injected in place of the camera (README, Security).
+//! (a white background cannot show the light, and would pass for a far wall). What it
+//! does not stop: frames rendered for this very challenge and injected in place of the
+//! camera (README, Security).
 
+use crate::face::{FaceObservation, ImageAnalysis};
 use crate::Turn;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -114,6 +116,19 @@ pub struct FrameColour {
     /// The fraction of the border's pixels the camera clipped (left out of `border`).
     pub border_clipped: f32,
     pub pose: Option<Turn>,
+}
+
+impl FrameColour {
+    /// What the check reads of one analysed frame: the person's `face` in it, the frame's
+    /// border, and the head's `pose` as the liveness check read it.
+    pub fn of(analysis: &ImageAnalysis, face: &FaceObservation, pose: Option<Turn>) -> Self {
+        Self {
+            face: face.skin_rgb,
+            border: analysis.border_rgb,
+            border_clipped: analysis.border_clipped,
+            pose,
+        }
+    }
 }
 
 /// Thresholds of the screen-light check (README, "Liveness").

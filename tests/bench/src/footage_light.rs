@@ -234,12 +234,9 @@ pub fn judge(
         .iter()
         .zip(liveness.poses.iter().chain(std::iter::repeat(&None)))
         .map(|(a, &pose)| {
-            policy.main_face(&a.faces).map(|one| FrameColour {
-                face: one.skin_rgb,
-                border: a.border_rgb,
-                border_clipped: a.border_clipped,
-                pose: pose.filter(|_| by_pose),
-            })
+            policy
+                .main_face(&a.faces)
+                .map(|one| FrameColour::of(a, one, pose.filter(|_| by_pose)))
         })
         .collect();
     let light = policy.screen_light.map(|l| l.evaluate(lights, &colours));

@@ -536,34 +536,28 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         let seen = camera.expose(&face_light.apply(frame, lm, light.rgb()), seed);
         let analysis = p.analyze(&jpeg(&seen), DetectorKind::Hog).expect("analyze");
         let main = liveness.main_face(&analysis.faces);
-        lit_as_face.push(main.map(|f| FrameColour {
-            face: f.skin_rgb,
-            border: analysis.border_rgb,
-            border_clipped: analysis.border_clipped,
-            pose: None,
-        }));
-        lit_as_presented.push(main.map(|f| match species.presented {
-            Presented::InFrontOfTheScreen => FrameColour {
-                face: f.skin_rgb,
-                border: analysis.border_rgb,
-                border_clipped: analysis.border_clipped,
-                pose: None,
-            },
-            Presented::OnAScreen => {
-                let even = ScreenLight {
-                    background: 1.0,
-                    ..face_light
-                };
-                let shown = camera.expose(&even.apply(frame, lm, light.rgb()), seed);
-                let (border, border_clipped) = border_rgb(&shown);
-                FrameColour {
-                    face: skin_rgb(&shown, f.rect),
-                    border,
-                    border_clipped,
-                    pose: None,
-                }
-            }
-        }));
+        let as_face = main.map(|f| FrameColour::of(&analysis, f, None));
+        lit_as_face.push(as_face);
+        lit_as_presented.push(
+            main.zip(as_face)
+                .map(|(f, as_face)| match species.presented {
+                    Presented::InFrontOfTheScreen => as_face,
+                    Presented::OnAScreen => {
+                        let even = ScreenLight {
+                            background: 1.0,
+                            ..face_light
+                        };
+                        let shown = camera.expose(&even.apply(frame, lm, light.rgb()), seed);
+                        let (border, border_clipped) = border_rgb(&shown);
+                        FrameColour {
+                            face: skin_rgb(&shown, f.rect),
+                            border,
+                            border_clipped,
+                            pose: None,
+                        }
+                    }
+                }),
+        );
         faces.push(analysis.faces);
     }
     let geometry = faces
