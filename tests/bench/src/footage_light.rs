@@ -431,7 +431,7 @@ pub fn run(
     clips: &[String],
     opts: &Options,
 ) -> Result<Report> {
-    let chance_pairs = 200_000;
+    let chance_pairs = 1_000_000;
     // The shipped challenge (left–right–left, 13 frames) and the two-turn logins here (9).
     let chance_poses = |turns: usize| -> Vec<Option<Turn>> {
         let steps = [Turn::Left, Turn::Right, Turn::Left];
