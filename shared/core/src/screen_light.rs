@@ -270,8 +270,7 @@ impl LightPolicy {
             return report;
         }
         // Face relative to border (d), the border (b), the light shown (e) and the face's
-        // brightness relative to the border's (as three equal channels, to centre it as the
-        // colours are), per lit frame.
+        // brightness relative to the border's, per lit frame.
         let (mut poses, mut d, mut b, mut e, mut bright) = (vec![], vec![], vec![], vec![], vec![]);
         for (f, l) in frames.iter().zip(lights) {
             let Some(f) = f else { continue };
@@ -281,7 +280,7 @@ impl LightPolicy {
             d.push(std::array::from_fn(|c| face[c] - border[c]));
             b.push(border);
             e.push(l.shift());
-            bright.push([log_brightness(f.face) - log_brightness(f.border); 3]);
+            bright.push([log_brightness(f.face) - log_brightness(f.border)]);
         }
         report.frames = d.len();
         if d.len() < self.min_frames {
@@ -293,7 +292,7 @@ impl LightPolicy {
         // of the face's change is taken out of it, and of the light shown, before they are
         // compared. The screen's own colours barely move it: over a random sequence their
         // brightness is nearly independent of their hue.
-        let bright: Vec<f64> = centred(&bright, &poses).iter().map(|x| x[0]).collect();
+        let bright: Vec<f64> = centred(&bright, &poses).iter().map(|[x]| *x).collect();
         let (d, b, e) = (
             without(&centred(&d, &poses), &bright),
             centred(&b, &poses),
@@ -351,11 +350,11 @@ fn without(v: &[[f64; 3]], along: &[f64]) -> Vec<[f64; 3]> {
 }
 
 /// Each value less the mean of the values of its pose.
-fn centred(v: &[[f64; 3]], poses: &[Option<Turn>]) -> Vec<[f64; 3]> {
+fn centred<const N: usize>(v: &[[f64; N]], poses: &[Option<Turn>]) -> Vec<[f64; N]> {
     v.iter()
         .zip(poses)
         .map(|(x, pose)| {
-            let same: Vec<&[f64; 3]> = v
+            let same: Vec<&[f64; N]> = v
                 .iter()
                 .zip(poses)
                 .filter(|(_, p)| *p == pose)
