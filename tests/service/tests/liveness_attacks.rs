@@ -15,13 +15,13 @@
 
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
+use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport};
 use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
 use faceid_testkit::{Camera, HeadModel, HeadPose, Landmarks5, ScreenLight};
 use image::RgbImage;
-use rand::{rngs::StdRng, SeedableRng};
+use rand::{rngs::StdRng, Rng, SeedableRng};
 
 /// A subject's rendered turn: each frame, its projected landmarks and the detected box.
 struct Turning {
@@ -89,6 +89,44 @@ enum Lit {
     /// A recording lit by its own colours, shown on a screen that the page's light then
     /// falls on evenly (face and background alike).
     OnAScreen,
+    /// A video made before the challenge, shown on a screen whose glass (or matte
+    /// coating) reflects the page's colours: light *added* to the picture, the same on
+    /// face and background. The attacker darkens the face (to 0.5–1 of its level) and
+    /// paints the background bright (180–245 grey) in half the trials, so the added light
+    /// changes the face's colour more than the background's; reflected 1–8 % of the
+    /// page's full colour (in light, as much as the picture's white sends). Drawn per
+    /// trial from its seed.
+    OnGlass,
+}
+
+/// sRGB values encode light as about its 1/2.2 power.
+const SRGB_GAMMA: f64 = 2.2;
+
+/// `frame` as a screen shows it under the page's colour `rgb` ([`Lit::OnGlass`]).
+fn on_glass(frame: &RgbImage, lm: &Landmarks5, rgb: [u8; 3], seed: u64) -> RgbImage {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let face_gain = rng.gen_range(0.5..1.0);
+    let background = rng.gen_bool(0.5).then(|| rng.gen_range(180.0..245.0));
+    let reflected = rng.gen_range(0.01..0.08);
+    let (centre, radius) = (lm.eye_mid(), 2.2 * lm.eye_distance());
+    let mut out = frame.clone();
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let (dx, dy) = (f64::from(x) - centre[0], f64::from(y) - centre[1]);
+        let head = dx.hypot(dy * 0.75) <= radius;
+        for (v, c) in p.0.iter_mut().zip(rgb) {
+            let shown = match (head, background) {
+                (true, _) => f64::from(*v) * face_gain,
+                (false, Some(level)) => level,
+                (false, None) => f64::from(*v),
+            };
+            // Light adds up, not sRGB values: decoded, added, encoded again.
+            let light = (shown / 255.0).powf(SRGB_GAMMA) + reflected * f64::from(c) / 255.0;
+            *v = (255.0 * light.powf(1.0 / SRGB_GAMMA))
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
 }
 
 fn colours(
@@ -116,6 +154,8 @@ fn colours(
                     };
                     even.apply(&baked, lm, shown[i].rgb())
                 }
+                // One screen for the whole login: its settings drawn from the trial's seed.
+                Lit::OnGlass => on_glass(frame, lm, shown[i].rgb(), seed),
             };
             let seen = camera.expose(&lit_frame, seed.wrapping_add(i as u64));
             let (border, border_clipped) = border_rgb(&seen);
@@ -129,12 +169,36 @@ fn colours(
         .collect()
 }
 
+/// The range over trials of the border's response to the colours as a share of the
+/// face's (the bound is `LightPolicy::max_border_share`).
+#[derive(Default)]
+struct Shares(Vec<f64>);
+
+impl Shares {
+    fn add(&mut self, r: &LightReport) {
+        let on_face = (r.response + r.border_response).abs().max(1e-9);
+        self.0.push(r.border_response / on_face);
+    }
+}
+
+impl std::fmt::Display for Shares {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lo = self.0.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = self.0.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        write!(f, "{lo:.2}–{hi:.2}")
+    }
+}
+
 struct Species {
     name: &'static str,
     genuine: bool,
     lit: Lit,
     /// The frames carry the recording's colours, not the challenge's.
     replayed: bool,
+    /// An attack the light check does not stop: accepted in this many trials when
+    /// measured (seeded, so exactly), and held to it — fewer is progress (README,
+    /// "What it does not stop").
+    known_accepted: usize,
 }
 
 #[test]
@@ -152,48 +216,64 @@ fn screen_light_apcer_per_species_and_bpcer_by_condition() {
             genuine: true,
             lit: light(0.30),
             replayed: false,
+            known_accepted: 0,
         },
         Species {
             name: "genuine, office (0.15)",
             genuine: true,
             lit: light(0.15),
             replayed: false,
+            known_accepted: 0,
         },
         Species {
             name: "genuine, bright room (0.08)",
             genuine: true,
             lit: light(0.08),
             replayed: false,
+            known_accepted: 0,
         },
         Species {
             name: "genuine, daylight (0.04)",
             genuine: true,
             lit: light(0.04),
             replayed: false,
+            known_accepted: 0,
         },
         Species {
             name: "genuine, direct sunlight (0.02)",
             genuine: true,
             lit: light(0.02),
             replayed: false,
+            known_accepted: 0,
         },
         Species {
             name: "replay of an accepted login to a new challenge",
             genuine: false,
             lit: light(0.30),
             replayed: true,
+            known_accepted: 0,
         },
         Species {
             name: "video made before the challenge (recording, one-photo animation)",
             genuine: false,
             lit: Lit::Unlit,
             replayed: true,
+            known_accepted: 0,
         },
         Species {
             name: "recorded login re-displayed on a screen",
             genuine: false,
             lit: Lit::OnAScreen,
             replayed: true,
+            known_accepted: 0,
+        },
+        Species {
+            name:
+                "video made before the challenge, on a screen whose glass reflects the page's light",
+            genuine: false,
+            lit: Lit::OnGlass,
+            replayed: true,
+            known_accepted: 26,
         },
     ];
     let camera = Camera {
@@ -207,6 +287,7 @@ fn screen_light_apcer_per_species_and_bpcer_by_condition() {
     for (k, s) in species.iter().enumerate() {
         let (mut accepted, mut trials) = (0, 0);
         let mut refusals = std::collections::BTreeMap::<&str, usize>::new();
+        let mut shares = Shares::default();
         for (j, t) in turns.iter().enumerate() {
             for trial in 0..trials_per_subject {
                 let asked = Light::random_sequence_with(&mut rng, t.frames.len());
@@ -218,17 +299,20 @@ fn screen_light_apcer_per_species_and_bpcer_by_condition() {
                 let seed = (k * 10_000 + j * 100 + trial) as u64;
                 let c = colours(t, s.lit, &recorded, &asked, camera, seed);
                 trials += 1;
-                match policy.evaluate(&asked, &c).failure {
+                let report = policy.evaluate(&asked, &c);
+                shares.add(&report);
+                match report.failure {
                     None => accepted += 1,
                     Some(f) => *refusals.entry(f.code()).or_default() += 1,
                 }
             }
         }
-        table.push((s.name, s.genuine, accepted, trials, refusals));
+        table.push((s, accepted, trials, refusals, shares));
     }
     println!("screen light, {policy:?}, camera {camera:?}:");
-    for (name, genuine, accepted, trials, refusals) in &table {
-        if *genuine {
+    for (s, accepted, trials, refusals, shares) in &table {
+        let name = s.name;
+        if s.genuine {
             println!(
                 "  BPCER {:>3}/{trials}  {name}  {refusals:?}",
                 trials - accepted
@@ -236,21 +320,25 @@ fn screen_light_apcer_per_species_and_bpcer_by_condition() {
         } else {
             println!("  APCER {accepted:>3}/{trials}  {name}  {refusals:?}");
         }
+        println!("        border share {shares}");
     }
-    for (name, genuine, accepted, trials, _) in &table {
-        assert!(*trials >= 50, "{name}: {trials} trials");
-        if !genuine {
-            assert_eq!(
-                *accepted, 0,
-                "{name}: {accepted} of {trials} attacks accepted"
+    for (s, accepted, trials, ..) in &table {
+        assert!(*trials >= 50, "{}: {trials} trials", s.name);
+        if !s.genuine {
+            assert!(
+                *accepted <= s.known_accepted,
+                "{}: {accepted} of {trials} attacks accepted (known: {})",
+                s.name,
+                s.known_accepted
             );
         }
     }
     // The goal (1 − BPCER ≥ 95 %) where the screen's light is at least a sixth of the room's.
-    for (name, _, accepted, trials, _) in table.iter().take(2) {
+    for (s, accepted, trials, ..) in table.iter().take(2) {
         assert!(
             *accepted * 100 >= trials * 95,
-            "{name}: only {accepted} of {trials} genuine accepted"
+            "{}: only {accepted} of {trials} genuine accepted",
+            s.name
         );
     }
 }
