@@ -69,6 +69,10 @@ const LOGIN_REASONS = {
     title: "The background is too bright",
     text: "Turn away from a window or a bright wall behind you, then start again.",
   }),
+  liveness_light_added_evenly: () => ({
+    title: "The screen's light didn't fall on your face as on skin",
+    text: "Look at the camera yourself, not through glass or at a picture on another screen. If a window or glass is between you and the camera, move it away, then start again.",
+  }),
   liveness_too_few_lit_frames: () => ({
     title: "We lost sight of your face",
     text: "Keep your face in view while the screen changes colour, then start again.",

@@ -17,6 +17,9 @@ pub struct FaceObservation {
     /// Mean RGB of the middle of the box (eyes, nose, cheeks): the skin the screen's
     /// light falls on (`screen_light`).
     pub skin_rgb: [f32; 3],
+    /// The lower face's dark and bright tones (`screen_light::FaceTones`); `None` where
+    /// that part of the face is outside the image.
+    pub tones: Option<crate::screen_light::FaceTones>,
     /// Grey patch of the face aligned by the eyes, for the parallax check
     /// (`parallax`); `None` where the pipeline could not place one. Never logged.
     pub patch: Option<crate::parallax::FacePatch>,
@@ -306,6 +309,7 @@ pub(crate) mod tests {
             descriptor: Descriptor([0.0; DESCRIPTOR_LEN]),
             sharpness,
             skin_rgb: [180.0, 130.0, 110.0],
+            tones: None,
             patch: None,
         }
     }

@@ -115,7 +115,20 @@ pub struct FrameColour {
     pub border: [f32; 3],
     /// The fraction of the border's pixels the camera clipped (left out of `border`).
     pub border_clipped: f32,
+    /// The lower face's dark and bright tones (`None`: not measured).
+    pub tones: Option<FaceTones>,
     pub pose: Option<Turn>,
+}
+
+/// Mean colours of the lower face — below the nose, across the eyes' width, so away from
+/// glasses — of its darkest pixels (nostrils, lips, beard, shadows) and of its brighter
+/// half (skin). Skin reflects the screen's light in proportion to its albedo, so the
+/// screen adds far less light to the dark tones than to the bright ones; a screen's glass
+/// adds the same light to both.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceTones {
+    pub dark: [f32; 3],
+    pub bright: [f32; 3],
 }
 
 impl FrameColour {
@@ -126,6 +139,7 @@ impl FrameColour {
             face: face.skin_rgb,
             border: analysis.border_rgb,
             border_clipped: analysis.border_clipped,
+            tones: face.tones,
             pose,
         }
     }
@@ -153,6 +167,12 @@ pub struct LightPolicy {
     /// the face gains on the border in step with the colours (what judging within poses
     /// would otherwise take for a face, README).
     pub max_border_share: f64,
+    /// Most light the screen may add to the lower face's dark tones, as a share of what it
+    /// adds to its bright ones ([`FaceTones`]). Skin takes light in proportion to its
+    /// albedo: renders 0.15–0.53 in every condition; on real clips it refused no login
+    /// (up to 0.74 on small faces in daylight, refused for their colours anyway). A
+    /// screen's glass adds its reflection to the picture evenly: 1.05–1.41 (README).
+    pub max_dark_share: f64,
     /// Most of the border the camera may clip in any lit frame. Clipped pixels cannot
     /// follow the colours whatever they show (a white screen background would pass for a
     /// far wall), so they are left out of the border's colour; this much left out, too
@@ -167,6 +187,7 @@ impl Default for LightPolicy {
             min_response: 0.027,
             min_frames: 7,
             max_border_share: 0.5,
+            max_dark_share: 0.65,
             max_border_clipped: 0.9,
         }
     }
@@ -189,16 +210,20 @@ pub enum LightFailure {
     /// The background is too bright to tell whether it takes the light (a window, a
     /// white screen).
     BackgroundTooBright,
+    /// The light was added evenly to the face's dark and bright tones, as a screen's
+    /// glass reflects it onto a picture, not in proportion to them as skin reflects it.
+    LightAddedEvenly,
 }
 
 impl LightFailure {
     /// Every reason, for lists that must name them all (the page's wording).
-    pub const ALL: [LightFailure; 5] = [
+    pub const ALL: [LightFailure; 6] = [
         Self::TooFewLitFrames,
         Self::LightMismatch,
         Self::LightTooWeak,
         Self::LightOnBackground,
         Self::BackgroundTooBright,
+        Self::LightAddedEvenly,
     ];
 
     pub fn code(self) -> &'static str {
@@ -208,6 +233,7 @@ impl LightFailure {
             Self::LightTooWeak => "light_too_weak",
             Self::LightOnBackground => "light_on_background",
             Self::BackgroundTooBright => "background_too_bright",
+            Self::LightAddedEvenly => "light_added_evenly",
         }
     }
 
@@ -230,6 +256,10 @@ impl LightFailure {
                 "The background is too bright for this check: turn away from a window or a \
                  bright wall behind you, then start again."
             }
+            Self::LightAddedEvenly => {
+                "The screen's light did not fall on your face as on skin: look at the camera \
+                 yourself, not through glass or a screen, then start again."
+            }
         }
     }
 }
@@ -242,6 +272,8 @@ pub struct LightReport {
     pub response: f64,
     /// The border's own response (the face's is `response` plus this).
     pub border_response: f64,
+    /// The light added to the lower face's dark tones as a share of the bright ones'.
+    pub dark_share: f64,
     /// The most of the border clipped in a lit frame.
     pub border_clipped: f32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -262,6 +294,7 @@ impl LightPolicy {
             correlation: 0.0,
             response: 0.0,
             border_response: 0.0,
+            dark_share: 0.0,
             border_clipped: 0.0,
             failure: None,
         };
@@ -272,8 +305,16 @@ impl LightPolicy {
         // Face relative to border (d), the border (b), the light shown (e) and the face's
         // brightness relative to the border's, per lit frame.
         let (mut poses, mut d, mut b, mut e, mut bright) = (vec![], vec![], vec![], vec![], vec![]);
+        let mut toned = vec![];
         for (f, l) in frames.iter().zip(lights) {
             let Some(f) = f else { continue };
+            if let Some(tones) = f.tones {
+                toned.push(Toned {
+                    tones,
+                    light: *l,
+                    pose: f.pose,
+                });
+            }
             let (face, border) = (log_colour(f.face), log_colour(f.border));
             report.border_clipped = report.border_clipped.max(f.border_clipped);
             poses.push(f.pose);
@@ -315,6 +356,11 @@ impl LightPolicy {
         // One-sided: a camera's white balance pulling against the tinted face moves the
         // border the other way.
         let on_face = report.response + report.border_response;
+        report.dark_share = if toned.len() >= self.min_frames {
+            dark_share(&toned)
+        } else {
+            f64::INFINITY
+        };
         report.failure = if report.border_clipped > self.max_border_clipped {
             Some(LightFailure::BackgroundTooBright)
         } else if report.correlation < self.min_correlation {
@@ -323,11 +369,94 @@ impl LightPolicy {
             Some(LightFailure::LightOnBackground)
         } else if report.response < self.min_response {
             Some(LightFailure::LightTooWeak)
+        } else if report.dark_share > self.max_dark_share {
+            Some(LightFailure::LightAddedEvenly)
         } else {
             None
         };
         report
     }
+}
+
+/// A lit frame's tones, the light shown and the head's pose.
+struct Toned {
+    tones: FaceTones,
+    light: Light,
+    pose: Option<Turn>,
+}
+
+/// The light the screen added to the dark tones as a share of what it added to the bright
+/// ones, over the lit frames. Each tone's response to the colours
+/// (centred log-ratios, within poses, as the face's) is divided by the response that the
+/// same light *added* would give at that tone's level ([`added_light_shift`]): glass
+/// adds the same light to both, share 1; skin adds light in proportion to its albedo,
+/// share about the dark tones' light over the bright ones'. A camera's white balance
+/// moves both tones' log-ratios alike and cancels from a skin's share. Not positive
+/// responses (the bright tones did not follow the light): not judged a face.
+fn dark_share(toned: &[Toned]) -> f64 {
+    let poses: Vec<Option<Turn>> = toned.iter().map(|t| t.pose).collect();
+    let column = |f: &dyn Fn(&Toned) -> [f64; 3]| toned.iter().map(f).collect::<Vec<_>>();
+    let e = centred(&column(&|t| t.light.shift()), &poses);
+    let dark = centred(&column(&|t| log_colour(t.tones.dark)), &poses);
+    let bright = centred(&column(&|t| log_colour(t.tones.bright)), &poses);
+    let added = |light: Vec<[f64; 3]>| {
+        let at: Vec<[f64; 3]> = pose_means(&light, &poses)
+            .iter()
+            .zip(toned)
+            .map(|(l, t)| added_light_shift(*l, t.light))
+            .collect();
+        centred(&at, &poses)
+    };
+    let dark_added = added(column(&|t| light_of(t.tones.dark)));
+    let bright_added = added(column(&|t| light_of(t.tones.bright)));
+    let along = |v: &[[f64; 3]]| -> f64 {
+        v.iter()
+            .zip(&e)
+            .map(|(x, y)| x[0] * y[0] + x[1] * y[1] + x[2] * y[2])
+            .sum()
+    };
+    let (rd, rb, ud, ub) = (
+        along(&dark),
+        along(&bright),
+        along(&dark_added),
+        along(&bright_added),
+    );
+    if rb > 0.0 && ud > 0.0 && ub > 0.0 {
+        (rd / ud) / (rb / ub)
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Each channel's light (0–1 of the camera's full scale) from its sRGB value.
+fn light_of(rgb: [f32; 3]) -> [f64; 3] {
+    rgb.map(|v| (f64::from(v).max(1.0) / 255.0).powf(SRGB_GAMMA))
+}
+
+/// A camera's (and the canvas's) sRGB values encode light roughly as its 1/2.2 power.
+const SRGB_GAMMA: f64 = 2.2;
+
+/// What a little light of colour `light` added to a picture whose channels send `at`
+/// ([`light_of`]) does to its [`log_colour`], per unit added. Light adds up where sRGB
+/// values do not, and the same light added moves the log of a dark channel more than a
+/// bright one's. Taken at the pose's mean light (the channel lit and unlit): a large
+/// change (x of the unlit light) is then overestimated, by ln(1 + x)(1 + x/2)/x ≥ 1, so
+/// glass's dark tones, which change the most, come out at a share above 1, not below; a
+/// face's tones change alike, and their share is biased alike in both.
+fn added_light_shift(at: [f64; 3], light: Light) -> [f64; 3] {
+    let c = light.rgb().map(|v| f64::from(v) / 255.0);
+    // d ln v = d ln(L) / 2.2 = dL / (2.2 L): sRGB values are about L^(1/2.2).
+    let per: [f64; 3] = std::array::from_fn(|k| c[k] / (SRGB_GAMMA * at[k]));
+    let mean = (per[0] + per[1] + per[2]) / 3.0;
+    per.map(|v| v - mean)
+}
+
+/// Each value replaced by the mean of the values of its pose.
+fn pose_means<const N: usize>(v: &[[f64; N]], poses: &[Option<Turn>]) -> Vec<[f64; N]> {
+    v.iter()
+        .zip(centred(v, poses))
+        .map(|(x, c)| std::array::from_fn(|k| x[k] - c[k]))
+        .collect()
 }
 
 /// The mean of the colour's logs: its brightness, in the units of [`log_colour`].
@@ -373,6 +502,9 @@ mod tests {
 
     const SKIN: [f32; 3] = [180.0, 130.0, 110.0];
     const WALL: [f32; 3] = [120.0, 120.0, 125.0];
+    /// The lower face's tones: nostrils and lips, and skin.
+    const DARK: [f32; 3] = [75.0, 45.0, 40.0];
+    const BRIGHT: [f32; 3] = [195.0, 142.0, 120.0];
 
     /// Diffuse reflection: the skin's albedo times (ambient + strength × screen colour).
     fn lit(lights: &[Light], strength: f32) -> Vec<Option<FrameColour>> {
@@ -380,10 +512,15 @@ mod tests {
             .iter()
             .map(|l| {
                 let s = l.rgb().map(|c| f32::from(c) / 255.0);
+                let lit = |v: [f32; 3]| std::array::from_fn(|c| v[c] * (1.0 + strength * s[c]));
                 Some(FrameColour {
-                    face: std::array::from_fn(|c| SKIN[c] * (1.0 + strength * s[c])),
+                    face: lit(SKIN),
                     border: WALL,
                     border_clipped: 0.0,
+                    tones: Some(FaceTones {
+                        dark: lit(DARK),
+                        bright: lit(BRIGHT),
+                    }),
                     pose: None,
                 })
             })
@@ -552,6 +689,89 @@ mod tests {
             let far = LightPolicy::default().evaluate(&lights, &before_a_near_wall(&lights, 0.07));
             assert_eq!(far.failure, None, "{far:?}");
         }
+    }
+
+    /// A picture on a second screen whose glass reflects the page's colours: light
+    /// (`reflected` of the screen's white) *added* to every part of the picture alike,
+    /// the sum encoded as sRGB by the camera. The picture: the face of [`lit`] shown at
+    /// `face_level` of its values, on a background of grey `background`.
+    fn on_glass(
+        lights: &[Light],
+        face_level: f32,
+        background: f32,
+        reflected: f64,
+    ) -> Vec<Option<FrameColour>> {
+        let plus = |v: f32, c: u8| {
+            let light = (f64::from(v) / 255.0).powf(SRGB_GAMMA) + reflected * f64::from(c) / 255.0;
+            (255.0 * light.powf(1.0 / SRGB_GAMMA)) as f32
+        };
+        lights
+            .iter()
+            .map(|l| {
+                let c = l.rgb();
+                let shown =
+                    |v: [f32; 3], level: f32| std::array::from_fn(|k| plus(v[k] * level, c[k]));
+                Some(FrameColour {
+                    face: shown(SKIN, face_level),
+                    border: shown([background; 3], 1.0),
+                    border_clipped: 0.0,
+                    tones: Some(FaceTones {
+                        dark: shown(DARK, face_level),
+                        bright: shown(BRIGHT, face_level),
+                    }),
+                    pose: None,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn light_added_by_a_screens_glass_is_refused() {
+        // The attacker's best case for the other bounds: the face shown darker than a
+        // bright background, so the light added changes the face's colour more than the
+        // background's and face minus border follows the colours as a lit face's does.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        let blind = LightPolicy {
+            max_dark_share: f64::INFINITY,
+            ..LightPolicy::default()
+        };
+        let mut passed_blind = 0;
+        for _ in 0..50 {
+            let lights = Light::random_sequence_with(&mut rng, 13);
+            let frames = on_glass(
+                &lights,
+                rng.gen_range(0.5..1.0),
+                rng.gen_range(180.0..245.0),
+                rng.gen_range(0.01..0.08),
+            );
+            let r = LightPolicy::default().evaluate(&lights, &frames);
+            assert!(r.failure.is_some(), "{r:?}");
+            assert!(r.dark_share > 0.9, "{r:?}");
+            passed_blind += usize::from(blind.evaluate(&lights, &frames).failure.is_none());
+        }
+        // Without the tones, most of them pass.
+        assert!(passed_blind >= 25, "{passed_blind} of 50");
+    }
+
+    #[test]
+    fn a_face_takes_light_in_proportion_to_its_tones() {
+        // Skin: the dark tones take the light as the bright ones do, relatively; in light
+        // added, as much less as they are darker (here about 0.1).
+        let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+        for strength in [0.04, 0.15, 0.3] {
+            let lights = Light::random_sequence_with(&mut rng, 13);
+            let r = LightPolicy::default().evaluate(&lights, &lit(&lights, strength));
+            assert_eq!(r.failure, None, "{r:?}");
+            assert!((0.05..0.2).contains(&r.dark_share), "{r:?}");
+        }
+        // Without tones it cannot tell, and does not take it for a face.
+        let lights = Light::random_sequence_with(&mut rng, 13);
+        let untoned: Vec<_> = lit(&lights, 0.15)
+            .into_iter()
+            .map(|f| f.map(|f| FrameColour { tones: None, ..f }))
+            .collect();
+        let r = LightPolicy::default().evaluate(&lights, &untoned);
+        assert_eq!(r.failure, Some(LightFailure::LightAddedEvenly), "{r:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::mmod::{MmodConfig, MmodDetector, MmodError};
 use faceid_core::face::{AnalyzeError, DetectorKind, FaceAnalyzer, FaceObservation, ImageAnalysis};
 use faceid_core::parallax::FacePatch;
 use faceid_core::replay::FrameDigest;
+use faceid_core::screen_light::FaceTones;
 use faceid_vision::chip::{extract_image_chip, get_face_chip_details};
 use faceid_vision::decode::{decode_image, DecodeError, DecodeLimits};
 use faceid_vision::hog::{HogDetector, HogError};
@@ -223,6 +224,7 @@ fn observation(img: &RgbImage, face: &Face) -> FaceObservation {
         descriptor: face.descriptor.clone(),
         sharpness: face.sharpness,
         skin_rgb: skin_rgb(img, [left, top, right, bottom]),
+        tones: lower_face_tones(img, &landmarks),
         patch: FacePatch::sample(&landmarks, |x, y| grey_at(img, x, y)),
     }
 }
@@ -255,6 +257,48 @@ pub fn skin_rgb(img: &RgbImage, [left, top, right, bottom]: [i64; 4]) -> [f32; 3
         img,
         &[[left + w / 4, top + h / 5, right - w / 4, bottom - h / 5]],
     )
+}
+
+/// The lower face's tones ([`FaceTones`]): below the nose tip (from 0.1 to 0.9 eye
+/// distances under it), 0.6 eye distances either side of the eyes' midpoint; the mean
+/// colour of its darkest 15 % of pixels (by the sum of channels) and of its brighter half.
+/// Away from the eyes, where glasses reflect the screen's light.
+pub fn lower_face_tones(img: &RgbImage, landmarks: &[[f64; 2]; 5]) -> Option<FaceTones> {
+    let eye = |a: usize, b: usize| {
+        [
+            (landmarks[a][0] + landmarks[b][0]) / 2.0,
+            (landmarks[a][1] + landmarks[b][1]) / 2.0,
+        ]
+    };
+    let (one, other, nose) = (eye(0, 1), eye(2, 3), landmarks[4]);
+    let eyes = (other[0] - one[0]).hypot(other[1] - one[1]);
+    let mid = (one[0] + other[0]) / 2.0;
+    let (w, h) = (f64::from(img.width()), f64::from(img.height()));
+    let (left, right) = ((mid - 0.6 * eyes).max(0.0), (mid + 0.6 * eyes).min(w - 1.0));
+    let (top, bottom) = (
+        (nose[1] + 0.1 * eyes).max(0.0),
+        (nose[1] + 0.9 * eyes).min(h - 1.0),
+    );
+    if !(eyes.is_finite() && right > left && bottom > top) {
+        return None;
+    }
+    let mut pixels: Vec<[u8; 3]> = Vec::new();
+    for y in top as u32..=bottom as u32 {
+        for x in left as u32..=right as u32 {
+            pixels.push(img.get_pixel(x, y).0);
+        }
+    }
+    pixels.sort_unstable_by_key(|p| p.iter().map(|&v| u32::from(v)).sum::<u32>());
+    let mean = |v: &[[u8; 3]]| -> [f32; 3] {
+        std::array::from_fn(|k| {
+            (v.iter().map(|p| f64::from(p[k])).sum::<f64>() / v.len().max(1) as f64) as f32
+        })
+    };
+    let dark = (pixels.len() * 15 / 100).max(1);
+    Some(FaceTones {
+        dark: mean(&pixels[..dark]),
+        bright: mean(&pixels[pixels.len() / 2..]),
+    })
 }
 
 /// A pixel with a channel at or above this level the camera may have clipped: it cannot

@@ -290,6 +290,11 @@ pub struct Tally {
     pub accepted_at_response: Vec<(f64, usize)>,
     /// [`Verdict::colour_spread`] over all the logins: median and 95th percentile.
     pub colour_spread_median_p95: [f64; 2],
+    /// The lower face's dark-tone share of the light (`LightReport::dark_share`) over
+    /// the logins that reached the light check: median, 95th percentile, max.
+    pub dark_share_median_p95_max: [f64; 3],
+    #[serde(skip)]
+    dark_shares: Vec<f64>,
     #[serde(skip)]
     measures: Vec<(f64, f64)>,
     #[serde(skip)]
@@ -307,6 +312,7 @@ impl Tally {
         if let (true, Some(l)) = (v.liveness_passed, v.light) {
             if l.frames >= faceid_core::screen_light::LightPolicy::default().min_frames {
                 self.measures.push((l.correlation, l.response));
+                self.dark_shares.push(l.dark_share);
             }
         }
     }
@@ -325,6 +331,12 @@ impl Tally {
         };
         self.correlation_min_p5_median_max = spread(m.iter().map(|x| x.0).collect());
         self.response_min_p5_median_max = spread(m.iter().map(|x| x.1).collect());
+        let mut dark = self.dark_shares.clone();
+        dark.sort_by(f64::total_cmp);
+        if !dark.is_empty() {
+            let q = |p: f64| dark[((dark.len() - 1) as f64 * p) as usize];
+            self.dark_share_median_p95_max = [q(0.5), q(0.95), q(1.0)];
+        }
         let mut spreads = self.spreads.clone();
         spreads.sort_by(f64::total_cmp);
         if !spreads.is_empty() {
@@ -489,6 +501,8 @@ pub fn chance_replay(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<(f6
                     face: std::array::from_fn(|k| SKIN[k] * (1.0 + 0.3 * c[k])),
                     border: WALL,
                     border_clipped: 0.0,
+                    // Chance matches are about the colours: the tones' bound is not swept.
+                    tones: None,
                     pose,
                 })
             })
@@ -686,17 +700,18 @@ pub fn table(report: &Report) -> String {
             a(&r.unlit)
         ));
     }
-    out.push_str("\nlight measures of the logins that passed the liveness checks (correlation / response min, p5, median; face-minus-border colour spread median, p95):\n");
+    out.push_str("\nlight measures of the logins that passed the liveness checks (correlation / response min, p5, median; face-minus-border colour spread median, p95; dark-tone share median, p95, max):\n");
     for r in reports {
         let m = |t: &Tally| {
-            let (c, s, v) = (
+            let (c, s, v, d) = (
                 t.correlation_min_p5_median_max,
                 t.response_min_p5_median_max,
                 t.colour_spread_median_p95,
+                t.dark_share_median_p95_max,
             );
             format!(
-                "{}: corr {:.2}/{:.2}/{:.2} resp {:.3}/{:.3}/{:.3} spread {:.3}/{:.3}",
-                t.reached_light, c[0], c[1], c[2], s[0], s[1], s[2], v[0], v[1]
+                "{}: corr {:.2}/{:.2}/{:.2} resp {:.3}/{:.3}/{:.3} spread {:.3}/{:.3} dark {:.2}/{:.2}/{:.2}",
+                t.reached_light, c[0], c[1], c[2], s[0], s[1], s[2], v[0], v[1], d[0], d[1], d[2]
             )
         };
         out.push_str(&format!("{}\n", r.clip));

@@ -23,7 +23,7 @@ use faceid_core::liveness::LivenessPolicy;
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport};
 use faceid_core::ChallengeSteps;
 use faceid_core::Turn;
-use faceid_embedding::pipeline::{border_rgb, skin_rgb};
+use faceid_embedding::pipeline::{border_rgb, lower_face_tones, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
 use faceid_testkit::{
     Bend, BentPrint, Camera, HeadModel, HeadPose, Homography, Landmarks5, PrintPose, ScreenLight,
@@ -553,6 +553,7 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
                             face: skin_rgb(&shown, f.rect),
                             border,
                             border_clipped,
+                            tones: lower_face_tones(&shown, &f.landmarks),
                             pose: None,
                         }
                     }

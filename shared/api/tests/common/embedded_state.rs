@@ -39,6 +39,7 @@ pub fn one_frontal_face(descriptor: Descriptor) -> ImageAnalysis {
             descriptor,
             sharpness: 800.0,
             skin_rgb: [180.0, 130.0, 110.0],
+            tones: None,
             patch: None,
         }],
         border_rgb: [120.0, 120.0, 125.0],
