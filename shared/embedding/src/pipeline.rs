@@ -406,6 +406,39 @@ mod tests {
     }
 
     #[test]
+    fn the_lower_face_tones_are_its_dark_features_and_its_skin() {
+        // Eyes at (80, 60) and (120, 60), nose tip at (100, 80): the lower face spans
+        // x 76–124, y 84–116. Skin there, with a dark mouth line (a tenth of the region)
+        // and, outside it, dark eyes and a white background that must not count.
+        let img = RgbImage::from_fn(200, 200, |x, y| match (x, y) {
+            (76..=124, 100..=104) => image::Rgb([60, 40, 35]),
+            (70..=130, 84..=120) => image::Rgb([190, 140, 120]),
+            (70..=130, 55..=65) => image::Rgb([20, 20, 20]),
+            _ => image::Rgb([255, 255, 255]),
+        });
+        let landmarks = [
+            [75.0, 60.0],
+            [85.0, 60.0],
+            [125.0, 60.0],
+            [115.0, 60.0],
+            [100.0, 80.0],
+        ];
+        let t = lower_face_tones(&img, &landmarks).expect("inside the image");
+        assert_eq!(t.bright, [190.0, 140.0, 120.0]);
+        // The darkest 15 %: the mouth line (about 15 % of the pixels) and little skin.
+        assert!(
+            t.dark
+                .iter()
+                .zip([60.0, 40.0, 35.0])
+                .all(|(d, m)| (d - m).abs() < 15.0),
+            "{t:?}"
+        );
+        // A face whose lower part is off the picture has none.
+        let off = landmarks.map(|[x, y]| [x, y + 300.0]);
+        assert_eq!(lower_face_tones(&img, &off), None);
+    }
+
+    #[test]
     fn sharpness_drops_with_blur() {
         let sharp = RgbImage::from_fn(150, 150, |x, y| {
             if (x / 3 + y / 3) % 2 == 0 {
