@@ -95,25 +95,38 @@ enum Lit {
     /// paints the background bright (180–245 grey) in half the trials, so the added light
     /// changes the face's colour more than the background's; reflected 1–8 % of the
     /// page's full colour (in light, as much as the picture's white sends). Drawn per
-    /// trial from its seed.
-    OnGlass,
+    /// trial from its seed. `in_view`: the screen held inside the camera's view, just
+    /// covering the head, the room around it (a far wall, lit by the page as the room
+    /// behind a real face is) as the border.
+    OnGlass { in_view: bool },
 }
 
 /// sRGB values encode light as about its 1/2.2 power.
 const SRGB_GAMMA: f64 = 2.2;
 
 /// `frame` as a screen shows it under the page's colour `rgb` ([`Lit::OnGlass`]).
-fn on_glass(frame: &RgbImage, lm: &Landmarks5, rgb: [u8; 3], seed: u64) -> RgbImage {
+fn on_glass(frame: &RgbImage, lm: &Landmarks5, rgb: [u8; 3], seed: u64, in_view: bool) -> RgbImage {
     let mut rng = StdRng::seed_from_u64(seed);
     let face_gain = rng.gen_range(0.5..1.0);
     let background = rng.gen_bool(0.5).then(|| rng.gen_range(180.0..245.0));
     let reflected = rng.gen_range(0.01..0.08);
     let (centre, radius) = (lm.eye_mid(), 2.2 * lm.eye_distance());
+    let room = ScreenLight {
+        strength: 0.3,
+        ..ScreenLight::default()
+    };
     let mut out = frame.clone();
     for (x, y, p) in out.enumerate_pixels_mut() {
         let (dx, dy) = (f64::from(x) - centre[0], f64::from(y) - centre[1]);
         let head = dx.hypot(dy * 0.75) <= radius;
         for (v, c) in p.0.iter_mut().zip(rgb) {
+            if in_view && !head {
+                // The room around the screen: a far wall taking the page's light.
+                let wall =
+                    f64::from(*v) * (1.0 + room.strength * room.background * f64::from(c) / 255.0);
+                *v = wall.round().clamp(0.0, 255.0) as u8;
+                continue;
+            }
             let shown = match (head, background) {
                 (true, _) => f64::from(*v) * face_gain,
                 (false, Some(level)) => level,
@@ -155,7 +168,7 @@ fn colours(
                     even.apply(&baked, lm, shown[i].rgb())
                 }
                 // One screen for the whole login: its settings drawn from the trial's seed.
-                Lit::OnGlass => on_glass(frame, lm, shown[i].rgb(), seed),
+                Lit::OnGlass { in_view } => on_glass(frame, lm, shown[i].rgb(), seed, in_view),
             };
             let seen = camera.expose(&lit_frame, seed.wrapping_add(i as u64));
             let (border, border_clipped) = border_rgb(&seen);
@@ -273,7 +286,13 @@ fn screen_light_apcer_per_species_and_bpcer_by_condition() {
             name:
                 "video made before the challenge, on a screen whose glass reflects the page's light",
             genuine: false,
-            lit: Lit::OnGlass,
+            lit: Lit::OnGlass { in_view: false },
+            replayed: true,
+        },
+        Species {
+            name: "the same, the screen held inside the view with the room around it",
+            genuine: false,
+            lit: Lit::OnGlass { in_view: true },
             replayed: true,
         },
     ];
