@@ -498,6 +498,7 @@ fn centred<const N: usize>(v: &[[f64; N]], poses: &[Option<Turn>]) -> Vec<[f64; 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faceid_testkit::glass_reflection;
     use rand::SeedableRng;
 
     const SKIN: [f32; 3] = [180.0, 130.0, 110.0];
@@ -701,10 +702,7 @@ mod tests {
         background: f32,
         reflected: f64,
     ) -> Vec<Option<FrameColour>> {
-        let plus = |v: f32, c: u8| {
-            let light = (f64::from(v) / 255.0).powf(SRGB_GAMMA) + reflected * f64::from(c) / 255.0;
-            (255.0 * light.powf(1.0 / SRGB_GAMMA)) as f32
-        };
+        let plus = |v: f32, c: u8| glass_reflection(f64::from(v), c, reflected) as f32;
         lights
             .iter()
             .map(|l| {

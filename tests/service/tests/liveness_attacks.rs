@@ -19,7 +19,7 @@ use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport};
 use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, lower_face_tones, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
-use faceid_testkit::{Camera, HeadModel, HeadPose, Landmarks5, ScreenLight};
+use faceid_testkit::{glass_reflection, Camera, HeadModel, HeadPose, Landmarks5, ScreenLight};
 use image::RgbImage;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -101,9 +101,6 @@ enum Lit {
     OnGlass { in_view: bool },
 }
 
-/// sRGB values encode light as about its 1/2.2 power.
-const SRGB_GAMMA: f64 = 2.2;
-
 /// `frame` as a screen shows it under the page's colour `rgb` ([`Lit::OnGlass`]).
 fn on_glass(frame: &RgbImage, lm: &Landmarks5, rgb: [u8; 3], seed: u64, in_view: bool) -> RgbImage {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -122,9 +119,7 @@ fn on_glass(frame: &RgbImage, lm: &Landmarks5, rgb: [u8; 3], seed: u64, in_view:
         for (v, c) in p.0.iter_mut().zip(rgb) {
             if in_view && !head {
                 // The room around the screen: a far wall taking the page's light.
-                let wall =
-                    f64::from(*v) * (1.0 + room.strength * room.background * f64::from(c) / 255.0);
-                *v = wall.round().clamp(0.0, 255.0) as u8;
+                *v = room.on_background(*v, c);
                 continue;
             }
             let shown = match (head, background) {
@@ -132,9 +127,7 @@ fn on_glass(frame: &RgbImage, lm: &Landmarks5, rgb: [u8; 3], seed: u64, in_view:
                 (false, Some(level)) => level,
                 (false, None) => f64::from(*v),
             };
-            // Light adds up, not sRGB values: decoded, added, encoded again.
-            let light = (shown / 255.0).powf(SRGB_GAMMA) + reflected * f64::from(c) / 255.0;
-            *v = (255.0 * light.powf(1.0 / SRGB_GAMMA))
+            *v = glass_reflection(shown, c, reflected)
                 .round()
                 .clamp(0.0, 255.0) as u8;
         }

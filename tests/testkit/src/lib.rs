@@ -27,7 +27,7 @@ pub use bent::{Bend, BentPrint};
 pub use framing::Framing;
 pub use head::{HeadModel, HeadPose};
 pub use landmarks::Landmarks5;
-pub use light::{Camera, ScreenLight};
+pub use light::{glass_reflection, Camera, ScreenLight};
 pub use schedule::Schedule;
 pub use sheet::SheetWarp;
 pub use warp::{Homography, PrintPose, ThinPlate};

@@ -53,12 +53,36 @@ impl ScreenLight {
             };
             let w = self.background + (1.0 - self.background) * near;
             for (v, c) in p.0.iter_mut().zip(colour) {
-                let lit = f64::from(*v) * (1.0 + self.strength * w * c);
-                *v = lit.round().clamp(0.0, 255.0) as u8;
+                *v = self.lit(*v, c, w);
             }
         }
         out
     }
+
+    /// A value far behind the head (a wall the room's `background` share reaches) under
+    /// the screen's colour channel `c` (0–255).
+    pub fn on_background(&self, v: u8, c: u8) -> u8 {
+        self.lit(v, f64::from(c) / 255.0, self.background)
+    }
+
+    /// `v` lit by the colour channel `c` (0–1), `w` of the screen's light reaching it.
+    fn lit(&self, v: u8, c: f64, w: f64) -> u8 {
+        let lit = f64::from(v) * (1.0 + self.strength * w * c);
+        lit.round().clamp(0.0, 255.0) as u8
+    }
+}
+
+/// Camera and canvas values encode light as about its 1/2.2 power (sRGB).
+pub const SRGB_GAMMA: f64 = 2.2;
+
+/// A screen's glass reflecting the page's light onto the picture it shows: `reflected`
+/// of the page's colour channel `c` (0–255) added to a shown value `v` (0–255) *in
+/// light* — decoded, added, encoded again — as the camera sees the sum. Unlike a face's
+/// diffuse reflection it does not scale with what is shown: the same light on dark and
+/// bright parts alike.
+pub fn glass_reflection(v: f64, c: u8, reflected: f64) -> f64 {
+    let light = (v / 255.0).powf(SRGB_GAMMA) + reflected * f64::from(c) / 255.0;
+    255.0 * light.powf(1.0 / SRGB_GAMMA)
 }
 
 /// What a webcam adds: a global gain (auto exposure hunting, ±`gain_jitter`) and sensor
