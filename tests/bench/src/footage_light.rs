@@ -3,9 +3,10 @@
 //! screen-light check on), and the attacks that check is meant to stop, on the same frames.
 //!
 //! The clips (`faceid-bench footage`'s, not committed) were filmed without a colour-changing
-//! screen. Each trial builds a login from a clip's frames as `footage` does — straight, three
-//! turned one way, straight, three turned the other way, straight, the two turns in a random
-//! order — draws a fresh challenge colour sequence, and lights each real frame with its colour
+//! screen. Each trial builds a login of the shipped challenge from a clip's frames — three
+//! alternating turns, the first side at random: straight, three turned, straight, three
+//! turned the other way, straight, three turned the first way again, straight (13 frames;
+//! `--turns 2`: 9, as `footage` does) — draws a fresh challenge colour sequence, and lights each real frame with its colour
 //! by the same physical model as the rendered attack suites (testkit [`ScreenLight`]: diffuse
 //! reflection `p · (1 + s·w·c)` over the head located by the frame's own landmarks, 7 % of it
 //! on the background), at the attack suite's ambient levels. Then, as the renders: the webcam
@@ -130,9 +131,21 @@ impl Clip {
         })
     }
 
-    /// Enough frames of each kind to assemble logins.
-    pub fn usable(&self) -> bool {
-        self.straight.len() >= 3 && self.left.len() >= 3 && self.right.len() >= 3
+    /// Frames of each kind (straight, left, right) a login of `turns` alternating turns
+    /// takes: a straight frame before, between and after the turns, three per turn, and
+    /// the side turned twice in a three-turn login may be either.
+    fn needed(turns: usize) -> [usize; 3] {
+        let per_side = 3 * turns.div_ceil(2);
+        [turns + 1, per_side, per_side]
+    }
+
+    /// Enough frames of each kind to assemble logins of `turns` turns.
+    pub fn usable(&self, turns: usize) -> bool {
+        let pools = [&self.straight, &self.left, &self.right];
+        pools
+            .iter()
+            .zip(Self::needed(turns))
+            .all(|(p, n)| p.len() >= n)
     }
 
     /// The pools' entries among the clip's frames `start..start + len`.
@@ -144,36 +157,59 @@ impl Clip {
         })
     }
 
-    /// First frames of the windows of `len` frames that hold three frames of each kind.
-    pub fn window_starts(&self, len: usize) -> Vec<usize> {
+    /// First frames of the windows of `len` frames that hold enough frames of each kind
+    /// for a login of `turns` turns.
+    pub fn window_starts(&self, len: usize, turns: usize) -> Vec<usize> {
         (0..=self.files.saturating_sub(len))
-            .filter(|&s| self.within(s, len).iter().all(|p| p.len() >= 3))
+            .filter(|&s| {
+                self.within(s, len)
+                    .iter()
+                    .zip(Self::needed(turns))
+                    .all(|(p, n)| p.len() >= n)
+            })
             .collect()
     }
 
-    /// One login's plan: the asked turns and the frames (indices into `faces`) in the
-    /// page's order; drawn from the whole clip, or from one window of `(len, starts)`
-    /// ([`Self::window_starts`]).
-    fn draw(&self, rng: &mut StdRng, window: Option<(usize, &[usize])>) -> ([Turn; 2], Vec<usize>) {
-        let steps = if rng.gen_bool(0.5) {
+    /// One login's plan: the asked turns (`turns` of them, alternating, the first side at
+    /// random) and the frames (indices into `faces`) in the page's order — straight, three
+    /// turned, straight, ... — drawn from the whole clip, or from one window of
+    /// `(len, starts)` ([`Self::window_starts`]); no frame twice.
+    fn draw(
+        &self,
+        rng: &mut StdRng,
+        turns: usize,
+        window: Option<(usize, &[usize])>,
+    ) -> (Vec<Turn>, Vec<usize>) {
+        let first = if rng.gen_bool(0.5) {
             [Turn::Left, Turn::Right]
         } else {
             [Turn::Right, Turn::Left]
         };
+        let steps: Vec<Turn> = (0..turns).map(|i| first[i % 2]).collect();
         let [straight, left, right] = match window {
             Some((len, starts)) => self.within(starts[rng.gen_range(0..starts.len())], len),
             None => [&self.straight[..], &self.left[..], &self.right[..]],
         };
-        let turned = |t: Turn, rng: &mut StdRng| -> Vec<usize> {
-            let pool = if t == Turn::Left { left } else { right };
-            pool.choose_multiple(rng, 3).copied().collect()
-        };
-        let s: Vec<usize> = straight.choose_multiple(rng, 3).copied().collect();
-        let mut seq = vec![s[0]];
-        seq.extend(turned(steps[0], rng));
-        seq.push(s[1]);
-        seq.extend(turned(steps[1], rng));
-        seq.push(s[2]);
+        let per_side = |t: Turn| 3 * steps.iter().filter(|&&s| s == t).count();
+        let mut lefts: Vec<usize> = left
+            .choose_multiple(rng, per_side(Turn::Left))
+            .copied()
+            .collect();
+        let mut rights: Vec<usize> = right
+            .choose_multiple(rng, per_side(Turn::Right))
+            .copied()
+            .collect();
+        let mut straights: Vec<usize> = straight.choose_multiple(rng, turns + 1).copied().collect();
+        let mut seq = vec![straights.pop().unwrap_or_default()];
+        for &t in &steps {
+            let pool = if t == Turn::Left {
+                &mut lefts
+            } else {
+                &mut rights
+            };
+            seq.extend(pool.drain(..3.min(pool.len())));
+            seq.push(straights.pop().unwrap_or_default());
+        }
         (steps, seq)
     }
 }
@@ -302,7 +338,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, v: &Verdict) {
+    pub(crate) fn add(&mut self, v: &Verdict) {
         self.trials += 1;
         match v.failure {
             None => self.accepted += 1,
@@ -317,7 +353,7 @@ impl Tally {
         }
     }
 
-    fn finish(&mut self, policy: &LivenessPolicy) {
+    pub(crate) fn finish(&mut self, policy: &LivenessPolicy) {
         let shipped = policy.screen_light.unwrap_or_default();
         let m = &self.measures;
         self.reached_light = m.len();
@@ -363,6 +399,20 @@ pub struct Condition {
     pub genuine: Tally,
 }
 
+impl Condition {
+    /// One empty tally per `(name, strength)`.
+    pub fn untallied(conditions: &[(&'static str, f64)]) -> Vec<Self> {
+        conditions
+            .iter()
+            .map(|&(condition, strength)| Self {
+                condition,
+                strength,
+                genuine: Tally::default(),
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ClipReport {
     pub clip: String,
@@ -398,11 +448,14 @@ pub struct Options {
     pub conditions: Vec<(&'static str, f64)>,
     pub seed: u64,
     /// Draw each login's frames from one window of this many consecutive frames (a real
-    /// login's nine frames span 6.4 s: 160 frames at 25 fps); `None`: from the whole clip.
+    /// three-turn login's 13 frames span 9.6 s: 240 frames at 25 fps; a two-turn one's
+    /// 6.4 s, 160); `None`: from the whole clip.
     pub window: Option<usize>,
     /// Judge the light over the whole login, not within each pose (the check before
     /// 2026-12-06), for comparison.
     pub light_over_the_login: bool,
+    /// Turns per login: 3, the shipped challenge's (13 frames); 2, as `footage` (9).
+    pub turns: usize,
 }
 
 impl Default for Options {
@@ -414,6 +467,7 @@ impl Default for Options {
             seed: 20261206,
             window: None,
             light_over_the_login: false,
+            turns: 3,
         }
     }
 }
@@ -424,6 +478,8 @@ pub struct Report {
     pub attack_trials: usize,
     pub seed: u64,
     pub window_frames: Option<usize>,
+    /// Turns per login (13 frames for three, 9 for two).
+    pub turns: usize,
     pub clips: Vec<ClipReport>,
     /// What each swept correlation threshold costs against replays where the trials are
     /// too few to tell: the fraction of random pairs of 9-colour challenges (a recording
@@ -458,6 +514,7 @@ pub fn run(
         attack_trials: opts.attack_trials,
         seed: opts.seed,
         window_frames: opts.window,
+        turns: opts.turns,
         clips: clips
             .iter()
             .map(|c| run_clip(analyzer, &dir.join(c), opts))
@@ -484,38 +541,49 @@ pub fn page_poses(steps: &[Turn]) -> Vec<Option<Turn>> {
 /// check at each [`CORRELATION_SWEEP`] threshold (see [`Report`]), the frames posed as
 /// `poses` (all `None`: judged over the whole login).
 pub fn chance_replay(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<(f64, f64)> {
+    let shipped = faceid_core::screen_light::LightPolicy::default();
+    let reports = chance_reports(pairs, seed, poses);
+    CORRELATION_SWEEP
+        .iter()
+        .map(|&c| {
+            let n = reports
+                .iter()
+                .filter(|r| r.correlation >= c && r.response >= shipped.min_response)
+                .count();
+            (c, n as f64 / pairs as f64)
+        })
+        .collect()
+}
+
+/// The shipped light check's measures of `pairs` random challenge pairs: a face lit by
+/// one sequence's colours (a recording: exactly its colours, no noise) judged against
+/// another's, the frames posed as `poses`.
+pub fn chance_reports(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<LightReport> {
     const SKIN: [f32; 3] = [180.0, 130.0, 110.0];
     const WALL: [f32; 3] = [120.0, 120.0, 125.0];
     let shipped = faceid_core::screen_light::LightPolicy::default();
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut passed = [0usize; CORRELATION_SWEEP.len()];
-    for _ in 0..pairs {
-        let recorded = Light::random_sequence_with(&mut rng, poses.len());
-        let asked = Light::random_sequence_with(&mut rng, poses.len());
-        let colours: Vec<Option<FrameColour>> = recorded
-            .iter()
-            .zip(poses)
-            .map(|(l, &pose)| {
-                let c = l.rgb().map(|v| f32::from(v) / 255.0);
-                Some(FrameColour {
-                    face: std::array::from_fn(|k| SKIN[k] * (1.0 + 0.3 * c[k])),
-                    border: WALL,
-                    border_clipped: 0.0,
-                    // Chance matches are about the colours: the tones' bound is not swept.
-                    tones: None,
-                    pose,
+    (0..pairs)
+        .map(|_| {
+            let recorded = Light::random_sequence_with(&mut rng, poses.len());
+            let asked = Light::random_sequence_with(&mut rng, poses.len());
+            let colours: Vec<Option<FrameColour>> = recorded
+                .iter()
+                .zip(poses)
+                .map(|(l, &pose)| {
+                    let c = l.rgb().map(|v| f32::from(v) / 255.0);
+                    Some(FrameColour {
+                        face: std::array::from_fn(|k| SKIN[k] * (1.0 + 0.3 * c[k])),
+                        border: WALL,
+                        border_clipped: 0.0,
+                        // Chance matches are about the colours: the tones' bound is not swept.
+                        tones: None,
+                        pose,
+                    })
                 })
-            })
-            .collect();
-        let r = shipped.evaluate(&asked, &colours);
-        for (n, c) in passed.iter_mut().zip(CORRELATION_SWEEP) {
-            *n += usize::from(r.correlation >= c && r.response >= shipped.min_response);
-        }
-    }
-    CORRELATION_SWEEP
-        .iter()
-        .zip(passed)
-        .map(|(c, n)| (*c, n as f64 / pairs as f64))
+                .collect();
+            shipped.evaluate(&asked, &colours)
+        })
         .collect()
 }
 
@@ -548,15 +616,7 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         straight: clip.straight.len(),
         turned_left: clip.left.len(),
         turned_right: clip.right.len(),
-        genuine: opts
-            .conditions
-            .iter()
-            .map(|&(condition, strength)| Condition {
-                condition,
-                strength,
-                genuine: Tally::default(),
-            })
-            .collect(),
+        genuine: Condition::untallied(&opts.conditions),
         replay_to_new_challenge: Tally::default(),
         unlit: Tally::default(),
         window_frames: opts.window,
@@ -565,10 +625,10 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
     };
     let starts = opts
         .window
-        .map(|w| clip.window_starts(w))
+        .map(|w| clip.window_starts(w, opts.turns))
         .unwrap_or_default();
     report.window_starts = starts.len();
-    if !clip.usable() || (opts.window.is_some() && starts.is_empty()) {
+    if !clip.usable(opts.turns) || (opts.window.is_some() && starts.is_empty()) {
         eprintln!("{}: too few straight or turned frames, skipped", clip.name);
         return Ok(report);
     }
@@ -578,7 +638,7 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         ..ScreenLight::default()
     };
     for t in 0..opts.trials.max(opts.attack_trials) {
-        let (steps, seq) = clip.draw(&mut rng, opts.window.map(|w| (w, &starts[..])));
+        let (steps, seq) = clip.draw(&mut rng, opts.turns, opts.window.map(|w| (w, &starts[..])));
         let frames = seq
             .iter()
             .map(|&i| {
@@ -746,4 +806,60 @@ pub fn table(report: &Report) -> String {
             .join(", ")
     ));
     out
+}
+
+/// How far a clip's face colour (face minus border, [`FrameColour`]'s centred log-ratios,
+/// as the light check reads it) wanders unlit between two frames `lag` frames apart: the
+/// RMS over channels and frame pairs of the change, over √2 (one frame's share).
+#[derive(Debug, Serialize)]
+pub struct Wander {
+    pub clip: String,
+    pub frames_with_a_face: usize,
+    /// Median eye distance in pixels.
+    pub eye_distance: f64,
+    pub by_lag: Vec<(usize, f64)>,
+}
+
+/// Lags [`Wander`] is measured at, in clip frames.
+pub const WANDER_LAGS: [usize; 7] = [1, 2, 3, 4, 8, 16, 32];
+
+/// [`Wander`] of the clip at `dir`, every frame analysed unlit.
+pub fn wander(analyzer: &dyn FaceAnalyzer, dir: &Path) -> Result<Wander> {
+    let policy = LivenessPolicy::default();
+    let clip = Clip::load(analyzer, dir, &policy)?;
+    let log_colour = |rgb: [f32; 3]| -> [f64; 3] {
+        let l = rgb.map(|v| f64::from(v).max(1.0).ln());
+        let mean = (l[0] + l[1] + l[2]) / 3.0;
+        l.map(|v| v - mean)
+    };
+    let mut by_frame = BTreeMap::new();
+    let mut eyes = vec![];
+    for f in &clip.faces {
+        let img = image::open(&f.file)?.to_rgb8();
+        let (border, _) = faceid_embedding::pipeline::border_rgb(&img);
+        let (face, border) = (log_colour(f.face.skin_rgb), log_colour(border));
+        by_frame.insert(f.frame, [0, 1, 2].map(|k| face[k] - border[k]));
+        let lm = Landmarks5(f.face.landmarks);
+        eyes.push(lm.eye_distance());
+    }
+    eyes.sort_by(f64::total_cmp);
+    let by_lag = WANDER_LAGS
+        .iter()
+        .map(|&lag| {
+            let (mut ss, mut n) = (0.0, 0usize);
+            for (frame, d) in &by_frame {
+                if let Some(e) = by_frame.get(&(frame + lag)) {
+                    ss += (0..3).map(|k| (e[k] - d[k]).powi(2)).sum::<f64>();
+                    n += 1;
+                }
+            }
+            (lag, (ss / n.max(1) as f64 / 2.0).sqrt())
+        })
+        .collect();
+    Ok(Wander {
+        clip: clip.name,
+        frames_with_a_face: clip.faces.len(),
+        eye_distance: eyes.get(eyes.len() / 2).copied().unwrap_or(0.0),
+        by_lag,
+    })
 }

@@ -4,6 +4,7 @@
 
 pub mod footage;
 pub mod footage_light;
+pub mod light_phase;
 pub mod plots;
 pub mod policy;
 pub mod replay;

@@ -124,14 +124,61 @@ enum Cmd {
         strengths: Vec<f64>,
         #[arg(long, default_value_t = 20261206)]
         seed: u64,
-        /// Draw each login's frames from one window of this many consecutive frames (160:
-        /// a login's 6.4 s at 25 fps); default: from the whole clip, as `footage` does.
+        /// Draw each login's frames from one window of this many consecutive frames (240:
+        /// a three-turn login's 9.6 s at 25 fps; 160 for two turns); default: from the
+        /// whole clip, as `footage` does.
         #[arg(long)]
         window_frames: Option<usize>,
         /// Judge the light over the whole login instead of within each pose (the check
         /// before 2026-12-06), for comparison.
         #[arg(long)]
         light_over_the_login: bool,
+        /// Turns per login: 3, the shipped challenge's (13 frames), or 2 (9 frames).
+        #[arg(long, default_value_t = 3)]
+        turns: usize,
+    },
+    /// How far each clip's face colour (face minus border, as the light check reads it)
+    /// wanders unlit between frames 1 to 32 apart; JSON on stdout, a table on stderr.
+    FootageWander {
+        #[arg(long, default_value = "~/.cache/faceid-footage")]
+        dir: String,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Clip folders under --dir (default: the README table's four).
+        #[arg(long, value_delimiter = ',')]
+        clips: Vec<String>,
+    },
+    /// A design study (not the shipped check): the screen light judged over a still
+    /// light phase of N frames a few camera frames apart, on the real clips' facing
+    /// frames lit by the same model as footage-light; JSON on stdout, a table on stderr.
+    FootageLightPhase {
+        #[arg(long, default_value = "~/.cache/faceid-footage")]
+        dir: String,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        #[arg(long, value_delimiter = ',')]
+        clips: Vec<String>,
+        /// Frames in the phase.
+        #[arg(long, default_value_t = 16)]
+        frames: usize,
+        /// Clip frames between two of the phase's.
+        #[arg(long, default_value_t = 3)]
+        spacing: usize,
+        /// Most relative yaw of a facing frame.
+        #[arg(long, default_value_t = 0.08)]
+        max_yaw: f64,
+        #[arg(long, default_value_t = 50)]
+        trials: usize,
+        #[arg(long)]
+        attack_trials: Option<usize>,
+        /// Screen strengths relative to the ambient light (default 0.15, 0.04, 0.02).
+        #[arg(long, value_delimiter = ',')]
+        strengths: Vec<f64>,
+        #[arg(long, default_value_t = 20261207)]
+        seed: u64,
+        /// Chance per attempt at which random sequence pairs may pass.
+        #[arg(long, default_value_t = 1e-5)]
+        chance: f64,
     },
     /// Perceptual frame prints on real clips: how far a replayed frame's print moves under
     /// re-encoding, scaling, brightness, noise and mirroring, against how close two
@@ -158,6 +205,23 @@ const DEFAULT_IMAGES: [&str; 5] = [
     "tests/fixtures/images/face_recognition/obama-720p.jpg",
     "tests/fixtures/images/dlib/Tom_Cruise_avp_2014_4.jpg",
 ];
+
+/// The clips named, or `default` when none are.
+fn or_default_clips(clips: Vec<String>, default: &[&str]) -> Vec<String> {
+    if clips.is_empty() {
+        default.iter().map(|c| c.to_string()).collect()
+    } else {
+        clips
+    }
+}
+
+/// The ambient condition a screen strength stands for (footage-light's names).
+fn condition_name(strength: f64) -> &'static str {
+    faceid_bench::footage_light::CONDITIONS
+        .iter()
+        .find(|c| c.1 == strength)
+        .map_or("screen light", |c| c.0)
+}
 
 /// A path whose leading `~/` is the home directory.
 fn home_path(p: &str) -> Result<PathBuf> {
@@ -321,27 +385,16 @@ fn main() -> Result<()> {
             seed,
             window_frames,
             light_over_the_login,
+            turns,
         } => {
+            anyhow::ensure!((2..=3).contains(&turns), "--turns: 2 or 3");
             use faceid_bench::footage_light::{self, Options, CLIPS, CONDITIONS};
             let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
-            let clips = if clips.is_empty() {
-                CLIPS.iter().map(|c| c.to_string()).collect()
-            } else {
-                clips
-            };
+            let clips = or_default_clips(clips, &CLIPS);
             let conditions = if strengths.is_empty() {
                 CONDITIONS.to_vec()
             } else {
-                strengths
-                    .iter()
-                    .map(|&s| {
-                        let name = CONDITIONS
-                            .iter()
-                            .find(|c| c.1 == s)
-                            .map_or("screen light", |c| c.0);
-                        (name, s)
-                    })
-                    .collect()
+                strengths.iter().map(|&s| (condition_name(s), s)).collect()
             };
             let opts = Options {
                 trials,
@@ -350,9 +403,67 @@ fn main() -> Result<()> {
                 seed,
                 window: window_frames,
                 light_over_the_login,
+                turns,
             };
             let r = footage_light::run(&p, &home_path(&dir)?, &clips, &opts)?;
             eprintln!("{}", footage_light::table(&r));
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Cmd::FootageWander { dir, models, clips } => {
+            use faceid_bench::footage_light::{wander, CLIPS, WANDER_LAGS};
+            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
+            let dir = home_path(&dir)?;
+            let clips = or_default_clips(clips, &CLIPS);
+            let w = clips
+                .iter()
+                .map(|c| wander(&p, &dir.join(c)))
+                .collect::<Result<Vec<_>>>()?;
+            eprintln!(
+                "| clip | eye distance (px) |{}\n|---|---|{}",
+                WANDER_LAGS.map(|l| format!(" lag {l} |")).concat(),
+                "---|".repeat(WANDER_LAGS.len())
+            );
+            for c in &w {
+                let lags: String = c.by_lag.iter().map(|(_, v)| format!(" {v:.4} |")).collect();
+                eprintln!("| {} | {:.0} |{lags}", c.clip, c.eye_distance);
+            }
+            println!("{}", serde_json::to_string_pretty(&w)?);
+        }
+        Cmd::FootageLightPhase {
+            dir,
+            models,
+            clips,
+            frames,
+            spacing,
+            max_yaw,
+            trials,
+            attack_trials,
+            strengths,
+            seed,
+            chance,
+        } => {
+            use faceid_bench::{footage_light, light_phase};
+            anyhow::ensure!(frames >= 7 && spacing >= 1, "--frames >= 7, --spacing >= 1");
+            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
+            let strengths = if strengths.is_empty() {
+                vec![0.15, 0.04, 0.02]
+            } else {
+                strengths
+            };
+            let opts = light_phase::Options {
+                frames,
+                spacing,
+                max_yaw,
+                trials,
+                attack_trials: attack_trials.unwrap_or(trials),
+                conditions: strengths.iter().map(|&s| (condition_name(s), s)).collect(),
+                seed,
+                chance,
+                chance_pairs: 1_000_000,
+            };
+            let clips = or_default_clips(clips, &footage_light::CLIPS);
+            let r = light_phase::run(&p, &home_path(&dir)?, &clips, &opts)?;
+            eprintln!("{}", light_phase::table(&r));
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Cmd::ReplayPrints { dir, models } => {

@@ -2,9 +2,11 @@
 //! JPEG, the real pipeline, the shipped policy — on committed public-domain photos, not on
 //! the uncommitted footage: a frame lit by its challenge's colours shows them and not
 //! another challenge's; a clip of a rendered head turn passes the whole policy lit by its
-//! challenge and is refused, by the light check, lit by another or not at all.
+//! challenge and is refused, by the light check, lit by another or not at all; and the
+//! light-phase design study's path on a rendered still face.
 
 use faceid_bench::footage_light::{capture, judge, run_clip, Options};
+use faceid_bench::light_phase;
 use faceid_bench::stages::workspace_root;
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::liveness::LivenessPolicy;
@@ -85,9 +87,9 @@ fn a_frame_lit_by_its_challenge_shows_its_colours_and_not_another_challenges() {
     );
 }
 
-#[test]
-fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
-    // A public-domain photo turned by the testkit's head model, written as a clip's frames.
+/// A public-domain photo turned by the testkit's head model to each of `yaws` (degrees),
+/// written as the frames of a clip `name` in a temporary folder.
+fn rendered_clip(name: &str, yaws: &[f64]) -> tempfile::TempDir {
     let photo = fixture("face_recognition/obama.jpg");
     let text =
         std::fs::read_to_string(workspace_root().join("tests/fixtures/reference/obama.json"))
@@ -96,23 +98,29 @@ fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
     let (framed, lm) = Framing::default().apply(&photo, &lm);
     let head = HeadModel::new(&lm, Default::default()).expect("head model");
     let dir = tempfile::tempdir().expect("tempdir");
-    let frames = dir.path().join("render/frames");
-    std::fs::create_dir_all(&frames).unwrap();
-    let yaws = [
-        0.0, 22.0, 26.0, 30.0, 34.0, 38.0, 0.5, -0.5, -22.0, -26.0, -30.0, -34.0, -38.0, 1.0, -1.0,
-    ];
+    let frames = dir.path().join(name).join("frames");
+    std::fs::create_dir_all(&frames).expect("clip folder");
     for (i, y) in yaws.iter().enumerate() {
         head.render(&framed, *y)
             .save(frames.join(format!("{i:05}.png")))
-            .unwrap();
+            .expect("frame written");
     }
+    dir
+}
+
+#[test]
+fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
+    let yaws = [
+        0.0, 22.0, 26.0, 30.0, 34.0, 38.0, 0.5, -0.5, -22.0, -26.0, -30.0, -34.0, -38.0, 1.0, -1.0,
+        24.0, 32.0, -24.0, -32.0,
+    ];
+    let dir = rendered_clip("render", &yaws);
     let opts = Options {
         trials: 3,
         attack_trials: 3,
         conditions: vec![("dim room", 0.30)],
         seed: 1,
-        window: None,
-        light_over_the_login: false,
+        ..Options::default()
     };
     let r = run_clip(&pipeline(), &dir.path().join("render"), &opts).expect("run");
     assert_eq!(r.faces, yaws.len(), "{r:?}");
@@ -126,6 +134,43 @@ fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
         assert_eq!(
             attack.refusals.get("light_mismatch"),
             Some(&3),
+            "{attack:?}"
+        );
+    }
+}
+
+#[test]
+fn a_still_light_phase_passes_lit_by_its_colours_and_fails_replayed_or_unlit() {
+    // 14 frames of a barely moving head facing the camera.
+    let yaws: Vec<f64> = (0..14).map(|i| 0.3 * f64::from(i % 3) - 0.3).collect();
+    let dir = rendered_clip("still", &yaws);
+    let opts = light_phase::Options {
+        frames: 12,
+        spacing: 1,
+        max_yaw: 0.08,
+        trials: 2,
+        attack_trials: 2,
+        conditions: vec![("office", 0.15)],
+        seed: 3,
+        chance: 1e-4,
+        chance_pairs: 100_000,
+    };
+    let r = light_phase::run(&pipeline(), dir.path(), &["still".to_string()], &opts).expect("run");
+    // Random pairs of 12 colours: a correlation well below 1 suffices at 1 in 10,000.
+    assert!(
+        (0.5..0.95).contains(&r.min_correlation),
+        "{}",
+        r.min_correlation
+    );
+    let clip = &r.clips[0];
+    assert_eq!(clip.runs, 1, "{clip:?}");
+    let genuine = &clip.genuine[0].genuine;
+    assert_eq!((genuine.trials, genuine.accepted), (2, 2), "{genuine:?}");
+    for attack in [&clip.replay_to_new_challenge, &clip.unlit] {
+        assert_eq!(attack.trials, 2);
+        assert_eq!(
+            attack.refusals.get("light_mismatch"),
+            Some(&2),
             "{attack:?}"
         );
     }
