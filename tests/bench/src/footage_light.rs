@@ -214,6 +214,19 @@ impl Clip {
     }
 }
 
+/// The clip's frames `seq` (indices into `faces`) decoded, with their landmarks.
+pub fn load_frames(clip: &Clip, seq: &[usize]) -> Result<Vec<(RgbImage, Landmarks5)>> {
+    seq.iter()
+        .map(|&i| {
+            let f = &clip.faces[i];
+            let img = image::open(&f.file)
+                .with_context(|| format!("{}", f.file.display()))?
+                .to_rgb8();
+            Ok((img, Landmarks5(f.face.landmarks)))
+        })
+        .collect()
+}
+
 /// One frame as the page would send it: lit by `light` (none: as filmed), seen by the
 /// webcam model, JPEG-encoded.
 pub fn capture(
@@ -251,24 +264,35 @@ pub struct Verdict {
 /// challenge's turns and colours: the liveness checks first, then the screen light, as
 /// `authenticate` does (the colours within each pose the liveness check read; `by_pose`
 /// false: over the whole login, as before, for comparison).
+///
+/// `phase`: the frames of a still light phase before the turns (the countdown design
+/// study, [`Countdown`]; empty: none), judged with the turn frames as a pose group of
+/// their own; `lights` then holds the phase's colours first.
 pub fn judge(
     analyzer: &dyn FaceAnalyzer,
     policy: &LivenessPolicy,
     steps: &[Turn],
     lights: &[Light],
     frames: &[Vec<u8>],
+    phase: &[Vec<u8>],
     by_pose: bool,
 ) -> Result<Verdict> {
-    let analyses = frames
-        .iter()
-        .map(|f| analyzer.analyze(f, DetectorKind::Hog))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("analysing a lit frame: {e}"))?;
+    let analyse = |frames: &[Vec<u8>]| {
+        frames
+            .iter()
+            .map(|f| analyzer.analyze(f, DetectorKind::Hog))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("analysing a lit frame: {e}"))
+    };
+    let (analyses, phase) = (analyse(frames)?, analyse(phase)?);
     let faces: Vec<&[FaceObservation]> = analyses.iter().map(|a| a.faces.as_slice()).collect();
     let liveness = policy.evaluate(steps, &faces);
-    let colours: Vec<Option<FrameColour>> = analyses
+    let poses = std::iter::repeat_n(&Some(PHASE_POSE), phase.len())
+        .chain(liveness.poses.iter().chain(std::iter::repeat(&None)));
+    let colours: Vec<Option<FrameColour>> = phase
         .iter()
-        .zip(liveness.poses.iter().chain(std::iter::repeat(&None)))
+        .chain(&analyses)
+        .zip(poses)
         .map(|(a, &pose)| {
             policy
                 .main_face(&a.faces)
@@ -433,6 +457,11 @@ pub struct ClipReport {
     /// that hold three frames of each kind.
     pub window_frames: Option<usize>,
     pub window_starts: usize,
+    /// The least correlation the light check used (the shipped one, or the countdown
+    /// study's for its frame count).
+    pub min_correlation: f64,
+    /// Runs of facing frames long enough for the countdown phase (study only).
+    pub countdown_runs: usize,
     /// Wall-clock seconds for this clip (frame analysis and trials).
     pub seconds: f64,
 }
@@ -456,7 +485,29 @@ pub struct Options {
     pub light_over_the_login: bool,
     /// Turns per login: 3, the shipped challenge's (13 frames); 2, as `footage` (9).
     pub turns: usize,
+    /// A design study, not the shipped protocol: a still light phase during the page's
+    /// countdown before the turns.
+    pub countdown: Option<Countdown>,
 }
+
+/// A still light phase before the turns (a design study): `frames` of the person facing
+/// the camera, every `spacing` clip frames, each lit by a colour of its own, judged with
+/// the turn frames as a pose group of their own, the least correlation set where random
+/// colour sequences of the whole login pass once in 100,000 attempts.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Countdown {
+    pub frames: usize,
+    pub spacing: usize,
+    /// Random sequence pairs drawn to set the least correlation.
+    pub chance_pairs: usize,
+}
+
+/// The pose group the countdown's frames are judged in: one the turn challenge never asks
+/// (the light check only groups equal poses).
+const PHASE_POSE: Turn = Turn::Up;
+
+/// Most relative yaw of a countdown frame (facing the screen).
+const PHASE_MAX_YAW: f64 = 0.08;
 
 impl Default for Options {
     fn default() -> Self {
@@ -468,6 +519,7 @@ impl Default for Options {
             window: None,
             light_over_the_login: false,
             turns: 3,
+            countdown: None,
         }
     }
 }
@@ -480,6 +532,7 @@ pub struct Report {
     pub window_frames: Option<usize>,
     /// Turns per login (13 frames for three, 9 for two).
     pub turns: usize,
+    pub countdown: Option<Countdown>,
     pub clips: Vec<ClipReport>,
     /// What each swept correlation threshold costs against replays where the trials are
     /// too few to tell: the fraction of random pairs of 9-colour challenges (a recording
@@ -515,6 +568,7 @@ pub fn run(
         seed: opts.seed,
         window_frames: opts.window,
         turns: opts.turns,
+        countdown: opts.countdown,
         clips: clips
             .iter()
             .map(|c| run_clip(analyzer, &dir.join(c), opts))
@@ -596,8 +650,17 @@ fn clip_seed(name: &str, seed: u64) -> u64 {
 
 pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Result<ClipReport> {
     let start = std::time::Instant::now();
-    let policy = LivenessPolicy::default();
+    let mut policy = LivenessPolicy::default();
     anyhow::ensure!(policy.screen_light.is_some(), "the shipped policy lights");
+    if let (Some(c), Some(light)) = (opts.countdown, policy.screen_light.as_mut()) {
+        let steps: Vec<Turn> = (0..opts.turns)
+            .map(|i| [Turn::Left, Turn::Right][i % 2])
+            .collect();
+        let mut poses = vec![Some(PHASE_POSE); c.frames];
+        poses.extend(page_poses(&steps));
+        light.min_correlation =
+            crate::light_phase::threshold(&poses, c.chance_pairs, opts.seed, 1e-5);
+    }
     let clip = Clip::load(analyzer, dir, &policy)?;
     eprintln!(
         "{}: {} frames, {} with a face ({} straight, {} left, {} right), {:.0} s",
@@ -621,6 +684,8 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         unlit: Tally::default(),
         window_frames: opts.window,
         window_starts: 0,
+        min_correlation: 0.0,
+        countdown_runs: 0,
         seconds: 0.0,
     };
     let starts = opts
@@ -628,31 +693,54 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         .map(|w| clip.window_starts(w, opts.turns))
         .unwrap_or_default();
     report.window_starts = starts.len();
-    if !clip.usable(opts.turns) || (opts.window.is_some() && starts.is_empty()) {
-        eprintln!("{}: too few straight or turned frames, skipped", clip.name);
+    report.min_correlation = policy.screen_light.unwrap_or_default().min_correlation;
+    let runs = opts.countdown.map_or(vec![], |c| {
+        let span = (c.frames - 1) * c.spacing + 1;
+        crate::light_phase::facing_runs(&clip, PHASE_MAX_YAW, span)
+    });
+    report.countdown_runs = runs.len();
+    if !clip.usable(opts.turns)
+        || (opts.window.is_some() && starts.is_empty())
+        || (opts.countdown.is_some() && runs.is_empty())
+    {
+        eprintln!(
+            "{}: too few straight, turned or facing frames, skipped",
+            clip.name
+        );
         return Ok(report);
     }
     let mut rng = StdRng::seed_from_u64(clip_seed(&clip.name, opts.seed));
+    // The countdown's draws from a generator of their own, so the turn frames and their
+    // colours are the same draws as without it (a paired comparison).
+    let mut phase_rng = StdRng::seed_from_u64(clip_seed(&clip.name, opts.seed ^ 0x00c0_ffee));
     let screen = |strength| ScreenLight {
         strength,
         ..ScreenLight::default()
     };
     for t in 0..opts.trials.max(opts.attack_trials) {
         let (steps, seq) = clip.draw(&mut rng, opts.turns, opts.window.map(|w| (w, &starts[..])));
-        let frames = seq
-            .iter()
-            .map(|&i| {
-                let f = &clip.faces[i];
-                let img = image::open(&f.file)
-                    .with_context(|| format!("{}", f.file.display()))?
-                    .to_rgb8();
-                Ok((img, Landmarks5(f.face.landmarks)))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let frames = load_frames(&clip, &seq)?;
         // The challenge's colours, and another's (the recording's) for the replay.
         let asked = Light::random_sequence_with(&mut rng, CHALLENGE_LIGHTS);
         let recorded = Light::random_sequence_with(&mut rng, CHALLENGE_LIGHTS);
-        let lit = |light: Option<(f64, &[Light])>, rng: &mut StdRng| -> Result<Vec<Vec<u8>>> {
+        // The countdown's frames and colours (none without the study).
+        let (phase_frames, phase_asked, phase_recorded) = match opts.countdown {
+            None => (vec![], vec![], vec![]),
+            Some(c) => {
+                let run = &runs[phase_rng.gen_range(0..runs.len())];
+                let first = phase_rng.gen_range(0..=run.len() - ((c.frames - 1) * c.spacing + 1));
+                let seq: Vec<usize> = (0..c.frames).map(|k| run[first + k * c.spacing]).collect();
+                (
+                    load_frames(&clip, &seq)?,
+                    Light::random_sequence_with(&mut phase_rng, c.frames),
+                    Light::random_sequence_with(&mut phase_rng, c.frames),
+                )
+            }
+        };
+        let lit = |frames: &[(RgbImage, Landmarks5)],
+                   light: Option<(f64, &[Light])>,
+                   rng: &mut StdRng|
+         -> Result<Vec<Vec<u8>>> {
             frames
                 .iter()
                 .enumerate()
@@ -661,27 +749,40 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
                 })
                 .collect()
         };
-        let judged = |jpegs: &[Vec<u8>]| {
+        let lights: Vec<Light> = phase_asked.iter().chain(&asked).copied().collect();
+        let judged = |jpegs: &[Vec<u8>], phase: &[Vec<u8>]| {
             judge(
                 analyzer,
                 &policy,
                 &steps,
-                &asked,
+                &lights,
                 jpegs,
+                phase,
                 !opts.light_over_the_login,
             )
         };
         if t < opts.trials {
             for c in &mut report.genuine {
-                let jpegs = lit(Some((c.strength, &asked)), &mut rng)?;
-                c.genuine.add(&judged(&jpegs)?);
+                let jpegs = lit(&frames, Some((c.strength, &asked)), &mut rng)?;
+                let phase = lit(
+                    &phase_frames,
+                    Some((c.strength, &phase_asked)),
+                    &mut phase_rng,
+                )?;
+                c.genuine.add(&judged(&jpegs, &phase)?);
             }
         }
         if t < opts.attack_trials {
-            let jpegs = lit(Some((REPLAY_STRENGTH, &recorded)), &mut rng)?;
-            report.replay_to_new_challenge.add(&judged(&jpegs)?);
-            let jpegs = lit(None, &mut rng)?;
-            report.unlit.add(&judged(&jpegs)?);
+            let jpegs = lit(&frames, Some((REPLAY_STRENGTH, &recorded)), &mut rng)?;
+            let phase = lit(
+                &phase_frames,
+                Some((REPLAY_STRENGTH, &phase_recorded)),
+                &mut phase_rng,
+            )?;
+            report.replay_to_new_challenge.add(&judged(&jpegs, &phase)?);
+            let jpegs = lit(&frames, None, &mut rng)?;
+            let phase = lit(&phase_frames, None, &mut phase_rng)?;
+            report.unlit.add(&judged(&jpegs, &phase)?);
         }
         if (t + 1) % 10 == 0 {
             eprintln!(

@@ -19,13 +19,14 @@
 //! frames lit by another sequence, and unlit.
 
 use crate::footage_light::{
-    capture, chance_reports, Clip, Condition, Tally, Verdict, REPLAY_STRENGTH,
+    capture, chance_reports, load_frames, Clip, Condition, Tally, Verdict, REPLAY_STRENGTH,
 };
-use anyhow::{Context, Result};
+use anyhow::Result;
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
-use faceid_testkit::{Landmarks5, ScreenLight};
+use faceid_core::Turn;
+use faceid_testkit::ScreenLight;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 use std::path::Path;
@@ -72,11 +73,11 @@ pub struct ClipReport {
     pub unlit: Tally,
 }
 
-/// The least correlation at which `pairs` random sequence pairs of `frames` colours pass
-/// at most `chance` of the time (the other bounds as shipped).
-pub fn threshold(frames: usize, pairs: usize, seed: u64, chance: f64) -> f64 {
+/// The least correlation at which `pairs` random sequence pairs of colours, the frames
+/// posed as `poses`, pass at most `chance` of the time (the other bounds as shipped).
+pub fn threshold(poses: &[Option<Turn>], pairs: usize, seed: u64, chance: f64) -> f64 {
     let shipped = LightPolicy::default();
-    let mut c: Vec<f64> = chance_reports(pairs, seed, &vec![None; frames])
+    let mut c: Vec<f64> = chance_reports(pairs, seed, poses)
         .into_iter()
         .filter(|r| r.response >= shipped.min_response)
         .map(|r| r.correlation)
@@ -93,7 +94,12 @@ pub fn run(
     clips: &[String],
     opts: &Options,
 ) -> Result<Report> {
-    let min_correlation = threshold(opts.frames, opts.chance_pairs, opts.seed, opts.chance);
+    let min_correlation = threshold(
+        &vec![None; opts.frames],
+        opts.chance_pairs,
+        opts.seed,
+        opts.chance,
+    );
     eprintln!(
         "{} frames: least correlation {min_correlation:.3} (chance {} per attempt)",
         opts.frames, opts.chance
@@ -118,7 +124,7 @@ pub fn run(
 }
 
 /// Runs of consecutive clip frames facing the camera, as indices into `clip.faces`.
-fn facing_runs(clip: &Clip, max_yaw: f64, len: usize) -> Vec<Vec<usize>> {
+pub(crate) fn facing_runs(clip: &Clip, max_yaw: f64, len: usize) -> Vec<Vec<usize>> {
     let mut yaws: Vec<f64> = clip.faces.iter().map(|f| f.face.yaw()).collect();
     yaws.sort_by(f64::total_cmp);
     let neutral = yaws.get(yaws.len() / 2).copied().unwrap_or(0.0);
@@ -175,15 +181,10 @@ fn run_clip(
     for t in 0..opts.trials.max(opts.attack_trials) {
         let run = &runs[rng.gen_range(0..runs.len())];
         let start = rng.gen_range(0..=run.len() - span);
-        let frames = (0..opts.frames)
-            .map(|k| {
-                let f = &clip.faces[run[start + k * opts.spacing]];
-                let img = image::open(&f.file)
-                    .with_context(|| format!("{}", f.file.display()))?
-                    .to_rgb8();
-                Ok((img, Landmarks5(f.face.landmarks)))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let seq: Vec<usize> = (0..opts.frames)
+            .map(|k| run[start + k * opts.spacing])
+            .collect();
+        let frames = load_frames(&clip, &seq)?;
         let asked = Light::random_sequence_with(&mut rng, opts.frames);
         let recorded = Light::random_sequence_with(&mut rng, opts.frames);
         let judged = |lit: Option<(f64, &[Light])>, rng: &mut StdRng| -> Result<Verdict> {

@@ -136,6 +136,13 @@ enum Cmd {
         /// Turns per login: 3, the shipped challenge's (13 frames), or 2 (9 frames).
         #[arg(long, default_value_t = 3)]
         turns: usize,
+        /// A design study, not the shipped protocol: this many frames of a still light
+        /// phase before the turns (the page's countdown), judged with them.
+        #[arg(long)]
+        countdown_frames: Option<usize>,
+        /// Clip frames between two of the countdown's.
+        #[arg(long, default_value_t = 9)]
+        countdown_spacing: usize,
     },
     /// How far each clip's face colour (face minus border, as the light check reads it)
     /// wanders unlit between frames 1 to 32 apart; JSON on stdout, a table on stderr.
@@ -386,6 +393,8 @@ fn main() -> Result<()> {
             window_frames,
             light_over_the_login,
             turns,
+            countdown_frames,
+            countdown_spacing,
         } => {
             anyhow::ensure!((2..=3).contains(&turns), "--turns: 2 or 3");
             use faceid_bench::footage_light::{self, Options, CLIPS, CONDITIONS};
@@ -404,6 +413,11 @@ fn main() -> Result<()> {
                 window: window_frames,
                 light_over_the_login,
                 turns,
+                countdown: countdown_frames.map(|frames| footage_light::Countdown {
+                    frames,
+                    spacing: countdown_spacing.max(1),
+                    chance_pairs: 1_000_000,
+                }),
             };
             let r = footage_light::run(&p, &home_path(&dir)?, &clips, &opts)?;
             eprintln!("{}", footage_light::table(&r));

@@ -5,7 +5,7 @@
 //! challenge and is refused, by the light check, lit by another or not at all; and the
 //! light-phase design study's path on a rendered still face.
 
-use faceid_bench::footage_light::{capture, judge, run_clip, Options};
+use faceid_bench::footage_light::{capture, judge, run_clip, Countdown, Options};
 use faceid_bench::light_phase;
 use faceid_bench::stages::workspace_root;
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
@@ -58,7 +58,7 @@ fn a_frame_lit_by_its_challenge_shows_its_colours_and_not_another_challenges() {
     };
     let steps = [Turn::Left, Turn::Right];
     let light_failure = |lights: Option<&[Light]>| {
-        let v = judge(&p, &policy, &steps, &asked, &frames(lights), true).expect("judge");
+        let v = judge(&p, &policy, &steps, &asked, &frames(lights), &[], true).expect("judge");
         // A photo held still: the liveness checks refuse it first, as the service does (the
         // changing light may jitter its landmarks: no turn rather than no motion).
         assert!(
@@ -112,7 +112,7 @@ fn rendered_clip(name: &str, yaws: &[f64]) -> tempfile::TempDir {
 fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
     let yaws = [
         0.0, 22.0, 26.0, 30.0, 34.0, 38.0, 0.5, -0.5, -22.0, -26.0, -30.0, -34.0, -38.0, 1.0, -1.0,
-        24.0, 32.0, -24.0, -32.0,
+        24.0, 32.0, -24.0, -32.0, 0.2, -0.2, 0.1, -0.1,
     ];
     let dir = rendered_clip("render", &yaws);
     let opts = Options {
@@ -122,20 +122,35 @@ fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
         seed: 1,
         ..Options::default()
     };
-    let r = run_clip(&pipeline(), &dir.path().join("render"), &opts).expect("run");
-    assert_eq!(r.faces, yaws.len(), "{r:?}");
-    let genuine = &r.genuine[0].genuine;
-    assert_eq!(genuine.trials, 3);
-    assert_eq!(genuine.accepted, 3, "{genuine:?}");
-    for attack in [&r.replay_to_new_challenge, &r.unlit] {
-        assert_eq!(attack.trials, 3);
-        assert_eq!(attack.accepted, 0, "{attack:?}");
-        // Refused by the light check, not by the turn checks.
-        assert_eq!(
-            attack.refusals.get("light_mismatch"),
-            Some(&3),
-            "{attack:?}"
-        );
+    // As shipped, and with the countdown design study's still light phase before the
+    // turns (three facing frames, the last four of the clip).
+    let countdown = Countdown {
+        frames: 3,
+        spacing: 1,
+        chance_pairs: 20_000,
+    };
+    for countdown in [None, Some(countdown)] {
+        let opts = Options {
+            countdown,
+            ..opts.clone()
+        };
+        let r = run_clip(&pipeline(), &dir.path().join("render"), &opts).expect("run");
+        assert_eq!(r.faces, yaws.len(), "{r:?}");
+        assert_eq!(r.countdown_runs, usize::from(countdown.is_some()), "{r:?}");
+        assert!((0.5..=0.95).contains(&r.min_correlation), "{r:?}");
+        let genuine = &r.genuine[0].genuine;
+        assert_eq!(genuine.trials, 3);
+        assert_eq!(genuine.accepted, 3, "{genuine:?}");
+        for attack in [&r.replay_to_new_challenge, &r.unlit] {
+            assert_eq!(attack.trials, 3);
+            assert_eq!(attack.accepted, 0, "{attack:?}");
+            // Refused by the light check, not by the turn checks.
+            assert_eq!(
+                attack.refusals.get("light_mismatch"),
+                Some(&3),
+                "{attack:?}"
+            );
+        }
     }
 }
 
