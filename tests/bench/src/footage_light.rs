@@ -918,7 +918,8 @@ pub struct Wander {
     pub frames_with_a_face: usize,
     /// Median eye distance in pixels.
     pub eye_distance: f64,
-    pub by_lag: Vec<(usize, f64)>,
+    /// `None` where the clip has no two frames that far apart.
+    pub by_lag: Vec<(usize, Option<f64>)>,
 }
 
 /// Lags [`Wander`] is measured at, in clip frames.
@@ -954,7 +955,7 @@ pub fn wander(analyzer: &dyn FaceAnalyzer, dir: &Path) -> Result<Wander> {
                     n += 1;
                 }
             }
-            (lag, (ss / n.max(1) as f64 / 2.0).sqrt())
+            (lag, (n > 0).then(|| (ss / n as f64 / 2.0).sqrt()))
         })
         .collect();
     Ok(Wander {

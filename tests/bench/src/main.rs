@@ -438,7 +438,11 @@ fn main() -> Result<()> {
                 "---|".repeat(WANDER_LAGS.len())
             );
             for c in &w {
-                let lags: String = c.by_lag.iter().map(|(_, v)| format!(" {v:.4} |")).collect();
+                let lags: String = c
+                    .by_lag
+                    .iter()
+                    .map(|(_, v)| v.map_or(" – |".into(), |v| format!(" {v:.4} |")))
+                    .collect();
                 eprintln!("| {} | {:.0} |{lags}", c.clip, c.eye_distance);
             }
             println!("{}", serde_json::to_string_pretty(&w)?);

@@ -5,7 +5,7 @@
 //! challenge and is refused, by the light check, lit by another or not at all; and the
 //! light-phase design study's path on a rendered still face.
 
-use faceid_bench::footage_light::{capture, judge, run_clip, Countdown, Options};
+use faceid_bench::footage_light::{capture, judge, run_clip, wander, Countdown, Options};
 use faceid_bench::light_phase;
 use faceid_bench::stages::workspace_root;
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
@@ -189,4 +189,54 @@ fn a_still_light_phase_passes_lit_by_its_colours_and_fails_replayed_or_unlit() {
             "{attack:?}"
         );
     }
+}
+
+#[test]
+fn wander_is_small_for_a_still_face_and_large_where_the_colour_changes() {
+    // Six frames of a barely moving head; then the same frames lit alternately red and
+    // cyan, which moves face minus border by about the light's strength every frame.
+    let yaws: Vec<f64> = (0..6).map(|i| 0.2 * f64::from(i % 2)).collect();
+    let dir = rendered_clip("still", &yaws);
+    let still = wander(&pipeline(), &dir.path().join("still")).expect("wander");
+    assert_eq!(still.frames_with_a_face, 6, "{still:?}");
+    let lag1 = |w: &faceid_bench::footage_light::Wander| {
+        w.by_lag
+            .iter()
+            .find(|(lag, _)| *lag == 1)
+            .and_then(|l| l.1)
+            .expect("lag 1")
+    };
+    // Six frames hold no two 8 apart: not measured, rather than none.
+    assert!(
+        still
+            .by_lag
+            .iter()
+            .all(|(lag, v)| v.is_some() == (*lag < 6)),
+        "{still:?}"
+    );
+    assert!(lag1(&still) < 0.01, "{still:?}");
+    let lit_dir = dir.path().join("lit/frames");
+    std::fs::create_dir_all(&lit_dir).expect("clip folder");
+    let screen = ScreenLight {
+        strength: 0.3,
+        ..ScreenLight::default()
+    };
+    let p = pipeline();
+    let policy = LivenessPolicy::default();
+    for i in 0..6 {
+        let name = format!("{i:05}.png");
+        let frame = image::open(dir.path().join("still/frames").join(&name))
+            .expect("frame")
+            .to_rgb8();
+        let bytes = std::fs::read(dir.path().join("still/frames").join(&name)).expect("read");
+        let analysis = p.analyze(&bytes, DetectorKind::Hog).expect("analyze");
+        let face = Landmarks5(policy.main_face(&analysis.faces).expect("face").landmarks);
+        let colour = if i % 2 == 0 { Light::Red } else { Light::Cyan };
+        screen
+            .apply(&frame, &face, colour.rgb())
+            .save(lit_dir.join(&name))
+            .expect("frame written");
+    }
+    let lit = wander(&p, &dir.path().join("lit")).expect("wander");
+    assert!(lag1(&lit) > 0.05, "{lit:?}");
 }
