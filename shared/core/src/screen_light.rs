@@ -101,7 +101,7 @@ impl Light {
 /// and a camera's white balance — a gain per channel on the whole frame — adds the same
 /// to the face's and the border's, so it drops out of their difference exactly (the
 /// chromaticity `rgb / (r + g + b)` this replaced cancelled it only to first order).
-fn log_colour(rgb: [f32; 3]) -> [f64; 3] {
+pub fn log_colour(rgb: [f32; 3]) -> [f64; 3] {
     let l = rgb.map(|v| f64::from(v).max(1.0).ln());
     let mean = (l[0] + l[1] + l[2]) / 3.0;
     l.map(|v| v - mean)

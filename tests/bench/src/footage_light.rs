@@ -27,7 +27,7 @@ use anyhow::{Context, Result};
 use faceid_core::domain::CHALLENGE_LIGHTS;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{FrameColour, Light, LightReport};
+use faceid_core::screen_light::{log_colour, FrameColour, Light, LightReport};
 use faceid_core::Turn;
 use faceid_testkit::{Camera, Landmarks5, ScreenLight};
 use image::RgbImage;
@@ -77,6 +77,9 @@ pub struct Clip {
     pub straight: Vec<usize>,
     pub left: Vec<usize>,
     pub right: Vec<usize>,
+    /// The median yaw of its faces: the person's straight ahead, what the pools' yaws are
+    /// relative to.
+    pub neutral_yaw: f64,
 }
 
 /// A frame of a clip with the person's face.
@@ -86,6 +89,8 @@ pub struct ClipFrame {
     pub frame: usize,
     /// As found unlit (its landmarks say where the screen's light falls).
     pub face: FaceObservation,
+    /// The frame's border colour, unlit (`ImageAnalysis::border_rgb`).
+    pub border: [f32; 3],
 }
 
 impl Clip {
@@ -107,6 +112,7 @@ impl Clip {
                     file: f.clone(),
                     frame,
                     face: main.clone(),
+                    border: analysis.border_rgb,
                 });
             }
         }
@@ -127,8 +133,32 @@ impl Clip {
             straight: pool(&|y| y.abs() < 0.05),
             left: pool(&|y| y >= policy.turn_yaw),
             right: pool(&|y| y <= -policy.turn_yaw),
+            neutral_yaw: neutral,
             faces,
         })
+    }
+
+    /// Runs of at least `len` consecutive clip frames facing the camera (relative yaw
+    /// within `max_yaw`), as indices into `faces`.
+    pub fn facing_runs(&self, max_yaw: f64, len: usize) -> Vec<Vec<usize>> {
+        let mut runs: Vec<Vec<usize>> = vec![];
+        let mut run: Vec<usize> = vec![];
+        for (i, f) in self.faces.iter().enumerate() {
+            let facing = (f.face.yaw() - self.neutral_yaw).abs() < max_yaw;
+            let follows = run
+                .last()
+                .is_some_and(|&j| self.faces[j].frame + 1 == f.frame);
+            // A run ends at a frame turned away or missing (empty runs are dropped below).
+            if !(facing && follows) {
+                runs.push(std::mem::take(&mut run));
+            }
+            if facing {
+                run.push(i);
+            }
+        }
+        runs.push(run);
+        runs.retain(|r| r.len() >= len);
+        runs
     }
 
     /// Frames of each kind (straight, left, right) a login of `turns` alternating turns
@@ -502,6 +532,13 @@ pub struct Countdown {
     pub chance_pairs: usize,
 }
 
+impl Countdown {
+    /// Clip frames from the phase's first to its last.
+    fn span(&self) -> usize {
+        (self.frames - 1) * self.spacing + 1
+    }
+}
+
 /// The pose group the countdown's frames are judged in: one the turn challenge never asks
 /// (the light check only groups equal poses).
 const PHASE_POSE: Turn = Turn::Up;
@@ -694,10 +731,9 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         .unwrap_or_default();
     report.window_starts = starts.len();
     report.min_correlation = policy.screen_light.unwrap_or_default().min_correlation;
-    let runs = opts.countdown.map_or(vec![], |c| {
-        let span = (c.frames - 1) * c.spacing + 1;
-        crate::light_phase::facing_runs(&clip, PHASE_MAX_YAW, span)
-    });
+    let runs = opts
+        .countdown
+        .map_or(vec![], |c| clip.facing_runs(PHASE_MAX_YAW, c.span()));
     report.countdown_runs = runs.len();
     if !clip.usable(opts.turns)
         || (opts.window.is_some() && starts.is_empty())
@@ -728,7 +764,7 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
             None => (vec![], vec![], vec![]),
             Some(c) => {
                 let run = &runs[phase_rng.gen_range(0..runs.len())];
-                let first = phase_rng.gen_range(0..=run.len() - ((c.frames - 1) * c.spacing + 1));
+                let first = phase_rng.gen_range(0..=run.len() - c.span());
                 let seq: Vec<usize> = (0..c.frames).map(|k| run[first + k * c.spacing]).collect();
                 (
                     load_frames(&clip, &seq)?,
@@ -929,17 +965,10 @@ pub const WANDER_LAGS: [usize; 7] = [1, 2, 3, 4, 8, 16, 32];
 pub fn wander(analyzer: &dyn FaceAnalyzer, dir: &Path) -> Result<Wander> {
     let policy = LivenessPolicy::default();
     let clip = Clip::load(analyzer, dir, &policy)?;
-    let log_colour = |rgb: [f32; 3]| -> [f64; 3] {
-        let l = rgb.map(|v| f64::from(v).max(1.0).ln());
-        let mean = (l[0] + l[1] + l[2]) / 3.0;
-        l.map(|v| v - mean)
-    };
     let mut by_frame = BTreeMap::new();
     let mut eyes = vec![];
     for f in &clip.faces {
-        let img = image::open(&f.file)?.to_rgb8();
-        let (border, _) = faceid_embedding::pipeline::border_rgb(&img);
-        let (face, border) = (log_colour(f.face.skin_rgb), log_colour(border));
+        let (face, border) = (log_colour(f.face.skin_rgb), log_colour(f.border));
         by_frame.insert(f.frame, [0, 1, 2].map(|k| face[k] - border[k]));
         let lm = Landmarks5(f.face.landmarks);
         eyes.push(lm.eye_distance());

@@ -123,31 +123,6 @@ pub fn run(
     })
 }
 
-/// Runs of consecutive clip frames facing the camera, as indices into `clip.faces`.
-pub(crate) fn facing_runs(clip: &Clip, max_yaw: f64, len: usize) -> Vec<Vec<usize>> {
-    let mut yaws: Vec<f64> = clip.faces.iter().map(|f| f.face.yaw()).collect();
-    yaws.sort_by(f64::total_cmp);
-    let neutral = yaws.get(yaws.len() / 2).copied().unwrap_or(0.0);
-    let mut runs: Vec<Vec<usize>> = vec![];
-    let mut run: Vec<usize> = vec![];
-    for (i, f) in clip.faces.iter().enumerate() {
-        let facing = (f.face.yaw() - neutral).abs() < max_yaw;
-        let follows = run
-            .last()
-            .is_some_and(|&j| clip.faces[j].frame + 1 == f.frame);
-        // A run ends at a frame turned away or missing (empty runs are dropped below).
-        if !(facing && follows) {
-            runs.push(std::mem::take(&mut run));
-        }
-        if facing {
-            run.push(i);
-        }
-    }
-    runs.push(run);
-    runs.retain(|r| r.len() >= len);
-    runs
-}
-
 fn run_clip(
     analyzer: &dyn FaceAnalyzer,
     dir: &Path,
@@ -157,7 +132,7 @@ fn run_clip(
     let liveness = LivenessPolicy::default();
     let clip = Clip::load(analyzer, dir, &liveness)?;
     let span = (opts.frames - 1) * opts.spacing + 1;
-    let runs = facing_runs(&clip, opts.max_yaw, span);
+    let runs = clip.facing_runs(opts.max_yaw, span);
     eprintln!(
         "{}: {} runs of {} facing frames",
         clip.name,

@@ -34,6 +34,35 @@ struct StageArgs {
     images: Vec<PathBuf>,
 }
 
+/// Which real clips a footage command runs on, and the models.
+#[derive(clap::Args, Clone)]
+struct ClipArgs {
+    #[arg(long, default_value = "~/.cache/faceid-footage")]
+    dir: String,
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Clip folders under --dir (default: the README table's four).
+    #[arg(long, value_delimiter = ',')]
+    clips: Vec<String>,
+}
+
+impl ClipArgs {
+    /// The pipeline loaded, the folder the clips are in, and the clips named (the README
+    /// table's four when none are).
+    fn open(&self) -> Result<(faceid_embedding::FacePipeline, PathBuf, Vec<String>)> {
+        let p = faceid_embedding::FacePipeline::load_dir(models_dir(&self.models))?;
+        let clips = if self.clips.is_empty() {
+            faceid_bench::footage_light::CLIPS
+                .iter()
+                .map(|c| c.to_string())
+                .collect()
+        } else {
+            self.clips.clone()
+        };
+        Ok((p, home_path(&self.dir)?, clips))
+    }
+}
+
 #[derive(clap::Args, Clone)]
 struct SearchArgs {
     /// Gallery sizes.
@@ -105,13 +134,8 @@ enum Cmd {
     /// shipped policy, and replays to a new challenge / unlit videos refused; JSON on
     /// stdout, Markdown tables on stderr.
     FootageLight {
-        #[arg(long, default_value = "~/.cache/faceid-footage")]
-        dir: String,
-        #[arg(long)]
-        models: Option<PathBuf>,
-        /// Clip folders under --dir (default: the README table's four).
-        #[arg(long, value_delimiter = ',')]
-        clips: Vec<String>,
+        #[command(flatten)]
+        clips: ClipArgs,
         /// Genuine logins per clip and condition.
         #[arg(long, default_value_t = 100)]
         trials: usize,
@@ -147,24 +171,15 @@ enum Cmd {
     /// How far each clip's face colour (face minus border, as the light check reads it)
     /// wanders unlit between frames 1 to 32 apart; JSON on stdout, a table on stderr.
     FootageWander {
-        #[arg(long, default_value = "~/.cache/faceid-footage")]
-        dir: String,
-        #[arg(long)]
-        models: Option<PathBuf>,
-        /// Clip folders under --dir (default: the README table's four).
-        #[arg(long, value_delimiter = ',')]
-        clips: Vec<String>,
+        #[command(flatten)]
+        clips: ClipArgs,
     },
     /// A design study (not the shipped check): the screen light judged over a still
     /// light phase of N frames a few camera frames apart, on the real clips' facing
     /// frames lit by the same model as footage-light; JSON on stdout, a table on stderr.
     FootageLightPhase {
-        #[arg(long, default_value = "~/.cache/faceid-footage")]
-        dir: String,
-        #[arg(long)]
-        models: Option<PathBuf>,
-        #[arg(long, value_delimiter = ',')]
-        clips: Vec<String>,
+        #[command(flatten)]
+        clips: ClipArgs,
         /// Frames in the phase.
         #[arg(long, default_value_t = 16)]
         frames: usize,
@@ -212,15 +227,6 @@ const DEFAULT_IMAGES: [&str; 5] = [
     "tests/fixtures/images/face_recognition/obama-720p.jpg",
     "tests/fixtures/images/dlib/Tom_Cruise_avp_2014_4.jpg",
 ];
-
-/// The clips named, or `default` when none are.
-fn or_default_clips(clips: Vec<String>, default: &[&str]) -> Vec<String> {
-    if clips.is_empty() {
-        default.iter().map(|c| c.to_string()).collect()
-    } else {
-        clips
-    }
-}
 
 /// The ambient condition a screen strength stands for (footage-light's names).
 fn condition_name(strength: f64) -> &'static str {
@@ -383,8 +389,6 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Cmd::FootageLight {
-            dir,
-            models,
             clips,
             trials,
             attack_trials,
@@ -397,9 +401,8 @@ fn main() -> Result<()> {
             countdown_spacing,
         } => {
             anyhow::ensure!((2..=3).contains(&turns), "--turns: 2 or 3");
-            use faceid_bench::footage_light::{self, Options, CLIPS, CONDITIONS};
-            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
-            let clips = or_default_clips(clips, &CLIPS);
+            use faceid_bench::footage_light::{self, Options, CONDITIONS};
+            let (p, dir, clips) = clips.open()?;
             let conditions = if strengths.is_empty() {
                 CONDITIONS.to_vec()
             } else {
@@ -419,15 +422,13 @@ fn main() -> Result<()> {
                     chance_pairs: 1_000_000,
                 }),
             };
-            let r = footage_light::run(&p, &home_path(&dir)?, &clips, &opts)?;
+            let r = footage_light::run(&p, &dir, &clips, &opts)?;
             eprintln!("{}", footage_light::table(&r));
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
-        Cmd::FootageWander { dir, models, clips } => {
-            use faceid_bench::footage_light::{wander, CLIPS, WANDER_LAGS};
-            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
-            let dir = home_path(&dir)?;
-            let clips = or_default_clips(clips, &CLIPS);
+        Cmd::FootageWander { clips } => {
+            use faceid_bench::footage_light::{wander, WANDER_LAGS};
+            let (p, dir, clips) = clips.open()?;
             let w = clips
                 .iter()
                 .map(|c| wander(&p, &dir.join(c)))
@@ -448,8 +449,6 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&w)?);
         }
         Cmd::FootageLightPhase {
-            dir,
-            models,
             clips,
             frames,
             spacing,
@@ -460,9 +459,9 @@ fn main() -> Result<()> {
             seed,
             chance,
         } => {
-            use faceid_bench::{footage_light, light_phase};
+            use faceid_bench::light_phase;
             anyhow::ensure!(frames >= 7 && spacing >= 1, "--frames >= 7, --spacing >= 1");
-            let p = faceid_embedding::FacePipeline::load_dir(models_dir(&models))?;
+            let (p, dir, clips) = clips.open()?;
             let strengths = if strengths.is_empty() {
                 vec![0.15, 0.04, 0.02]
             } else {
@@ -479,8 +478,7 @@ fn main() -> Result<()> {
                 chance,
                 chance_pairs: 1_000_000,
             };
-            let clips = or_default_clips(clips, &footage_light::CLIPS);
-            let r = light_phase::run(&p, &home_path(&dir)?, &clips, &opts)?;
+            let r = light_phase::run(&p, &dir, &clips, &opts)?;
             eprintln!("{}", light_phase::table(&r));
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
