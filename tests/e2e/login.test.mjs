@@ -59,7 +59,12 @@ async function challengeWithSteps() {
 
 /** A head-turn video of `who` whose face is lit by `challenge`'s colours at the page's times. */
 function videoFor(who, challenge, name) {
-  const v = videoSchedule(plan, STEPS, { yawDeg: YAW_DEG, pitchDeg: PITCH_DEG, lights: challenge.lights });
+  const v = videoSchedule(plan, STEPS, {
+    yawDeg: YAW_DEG,
+    pitchDeg: PITCH_DEG,
+    lights: challenge.lights,
+    phaseFrames: challenge.light_phase_frames,
+  });
   const out = path.join(tmp, `${name}.y4m`);
   checkTurns(makeVideo({ ...PEOPLE[who], ...v, out }), name);
   writeFileSync(path.join(OUT_DIR, `${name}-video.json`), JSON.stringify({ ...v, challenge_id: challenge.challenge_id }, null, 2));
@@ -111,8 +116,8 @@ after(async () => {
  * Runs the login flow on the page; returns the final state, reason and texts. The page is
  * loaded first; then `prepare()` gets the challenge (and makes the video for it, which
  * Chromium opens only when the page asks for the camera), and Start is pressed: the
- * server holds the answer to the capture plan's time from the challenge's issue (8.6–23 s
- * for three steps), so the browser's start-up stays out of it.
+ * server holds the answer to the capture plan's time from the challenge's issue
+ * (11.8–28.6 s for three steps), so the browser's start-up stays out of it.
  */
 async function loginThroughPage(page, { prepare, promptShot, name }) {
   await page.goto(`${server.base}/`);
@@ -126,7 +131,7 @@ async function loginThroughPage(page, { prepare, promptShot, name }) {
     const body = await res.json().catch(() => null);
     if (body) delete body.token;
     // How long after the challenge was issued the answer came back (the server holds it to
-    // the capture plan: 8.6–23 s for three steps).
+    // the capture plan: 11.8–28.6 s for three steps).
     const afterChallengeMs = Date.now() - challenge.fetchedAt;
     writeFileSync(
       path.join(OUT_DIR, `${name}-answer.json`),

@@ -53,18 +53,52 @@ test("every challenge fits the frame budgets the server allows, two frames a ste
 
 test("the plan takes the time the server's answer window is built on", () => {
   // faceid_core::capture::CapturePlan (its unit test asserts the same figures): the span
-  // from the first frame to the last, and the whole plan, for the default budget of 16.
-  const expected = { 3: { frames: 13, span: 9600, total: 13000 }, 4: { frames: 13, span: 12800, total: 16200 } };
-  for (const steps of STEP_SETS) {
-    const { events, totalMs, frames } = plan.planCapture(steps, { maxFrames: 16 });
-    const caps = events.filter((e) => e.kind === "capture").map((e) => e.t);
-    const want = expected[steps.length];
-    assert.deepEqual(
-      { frames, span: Math.max(...caps) - Math.min(...caps), total: totalMs },
-      want,
-      `${steps}`,
-    );
+  // from the first frame to the last, and the whole plan, for the default budget of 16,
+  // with the light phase's 9 frames (the default) and without (the light check off).
+  const expected = {
+    9: { 3: { frames: 22, span: 12840, total: 13600 }, 4: { frames: 22, span: 16040, total: 16800 } },
+    0: { 3: { frames: 13, span: 9600, total: 13600 }, 4: { frames: 13, span: 12800, total: 16800 } },
+  };
+  for (const phaseFrames of [9, 0]) {
+    for (const steps of STEP_SETS) {
+      const { events, totalMs, frames } = plan.planCapture(steps, { maxFrames: 16, phaseFrames });
+      const caps = events.filter((e) => e.kind === "capture").map((e) => e.t);
+      const want = expected[phaseFrames][steps.length];
+      assert.deepEqual(
+        { frames, span: Math.max(...caps) - Math.min(...caps), total: totalMs },
+        want,
+        `${steps} phase ${phaseFrames}`,
+      );
+    }
   }
+});
+
+test("the light phase: still frames first, each in the middle of its colour, at most three changes a second", () => {
+  for (const steps of STEP_SETS) {
+    const { events } = plan.planCapture(steps, { maxFrames: 16, phaseFrames: 9 });
+    const caps = events.filter((e) => e.kind === "capture");
+    const phase = caps.filter((e) => e.phase);
+    assert.equal(phase.length, 9);
+    // The phase's frames are the first ones, frontal, before the first step's prompt.
+    assert.deepEqual(caps.slice(0, 9), phase);
+    const firstStep = events.find((e) => e.kind === "prompt" && e.step === 0);
+    assert.ok(phase.every((e) => e.pose === "front" && e.t < firstStep.t));
+    // Frame k is taken under colour k, at least 150 ms after it came on and before the next.
+    const lights = events.filter((e) => e.kind === "light");
+    caps.forEach((c, k) => {
+      const on = lights.find((l) => l.frame === k);
+      const next = lights.find((l) => l.t > on.t);
+      assert.ok(c.t - on.t >= 150 && next.t - c.t >= 150, `frame ${k} at ${c.t}: colour ${on.t}–${next.t}`);
+    });
+    // No second holds more than three changes of colour (WCAG 2.3.1), the page's promise.
+    const times = lights.map((l) => l.t);
+    assert.ok(times[0] >= 0);
+    for (let i = 3; i < times.length; i++) {
+      assert.ok(times[i] - times[i - 3] > 1000, `${steps}: four changes within ${times[i] - times[i - 3]} ms`);
+    }
+  }
+  assert.equal(plan.MAX_PHASE_FRAMES, 9);
+  assert.equal(plan.planCapture(["left", "right", "left"], { phaseFrames: 30 }).frames, 22);
 });
 
 test("frames come in time order, each turn after its prompt and before the next", () => {

@@ -282,10 +282,11 @@ async function runLogin(userId) {
   setLoginState("starting");
 
   try {
-    // The camera first (a permission prompt can take any time), then the challenge,
-    // fetched during the countdown: the server holds the answer to the capture plan's
-    // time from the moment it issues the challenge. The timeline is anchored at the
-    // camera's start so prompts and captures follow the same clock.
+    // The camera first (a permission prompt can take any time), then the challenge, then
+    // the plan: the server holds the answer to the capture plan's time from the moment it
+    // issues the challenge, and the countdown's light phase needs its colours. The
+    // timeline is anchored at the challenge's arrival so prompts, colours and captures
+    // follow the same clock.
     let cam;
     try {
       cam = await openCamera(video);
@@ -295,30 +296,28 @@ async function runLogin(userId) {
     stream = cam.stream;
     if (signal.aborted) throw signal.reason;
     setLoginState("ready");
-    const challengeP = api.createChallenge(signal);
-    challengeP.catch(() => {}); // handled below; avoid an unhandled rejection meanwhile
-
-    const countdown = (async () => {
-      for (let s = Math.ceil(READY_MS / 1000); s > 0; s--) {
-        await sleep(cam.startedAt + READY_MS - s * 1000 - performance.now(), signal);
-        setPrompt(`Look straight at the camera… ${s}`, "front");
-      }
-    })();
-    const res = await challengeP;
+    setPrompt("Look straight at the camera…", "front");
+    const res = await api.createChallenge(signal);
     if (res.status !== 201 || !Array.isArray(res.data?.steps)) {
       throw Object.assign(new Error("challenge"), { name: "ApiAnswer", res });
     }
     const challenge = res.data;
     renderSteps(challenge.steps);
-    await countdown;
-
     const plan = planCapture(challenge.steps, {
       minFrames: challenge.min_frames,
       maxFrames: challenge.max_frames,
+      phaseFrames: challenge.light_phase_frames,
     });
     const lights = Array.isArray(challenge.lights) ? challenge.lights : [];
-    // If the challenge came late, the whole plan shifts (never squeezes).
-    const t0 = Math.max(cam.startedAt, performance.now() - READY_MS);
+    const t0 = performance.now();
+    // 3-2-1 over the countdown, while its still frames are taken.
+    const countdown = (async () => {
+      for (let s = 3; s > 0; s--) {
+        await sleep(t0 + READY_MS - (s * READY_MS) / 3 - performance.now(), signal);
+        setPrompt(`Look straight at the camera… ${s}`, "front");
+      }
+    })();
+    countdown.catch(() => {}); // an abort ends the plan's loop below as well
     setLoginState("running");
     const frames = [];
     for (const ev of plan.events) {
@@ -327,11 +326,10 @@ async function runLogin(userId) {
         showLight(lights[ev.frame]);
       } else if (ev.kind === "prompt") {
         if (ev.pose === "front") {
+          // Before the first step the countdown (above) prompts.
           if (ev.step >= 0) {
             markStep(ev.step, "done");
             setPrompt("Good. Now face the camera again.", "front");
-          } else {
-            setPrompt("Look straight at the camera.", "front");
           }
         } else {
           markStep(ev.step, "active");

@@ -2,10 +2,10 @@
 // taken. Pure data, no DOM, so the end-to-end test can build a matching fake-camera video
 // from the same numbers (tests/e2e imports this file).
 //
-// Times are milliseconds after the camera starts delivering video (t = 0):
+// Times are milliseconds after the challenge has arrived, the camera already open (t = 0):
 //
-//   0 ........ READY_MS        "Look straight at the camera" (3-2-1 countdown); the
-//                              challenge is fetched meanwhile
+//   0 ........ READY_MS        "Look straight at the camera" (3-2-1 countdown)
+//   READY_MS - (n - k) * PHASE_SPACING_MS   the light phase: still frame k of n (front)
 //   READY_MS                   frame: frontal
 //   then for each step i, starting at P = READY_MS + LEAD_MS + i * (TURN_MS + CENTER_MS):
 //     P                        prompt "Turn your head to your left/right", "… look up/down"
@@ -19,46 +19,61 @@
 // screen returns to normal): each frame sits in the middle of its colour, so a camera a
 // few hundred ms late still sees the right one.
 //
-// A challenge has 3 or 4 steps (left, right, up, down). Three steps: 13 frames over 13 s;
-// four: 17 frames would exceed the server's 16 (max_frames of the challenge), so 2 turned
-// frames per step (the later two), 13 frames over 16.2 s. With a smaller budget the plan
-// takes fewer turned frames per step, then drops the frontal frames between steps.
+// The light phase (the challenge's light_phase_frames, 9 by default, 0 with the light check
+// off) holds the face still while the screen takes a colour per frame, 360 ms apart: 2.8
+// colour changes a second (the page promises at most three), and those frames carry the
+// light check where a turn's shading and a small face's drift would drown a faint light.
+// Its frames are sent first; the steps' frames take the colours after them.
+//
+// A challenge has 3 or 4 steps (left, right, up, down). Three steps: 13 frames for the
+// steps over 13.6 s; four: 17 frames would exceed the server's 16 (max_frames of the
+// challenge), so 2 turned frames per step (the later two), 13 frames over 16.8 s. With a
+// smaller budget the plan takes fewer turned frames per step, then drops the frontal
+// frames between steps.
 //
 // The server holds the answer to this plan (faceid_core::capture, the Rust twin of these
 // numbers, checked against this file by its tests): it must arrive no sooner after the
 // challenge was issued than the first-to-last frame span (minus 1 s), and no later than
-// the whole plan plus 10 s (liveness_too_fast / liveness_too_slow). So the page fetches
-// the challenge only once the camera is open.
+// the whole plan plus 15 s (liveness_too_fast / liveness_too_slow). So the page fetches
+// the challenge only once the camera is open, and starts the plan when it has arrived (its
+// colours are needed from the start).
 
-export const READY_MS = 3000;
+export const READY_MS = 3600;
 export const LEAD_MS = 400;
 export const TURN_MS = 2000;
 export const CENTER_MS = 1200;
 export const TURN_CAPTURE_MS = [900, 1300, 1700];
 export const CENTER_CAPTURE_MS = 800;
 export const LIGHT_LEAD_MS = 300;
+export const PHASE_SPACING_MS = 360;
+// The countdown holds this many: the first colour comes on LIGHT_LEAD_MS after t = 0.
+export const MAX_PHASE_FRAMES = Math.floor(READY_MS / PHASE_SPACING_MS) - 1;
 
 /**
  * @param {string[]} steps e.g. ["left", "up", "right"]
- * @param {{minFrames?: number, maxFrames?: number}} [limits]
- * @returns {{events: Array<{t: number, kind: "prompt"|"capture"|"light", pose: "front"|"left"|"right"|"up"|"down", step: number, frame?: number}>, totalMs: number, frames: number}}
+ * @param {{minFrames?: number, maxFrames?: number, phaseFrames?: number}} [limits]
+ *   `maxFrames`: the most frames for the steps; `phaseFrames`: the light phase's.
+ * @returns {{events: Array<{t: number, kind: "prompt"|"capture"|"light", pose: "front"|"left"|"right"|"up"|"down", step: number, frame?: number, phase?: boolean}>, totalMs: number, frames: number}}
  *   `step` is the index of the step (-1 before the first one); a prompt with pose "front"
  *   asks to face the camera. A "light" event switches the screen to the colour of frame
- *   `frame` (-1: back to normal).
+ *   `frame` (-1: back to normal). A capture with `phase` is a light phase's frame.
+ *   `frames` counts every frame, the phase's included.
  */
 export function planCapture(steps, limits = {}) {
   const n = steps.length;
   const maxFrames = Math.max(1, limits.maxFrames ?? 16);
+  const phaseFrames = Math.min(Math.max(0, limits.phaseFrames ?? 0), MAX_PHASE_FRAMES);
   let turnFrames = TURN_CAPTURE_MS.length;
   let centerFrames = true;
   const count = () => 1 + n * (turnFrames + (centerFrames ? 1 : 0));
   while (count() > maxFrames && turnFrames > 1) turnFrames -= 1;
   if (count() > maxFrames) centerFrames = false;
 
-  const events = [
-    { t: 0, kind: "prompt", pose: "front", step: -1 },
-    { t: READY_MS, kind: "capture", pose: "front", step: -1 },
-  ];
+  const events = [{ t: 0, kind: "prompt", pose: "front", step: -1 }];
+  for (let k = phaseFrames; k > 0; k--) {
+    events.push({ t: READY_MS - k * PHASE_SPACING_MS, kind: "capture", pose: "front", step: -1, phase: true });
+  }
+  events.push({ t: READY_MS, kind: "capture", pose: "front", step: -1 });
   // With fewer frames, keep the latest ones: the head is surely turned by then.
   const turnTimes = TURN_CAPTURE_MS.slice(TURN_CAPTURE_MS.length - turnFrames);
   steps.forEach((pose, i) => {

@@ -19,7 +19,7 @@ use faceid_core::matching::Gallery;
 use faceid_core::policy::Refusal;
 use faceid_core::ports::Redeemed;
 use faceid_core::replay;
-use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
+use faceid_core::screen_light::{FrameColour, Light, LightPolicy, PoseGroup};
 use faceid_core::{Challenge, ChallengeId, Descriptor, Turn, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -33,9 +33,13 @@ pub struct ChallengeResponse {
     /// The screen colour to show while taking each frame (frame `i` under `lights[i]`);
     /// empty when the screen-light check is off.
     pub lights: Vec<Light>,
+    /// Still frames to take (and send first) in the countdown, each under its colour:
+    /// `lights[..light_phase_frames]`; the steps' frames take the colours after them.
+    pub light_phase_frames: usize,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     pub min_frames: usize,
+    /// The most frames for the steps (the light phase's come on top).
     pub max_frames: usize,
 }
 
@@ -50,8 +54,12 @@ pub async fn create_challenge(
     state.stores.challenges.put_challenge(&challenge).await?;
     let liveness = &state.config.liveness;
     let max_frames = state.config.frame_budget();
+    let light_phase_frames = state.config.phase_frames();
     let lights = match liveness.screen_light {
-        Some(_) => challenge.lights.iter().take(max_frames).copied().collect(),
+        Some(_) => (challenge.lights.iter())
+            .take(light_phase_frames + max_frames)
+            .copied()
+            .collect(),
         None => vec![],
     };
     Ok((
@@ -60,6 +68,7 @@ pub async fn create_challenge(
             challenge_id: challenge.id,
             steps: challenge.steps,
             lights,
+            light_phase_frames,
             expires_at: challenge.expires_at,
             min_frames: liveness.min_frames,
             max_frames,
@@ -300,7 +309,7 @@ impl<'a> Attempt<'a> {
                 self.answer_ms = Some(answer_ms);
                 let timing = cfg
                     .answer_window
-                    .map(|w| w.check(c.issued_at, received_at, c.steps.len(), cfg.frame_budget()));
+                    .map(|w| w.check(c.issued_at, received_at, &cfg.capture_plan(c.steps.len())));
                 match timing {
                     Some(Err(f)) => {
                         self.event.liveness = Some(json!({ "answer_ms": answer_ms }));
@@ -354,7 +363,8 @@ impl<'a> Attempt<'a> {
         let faces: Vec<&[FaceObservation]> = analyses.iter().map(|a| a.faces.as_slice()).collect();
         let liveness = &self.state.config.liveness;
         if let Some(c) = challenge {
-            let report = liveness.evaluate(&c.steps, &faces);
+            let phase = self.state.config.phase_frames();
+            let report = liveness.evaluate_phased(&c.steps, phase, &faces);
             self.event.liveness = serde_json::to_value(&report).ok();
             if let (Some(v), Some(ms)) = (self.event.liveness.as_mut(), self.answer_ms) {
                 v["answer_ms"] = json!(ms);
@@ -367,7 +377,9 @@ impl<'a> Attempt<'a> {
                 ));
             }
             if let Some(light) = &liveness.screen_light {
-                self.check_screen_light(light, c, analyses, &report.poses)?;
+                let groups = std::iter::repeat_n(PoseGroup::Phase, report.phase_frames)
+                    .chain(report.poses.iter().map(|&p| PoseGroup::Pose(p)));
+                self.check_screen_light(light, c, analyses, groups)?;
             }
         }
         // The person's face in each frame (bystanders far behind are not matched).
@@ -394,23 +406,23 @@ impl<'a> Attempt<'a> {
     }
 
     /// The frames were lit by this challenge's colours (a recording of another login,
-    /// or a replay on a screen, was not). `poses`: each frame's, as the liveness check
-    /// read it.
+    /// or a replay on a screen, was not). `groups`: each frame's (the light phase's, then
+    /// the steps' frames by their pose as the liveness check read it).
     fn check_screen_light(
         &mut self,
         policy: &LightPolicy,
         challenge: &Challenge,
         analyses: &[ImageAnalysis],
-        poses: &[Option<Turn>],
+        groups: impl Iterator<Item = PoseGroup>,
     ) -> Result<(), Stop> {
         let liveness = &self.state.config.liveness;
         let colours: Vec<Option<FrameColour>> = analyses
             .iter()
-            .zip(poses)
-            .map(|(a, &pose)| {
+            .zip(groups)
+            .map(|(a, group)| {
                 liveness
                     .main_face(&a.faces)
-                    .map(|one| FrameColour::of(a, one, pose))
+                    .map(|one| FrameColour::of(a, one, group))
             })
             .collect();
         let report = policy.evaluate(&challenge.lights, &colours);

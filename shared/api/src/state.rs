@@ -1,7 +1,7 @@
 //! Shared state: the face analyzer, the stores, the policy; built once at start-up.
 
 use crate::error::ApiError;
-use faceid_core::capture::AnswerWindow;
+use faceid_core::capture::{AnswerWindow, CapturePlan, MAX_PHASE_FRAMES};
 use faceid_core::face::{DetectorKind, FaceAnalyzer, QualityPolicy};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::lockout::LockoutPolicy;
@@ -48,7 +48,8 @@ impl Default for Limits {
         Self {
             max_body_bytes: 24 << 20,
             max_image_bytes: 10 << 20,
-            max_frames: 16,
+            // The light phase's 9 and the steps' 16.
+            max_frames: 25,
             max_enroll_images: 10,
         }
     }
@@ -98,10 +99,28 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    /// The most frames a login may send with a challenge: the page plans its capture for
-    /// this budget (`max_frames` of the challenge), and the answer window follows the plan.
+    /// The light phase's still frames a login sends first (0 with the screen-light check
+    /// off).
+    pub fn phase_frames(&self) -> usize {
+        self.liveness
+            .screen_light
+            .map_or(0, |l| l.phase_frames.min(MAX_PHASE_FRAMES))
+    }
+
+    /// The most frames a login may send for the steps of a challenge, after the light
+    /// phase's: the page plans its capture for this budget (`max_frames` of the
+    /// challenge).
     pub fn frame_budget(&self) -> usize {
-        self.limits.max_frames.min(self.liveness.max_frames)
+        self.limits
+            .max_frames
+            .saturating_sub(self.phase_frames())
+            .min(self.liveness.max_frames)
+    }
+
+    /// The page's capture plan for a challenge of `steps` steps: the answer window
+    /// follows it.
+    pub fn capture_plan(&self, steps: usize) -> CapturePlan {
+        CapturePlan::new(steps, self.phase_frames(), self.frame_budget())
     }
 }
 

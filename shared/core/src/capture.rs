@@ -6,14 +6,22 @@
 //! schedule.js by a unit test (here) and the whole plan against the page's own function by
 //! `tests/service/tests/capture_plan.rs` (it runs schedule.js in node).
 //!
-//! Times are milliseconds after the page's plan starts (its camera is open): a countdown of
-//! `READY_MS`, the first (frontal) frame, then per step a prompt, the turned frames at
+//! Times are milliseconds after the page's plan starts (its camera is open and the
+//! challenge has arrived): a countdown of `READY_MS`, during which the light phase's still
+//! frames are taken (`PHASE_SPACING_MS` apart, the last one `PHASE_SPACING_MS` before the
+//! countdown ends), the first (frontal) frame, then per step a prompt, the turned frames at
 //! `TURN_CAPTURE_MS` after it, "face the camera again" at `TURN_MS` and a frontal frame
 //! `CENTER_CAPTURE_MS` later; `CENTER_MS` until the next step.
 
 use time::{Duration, OffsetDateTime};
 
-pub const READY_MS: u64 = 3000;
+pub const READY_MS: u64 = 3600;
+/// Between the light phase's frames: each frame has its own colour, so the screen changes
+/// colour 2.8 times a second, within the page's promise of at most three (WCAG 2.3.1).
+pub const PHASE_SPACING_MS: u64 = 360;
+/// The most still frames the countdown holds: the first one `PHASE_SPACING_MS` after the
+/// plan starts (its colour comes on `LIGHT_LEAD_MS` = 300 ms before it).
+pub const MAX_PHASE_FRAMES: usize = (READY_MS / PHASE_SPACING_MS) as usize - 1;
 pub const LEAD_MS: u64 = 400;
 pub const TURN_MS: u64 = 2000;
 pub const CENTER_MS: u64 = 1200;
@@ -29,7 +37,10 @@ fn frame_count(steps: usize, turned: usize, frontal_between: bool) -> usize {
 /// What the page's plan does for a challenge of some number of steps under a frame budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapturePlan {
-    /// Frames taken (and sent).
+    /// Still frames of the light phase, taken (and sent) first.
+    pub phase_frames: usize,
+    /// Frames of the steps (the first frontal one, the turned ones, the frontal ones
+    /// between), sent after the phase's.
     pub frames: usize,
     /// Turned frames per step.
     pub turned_per_step: usize,
@@ -43,11 +54,13 @@ pub struct CapturePlan {
 }
 
 impl CapturePlan {
-    /// The plan for `steps` steps with at most `max_frames` frames (as `planCapture`:
-    /// fewer turned frames per step first, keeping the latest, then no frontal frames
-    /// between steps).
-    pub fn new(steps: usize, max_frames: usize) -> Self {
+    /// The plan for `steps` steps with at most `max_frames` frames for them (as
+    /// `planCapture`: fewer turned frames per step first, keeping the latest, then no
+    /// frontal frames between steps), after a light phase of `phase_frames` still frames
+    /// (at most [`MAX_PHASE_FRAMES`]).
+    pub fn new(steps: usize, phase_frames: usize, max_frames: usize) -> Self {
         let max_frames = max_frames.max(1);
+        let phase_frames = phase_frames.min(MAX_PHASE_FRAMES);
         let mut turned = TURN_CAPTURE_MS.len();
         let mut frontal = true;
         let count = |turned: usize, frontal: bool| frame_count(steps, turned, frontal);
@@ -64,10 +77,11 @@ impl CapturePlan {
             Some(last) => step_start(last) + TURN_CAPTURE_MS[TURN_CAPTURE_MS.len() - 1],
         };
         Self {
+            phase_frames,
             frames: count(turned, frontal),
             turned_per_step: turned,
             frontal_between: frontal,
-            first_capture_ms: READY_MS,
+            first_capture_ms: READY_MS - phase_frames as u64 * PHASE_SPACING_MS,
             last_capture_ms,
             total_ms: step_start(steps),
         }
@@ -81,6 +95,11 @@ impl CapturePlan {
         (1..=TURN_CAPTURE_MS.len())
             .find(|&turned| frame_count(steps, turned, true) == frames)
             .map(|turned| (0..=steps).map(|i| i * (turned + 1)).collect())
+    }
+
+    /// Every frame sent: the light phase's, then the steps'.
+    pub fn total_frames(&self) -> usize {
+        self.phase_frames + self.frames
     }
 
     /// From the first frame to the last: the least time any camera needs for them.
@@ -101,12 +120,13 @@ impl CapturePlan {
 pub struct AnswerWindow {
     /// An answer may come this much sooner than the plan's capture span (first frame to
     /// last). The page takes its first frame only after the challenge has arrived (the
-    /// countdown covers the request) and its timers never fire early, so a genuine answer
+    /// challenge is fetched before the countdown) and its timers never fire early, so a genuine answer
     /// never comes sooner than the span: the slack is for the server clocks.
     pub fast_slack: Duration,
     /// An answer may come this much later than the whole plan takes: the challenge's
-    /// round trip (absorbed by the 3 s countdown unless slower), encoding, the upload of
-    /// 9–13 frames (about 0.5–1 MB: 4–8 s at 1 Mbit/s), a page slowed by a busy phone.
+    /// round trip (the countdown starts when the challenge has arrived), encoding, the
+    /// upload of 22 frames (about 1–1.5 MB: 8–12 s at 1 Mbit/s), a page slowed by a busy
+    /// phone.
     pub slow_slack: Duration,
 }
 
@@ -114,7 +134,7 @@ impl Default for AnswerWindow {
     fn default() -> Self {
         Self {
             fast_slack: Duration::seconds(1),
-            slow_slack: Duration::seconds(10),
+            slow_slack: Duration::seconds(15),
         }
     }
 }
@@ -148,10 +168,9 @@ impl TimingFailure {
 }
 
 impl AnswerWindow {
-    /// The earliest and latest receipt, after the issue, of an answer to a challenge of
-    /// `steps` steps whose page takes at most `max_frames` frames.
-    pub fn bounds(&self, steps: usize, max_frames: usize) -> (Duration, Duration) {
-        let plan = CapturePlan::new(steps, max_frames);
+    /// The earliest and latest receipt, after the issue, of an answer to a challenge the
+    /// page takes with `plan`.
+    pub fn bounds(&self, plan: &CapturePlan) -> (Duration, Duration) {
         (
             (plan.capture_span() - self.fast_slack).max(Duration::ZERO),
             plan.total() + self.slow_slack,
@@ -163,10 +182,9 @@ impl AnswerWindow {
         &self,
         issued_at: OffsetDateTime,
         received_at: OffsetDateTime,
-        steps: usize,
-        max_frames: usize,
+        plan: &CapturePlan,
     ) -> Result<(), TimingFailure> {
-        let (earliest, latest) = self.bounds(steps, max_frames);
+        let (earliest, latest) = self.bounds(plan);
         let elapsed = received_at - issued_at;
         if elapsed < earliest {
             Err(TimingFailure::TooFast)
@@ -185,31 +203,41 @@ mod tests {
     #[test]
     fn plans_match_the_page_for_the_challenges_the_server_issues() {
         // 3 steps: frontal + 3 × (3 turned + frontal) = 13 frames, the last frontal one
-        // at 3000 + 400 + 2 × 3200 + 2000 + 800 = 12,600 ms of 13,000.
-        let p = CapturePlan::new(3, 16);
+        // at 3600 + 400 + 2 × 3200 + 2000 + 800 = 13,200 ms of 13,600.
+        let p = CapturePlan::new(3, 0, 16);
         assert_eq!(
             (p.frames, p.turned_per_step, p.frontal_between),
             (13, 3, true)
         );
         assert_eq!(
             (p.first_capture_ms, p.last_capture_ms, p.total_ms),
-            (3000, 12_600, 13_000)
+            (3600, 13_200, 13_600)
         );
-        // 4 steps: 17 frames would be too many; 2 turned per step: 13 frames over 16.2 s.
-        let p = CapturePlan::new(4, 16);
+        // The light phase's 9 frames come first, 360 ms apart from 360 ms on: 22 frames.
+        let p = CapturePlan::new(3, 9, 16);
+        assert_eq!((p.phase_frames, p.frames, p.total_frames()), (9, 13, 22));
+        assert_eq!(
+            (p.first_capture_ms, p.last_capture_ms, p.total_ms),
+            (360, 13_200, 13_600)
+        );
+        // No more than the countdown holds.
+        assert_eq!(MAX_PHASE_FRAMES, 9);
+        assert_eq!(CapturePlan::new(3, 12, 16).phase_frames, 9);
+        // 4 steps: 17 frames would be too many; 2 turned per step: 13 frames over 16.8 s.
+        let p = CapturePlan::new(4, 9, 16);
         assert_eq!(
             (p.frames, p.turned_per_step, p.frontal_between),
             (13, 2, true)
         );
-        assert_eq!((p.last_capture_ms, p.total_ms), (15_800, 16_200));
+        assert_eq!((p.last_capture_ms, p.total_ms), (16_400, 16_800));
         // A small budget drops the frontal frames between steps: the last frame is then a
         // turned one.
-        let p = CapturePlan::new(4, 8);
+        let p = CapturePlan::new(4, 0, 8);
         assert_eq!(
             (p.frames, p.turned_per_step, p.frontal_between),
             (5, 1, false)
         );
-        assert_eq!(p.last_capture_ms, 3400 + 3 * 3200 + 1700);
+        assert_eq!(p.last_capture_ms, 4000 + 3 * 3200 + 1700);
     }
 
     #[test]
@@ -221,7 +249,7 @@ mod tests {
         );
         assert_eq!(CapturePlan::frontal_positions(2, 9), Some(vec![0, 4, 8]));
         // Four steps of two turned frames (the budget of 16).
-        let p = CapturePlan::new(4, 16);
+        let p = CapturePlan::new(4, 9, 16);
         assert_eq!(
             CapturePlan::frontal_positions(4, p.frames),
             Some(vec![0, 3, 6, 9, 12])
@@ -229,7 +257,7 @@ mod tests {
         // Not the page's layout: frames missing, or no frontal frames between steps.
         assert_eq!(CapturePlan::frontal_positions(3, 12), None);
         assert_eq!(
-            CapturePlan::frontal_positions(4, CapturePlan::new(4, 8).frames),
+            CapturePlan::frontal_positions(4, CapturePlan::new(4, 0, 8).frames),
             None
         );
     }
@@ -239,27 +267,32 @@ mod tests {
         let w = AnswerWindow::default();
         let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
         let at = |ms: i64| t0 + Duration::milliseconds(ms);
-        // 3 steps: frames span 9.6 s, the plan takes 13 s.
+        // 3 steps and the light phase: frames span 12.84 s, the plan takes 13.6 s.
+        let three = CapturePlan::new(3, 9, 16);
         assert_eq!(
-            w.bounds(3, 16),
+            w.bounds(&three),
             (
-                Duration::milliseconds(8_600),
-                Duration::milliseconds(23_000)
+                Duration::milliseconds(11_840),
+                Duration::milliseconds(28_600)
             )
         );
-        assert_eq!(w.check(t0, at(12_000), 3, 16), Ok(()));
-        assert_eq!(w.check(t0, at(8_600), 3, 16), Ok(()));
-        assert_eq!(w.check(t0, at(23_000), 3, 16), Ok(()));
-        assert_eq!(w.check(t0, at(8_599), 3, 16), Err(TimingFailure::TooFast));
-        assert_eq!(w.check(t0, at(23_001), 3, 16), Err(TimingFailure::TooSlow));
+        assert_eq!(w.check(t0, at(15_000), &three), Ok(()));
+        assert_eq!(w.check(t0, at(11_840), &three), Ok(()));
+        assert_eq!(w.check(t0, at(28_600), &three), Ok(()));
+        assert_eq!(w.check(t0, at(11_839), &three), Err(TimingFailure::TooFast));
+        assert_eq!(w.check(t0, at(28_601), &three), Err(TimingFailure::TooSlow));
         // Frames sent at once, or an answer at the challenge's 60 s expiry.
-        assert_eq!(w.check(t0, at(300), 4, 16), Err(TimingFailure::TooFast));
-        assert_eq!(w.check(t0, at(59_000), 4, 16), Err(TimingFailure::TooSlow));
-        // 4 steps: 12.8 s of frames, 16.2 s of plan.
-        assert_eq!(w.check(t0, at(11_799), 4, 16), Err(TimingFailure::TooFast));
-        assert_eq!(w.check(t0, at(26_200), 4, 16), Ok(()));
+        let four = CapturePlan::new(4, 9, 16);
+        assert_eq!(w.check(t0, at(300), &four), Err(TimingFailure::TooFast));
+        assert_eq!(w.check(t0, at(59_000), &four), Err(TimingFailure::TooSlow));
+        // 4 steps: 16.04 s of frames, 16.8 s of plan.
+        assert_eq!(w.check(t0, at(15_039), &four), Err(TimingFailure::TooFast));
+        assert_eq!(w.check(t0, at(31_800), &four), Ok(()));
+        // Without the light phase the frames start at the countdown's end: 9.6 s.
+        let unlit = CapturePlan::new(3, 0, 16);
+        assert_eq!(w.bounds(&unlit).0, Duration::milliseconds(8_600));
         // A receipt before the issue (a server clock behind another's) is too fast.
-        assert_eq!(w.check(t0, at(-5), 3, 16), Err(TimingFailure::TooFast));
+        assert_eq!(w.check(t0, at(-5), &three), Err(TimingFailure::TooFast));
         assert_eq!(TimingFailure::TooSlow.code(), "too_slow");
         assert_eq!(TimingFailure::TooFast.code(), "too_fast");
     }
@@ -283,6 +316,7 @@ mod tests {
             ("TURN_MS", TURN_MS),
             ("CENTER_MS", CENTER_MS),
             ("CENTER_CAPTURE_MS", CENTER_CAPTURE_MS),
+            ("PHASE_SPACING_MS", PHASE_SPACING_MS),
         ] {
             assert_eq!(value(name), ours.to_string(), "{name}");
         }

@@ -90,8 +90,9 @@ uuid_id!(
     ChallengeId
 );
 
-/// Colours per challenge: one for each frame a login may send (the most frames allowed).
-pub const CHALLENGE_LIGHTS: usize = 16;
+/// Colours per challenge: one for each frame a login may send (the most frames allowed:
+/// the light phase's, at most `capture::MAX_PHASE_FRAMES`, and the steps' budget).
+pub const CHALLENGE_LIGHTS: usize = 32;
 
 impl FaceId {
     /// A face id derived from an idempotency key (e.g. S3 bucket + key + etag): the same

@@ -201,6 +201,9 @@ pub struct LivenessReport {
     /// Bend along the face's straightest lines over the turned frames (`None`: not
     /// measurable, or not reached).
     pub ruled_bend: Option<f64>,
+    /// Still frames of the light phase sent before the turn frames (not in `frames` or
+    /// `poses`).
+    pub phase_frames: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<LivenessFailure>,
 }
@@ -225,6 +228,7 @@ impl LivenessPolicy {
             eye_foreshortening: 0.0,
             parallax: None,
             ruled_bend: None,
+            phase_frames: 0,
             failure: None,
         };
         let fail = |mut r: LivenessReport, f| {
@@ -336,6 +340,68 @@ impl LivenessPolicy {
         }
         report.passed = true;
         report
+    }
+
+    /// [`Self::evaluate`] on a login whose first `phase` frames are the light phase's
+    /// still frames (the page's countdown, [`crate::capture::CapturePlan`]) and the rest
+    /// the steps'. The head turns are judged on the steps' frames alone; the still frames
+    /// must show the same person ([`Self::still_frames_fail`]), as every frame must.
+    pub fn evaluate_phased<F: AsRef<[FaceObservation]>>(
+        &self,
+        steps: &[Turn],
+        phase: usize,
+        frames: &[F],
+    ) -> LivenessReport {
+        let split = phase.min(frames.len());
+        let (still, turns) = frames.split_at(split);
+        let mut report = self.evaluate(steps, turns);
+        report.phase_frames = still.len();
+        if report.failure.is_none() {
+            report.failure = if still.len() < phase {
+                Some(LivenessFailure::TooFewFrames)
+            } else {
+                self.still_frames_fail(still, turns, &report.poses)
+            };
+            report.passed = report.failure.is_none();
+        }
+        report
+    }
+
+    /// Why the still frames do not show the person of the turn frames, if they do not:
+    /// several faces of comparable size in one (`FaceCountInFrame`), more of them without
+    /// a face than [`Self::max_faceless_fraction`] (likewise), or a face farther than
+    /// [`Self::same_person_distance`] from every straight-ahead face of the turns
+    /// (`DifferentPeople`): the light phase cannot be another person's, or a photo's lit
+    /// in place of the face that turns. `poses`: the turn frames' as `evaluate` read them.
+    fn still_frames_fail<F: AsRef<[FaceObservation]>>(
+        &self,
+        still: &[F],
+        turns: &[F],
+        poses: &[Option<Turn>],
+    ) -> Option<LivenessFailure> {
+        let straight: Vec<&FaceObservation> = turns
+            .iter()
+            .zip(poses)
+            .filter(|(_, p)| p.is_none())
+            .filter_map(|(f, _)| self.main_face(f.as_ref()))
+            .collect();
+        let mut faceless = 0;
+        for f in still.iter().map(AsRef::as_ref) {
+            match (self.main_face(f), f.is_empty()) {
+                (Some(one), _) => {
+                    let near = |s: &&FaceObservation| {
+                        one.descriptor.distance(&s.descriptor) <= self.same_person_distance
+                    };
+                    if !straight.iter().any(near) {
+                        return Some(LivenessFailure::DifferentPeople);
+                    }
+                }
+                (None, true) => faceless += 1,
+                (None, false) => return Some(LivenessFailure::FaceCountInFrame),
+            }
+        }
+        (faceless as f64 > self.max_faceless_fraction * still.len() as f64)
+            .then_some(LivenessFailure::FaceCountInFrame)
     }
 
     /// The frames show one person. The straight-ahead frames (comparable poses) must be
@@ -708,6 +774,47 @@ mod tests {
         // Straight frames linked through a middle one (0.4 + 0.4) are one person.
         let r = p.evaluate(&lr, &with(&[0.0, 0.4, 0.4, 0.4, 0.8]));
         assert!(r.passed, "{r:?}");
+    }
+
+    #[test]
+    fn the_light_phase_must_show_the_person_who_turns() {
+        let p = turn_policy();
+        let lr = [Turn::Left, Turn::Right];
+        let turns = seq(&[0.0, 0.2, 0.25, 0.0, -0.2, 0.0]);
+        // Still frames (descriptor coordinate 0 set per frame), then the turns.
+        let login = |still: &[f32]| {
+            let mut frames: Vec<Vec<FaceObservation>> = still
+                .iter()
+                .map(|&d| {
+                    let mut f = face(0.0, 120, 50.0);
+                    f.descriptor.0[0] = d;
+                    vec![f]
+                })
+                .collect();
+            frames.extend(turns.iter().cloned());
+            frames
+        };
+        let r = p.evaluate_phased(&lr, 4, &login(&[0.1, 0.0, 0.2, 0.4]));
+        assert!(r.passed, "{r:?}");
+        assert_eq!((r.phase_frames, r.frames, r.poses.len()), (4, 6, 6));
+        // Another person lit in the phase (0.6 from every straight frame of the turns).
+        let r = p.evaluate_phased(&lr, 4, &login(&[0.0, 0.0, 0.6, 0.0]));
+        assert_eq!(r.failure, Some(LivenessFailure::DifferentPeople), "{r:?}");
+        // Two comparable faces in a still frame; too many without a face.
+        let mut two = login(&[0.0; 4]);
+        two[1].push(face(0.0, 110, 50.0));
+        let r = p.evaluate_phased(&lr, 4, &two);
+        assert_eq!(r.failure, Some(LivenessFailure::FaceCountInFrame), "{r:?}");
+        let mut empty = login(&[0.0; 4]);
+        empty[0].clear();
+        empty[3].clear();
+        let r = p.evaluate_phased(&lr, 4, &empty);
+        assert_eq!(r.failure, Some(LivenessFailure::FaceCountInFrame), "{r:?}");
+        // The phase left out: its frames are taken from the turns, which come up short.
+        let r = p.evaluate_phased(&lr, 4, &turns);
+        assert!(!r.passed, "{r:?}");
+        let r = p.evaluate_phased(&lr, 4, &turns[..3]);
+        assert_eq!(r.failure, Some(LivenessFailure::TooFewFrames), "{r:?}");
     }
 
     #[test]

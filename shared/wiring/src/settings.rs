@@ -3,6 +3,7 @@
 
 use faceid_api::Limits;
 use faceid_core::face::DetectorKind;
+use faceid_core::screen_light::LightPolicy;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -162,14 +163,22 @@ impl Settings {
             max_enroll_images: env.parse("FACEID_MAX_ENROLL_IMAGES", defaults.max_enroll_images)?,
         };
         let require_liveness = env.bool("FACEID_REQUIRE_LIVENESS", true)?;
+        let screen_light = env.bool("FACEID_SCREEN_LIGHT", true)?;
         // The longest challenge (4 steps) takes 13 frames at 2 per step, and a nod is seen
-        // on 2 frames in a row: fewer frames would leave nods unseen.
-        let least = 13;
+        // on 2 frames in a row: fewer frames would leave nods unseen. The screen light's
+        // still phase comes on top.
+        let phase = if screen_light {
+            LightPolicy::default().phase_frames
+        } else {
+            0
+        };
+        let least = 13 + phase;
         if require_liveness && limits.max_frames < least {
             return Err(ConfigError::Invalid {
                 var: "FACEID_MAX_FRAMES",
                 problem: format!(
-                    "{}: a challenge of 4 steps takes {least} frames (2 per step, a frontal one between)",
+                    "{}: a challenge of 4 steps takes {least} frames (the light phase's {phase}, \
+                     then 2 per step, a frontal one between)",
                     limits.max_frames
                 ),
             });
@@ -192,7 +201,7 @@ impl Settings {
             token_public_key: env.get("FACEID_TOKEN_PUBLIC_KEY"),
             detector,
             require_liveness,
-            screen_light: env.bool("FACEID_SCREEN_LIGHT", true)?,
+            screen_light,
             refuse_seen_frames: env.bool("FACEID_REFUSE_SEEN_FRAMES", true)?,
             challenge_timing: env.bool("FACEID_CHALLENGE_TIMING", true)?,
             challenge_nods: env.bool("FACEID_CHALLENGE_NODS", false)?,
@@ -245,6 +254,8 @@ mod tests {
             ("FACEID_REQUIRE_LIVENESS", "maybe"),
             ("FACEID_MAX_FRAMES", "-1"),
             ("FACEID_MAX_FRAMES", "9"),
+            // The light phase's 9 and the steps' 13 do not fit.
+            ("FACEID_MAX_FRAMES", "21"),
             ("FACEID_CHALLENGE_TIMING", "soon"),
             ("FACEID_CORS_ORIGIN", "*"),
         ] {

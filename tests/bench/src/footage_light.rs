@@ -27,7 +27,7 @@ use anyhow::{Context, Result};
 use faceid_core::domain::CHALLENGE_LIGHTS;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{log_colour, FrameColour, Light, LightReport};
+use faceid_core::screen_light::{log_colour, FrameColour, Light, LightReport, PoseGroup};
 use faceid_core::Turn;
 use faceid_testkit::{Camera, Landmarks5, ScreenLight};
 use image::RgbImage;
@@ -292,12 +292,12 @@ pub struct Verdict {
 
 /// Analyses the frames (JPEG bytes) with the real pipeline and judges them against the
 /// challenge's turns and colours: the liveness checks first, then the screen light, as
-/// `authenticate` does (the colours within each pose the liveness check read; `by_pose`
-/// false: over the whole login, as before, for comparison).
+/// `authenticate` does (the colours within the light phase and each pose the liveness
+/// check read; `by_pose` false: over the whole login, as before, for comparison).
 ///
-/// `phase`: the frames of a still light phase before the turns (the countdown design
-/// study, [`Countdown`]; empty: none), judged with the turn frames as a pose group of
-/// their own; `lights` then holds the phase's colours first.
+/// `phase`: the still frames of the light phase sent before the turns ([`Countdown`];
+/// empty: none), bound to the person of the turn frames and judged with them as a group
+/// of their own; `lights` then holds the phase's colours first.
 pub fn judge(
     analyzer: &dyn FaceAnalyzer,
     policy: &LivenessPolicy,
@@ -314,19 +314,25 @@ pub fn judge(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| anyhow::anyhow!("analysing a lit frame: {e}"))
     };
-    let (analyses, phase) = (analyse(frames)?, analyse(phase)?);
+    let mut analyses = analyse(phase)?;
+    analyses.extend(analyse(frames)?);
     let faces: Vec<&[FaceObservation]> = analyses.iter().map(|a| a.faces.as_slice()).collect();
-    let liveness = policy.evaluate(steps, &faces);
-    let poses = std::iter::repeat_n(&Some(PHASE_POSE), phase.len())
-        .chain(liveness.poses.iter().chain(std::iter::repeat(&None)));
-    let colours: Vec<Option<FrameColour>> = phase
+    let liveness = policy.evaluate_phased(steps, phase.len(), &faces);
+    let groups = std::iter::repeat_n(PoseGroup::Phase, phase.len())
+        .chain(liveness.poses.iter().map(|&p| PoseGroup::Pose(p)))
+        .chain(std::iter::repeat(PoseGroup::Pose(None)));
+    let colours: Vec<Option<FrameColour>> = analyses
         .iter()
-        .chain(&analyses)
-        .zip(poses)
-        .map(|(a, &pose)| {
+        .zip(groups)
+        .map(|(a, group)| {
+            let group = if by_pose {
+                group
+            } else {
+                PoseGroup::Pose(None)
+            };
             policy
                 .main_face(&a.faces)
-                .map(|one| FrameColour::of(a, one, pose.filter(|_| by_pose)))
+                .map(|one| FrameColour::of(a, one, group))
         })
         .collect();
     let light = policy.screen_light.map(|l| l.evaluate(lights, &colours));
@@ -487,10 +493,10 @@ pub struct ClipReport {
     /// that hold three frames of each kind.
     pub window_frames: Option<usize>,
     pub window_starts: usize,
-    /// The least correlation the light check used (the shipped one, or the countdown
-    /// study's for its frame count).
+    /// The least correlation the light check used (the shipped one, or for another light
+    /// phase the one where random sequences pass once in 100,000).
     pub min_correlation: f64,
-    /// Runs of facing frames long enough for the countdown phase (study only).
+    /// Runs of facing frames long enough for the light phase.
     pub countdown_runs: usize,
     /// Wall-clock seconds for this clip (frame analysis and trials).
     pub seconds: f64,
@@ -515,15 +521,15 @@ pub struct Options {
     pub light_over_the_login: bool,
     /// Turns per login: 3, the shipped challenge's (13 frames); 2, as `footage` (9).
     pub turns: usize,
-    /// A design study, not the shipped protocol: a still light phase during the page's
-    /// countdown before the turns.
+    /// The still light phase during the page's countdown before the turns (the shipped
+    /// one: [`Countdown::shipped`]; `None`: none, the protocol before 2026-12-07).
     pub countdown: Option<Countdown>,
 }
 
-/// A still light phase before the turns (a design study): `frames` of the person facing
-/// the camera, every `spacing` clip frames, each lit by a colour of its own, judged with
-/// the turn frames as a pose group of their own, the least correlation set where random
-/// colour sequences of the whole login pass once in 100,000 attempts.
+/// A still light phase before the turns: `frames` of the person facing the camera, every
+/// `spacing` clip frames, each lit by a colour of its own, judged with the turn frames as
+/// a group of their own. Other than the shipped phase, the least correlation is set where
+/// random colour sequences of the whole login pass once in 100,000 attempts.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Countdown {
     pub frames: usize,
@@ -533,15 +539,20 @@ pub struct Countdown {
 }
 
 impl Countdown {
+    /// The page's: `LightPolicy::phase_frames` frames 360 ms apart (9 frames at 25 fps).
+    pub fn shipped() -> Self {
+        Self {
+            frames: faceid_core::screen_light::LightPolicy::default().phase_frames,
+            spacing: 9,
+            chance_pairs: 1_000_000,
+        }
+    }
+
     /// Clip frames from the phase's first to its last.
     fn span(&self) -> usize {
         (self.frames - 1) * self.spacing + 1
     }
 }
-
-/// The pose group the countdown's frames are judged in: one the turn challenge never asks
-/// (the light check only groups equal poses).
-const PHASE_POSE: Turn = Turn::Up;
 
 /// Most relative yaw of a countdown frame (facing the screen).
 const PHASE_MAX_YAW: f64 = 0.08;
@@ -556,7 +567,7 @@ impl Default for Options {
             window: None,
             light_over_the_login: false,
             turns: 3,
-            countdown: None,
+            countdown: Some(Countdown::shipped()),
         }
     }
 }
@@ -572,12 +583,12 @@ pub struct Report {
     pub countdown: Option<Countdown>,
     pub clips: Vec<ClipReport>,
     /// What each swept correlation threshold costs against replays where the trials are
-    /// too few to tell: the fraction of random pairs of 9-colour challenges (a recording
+    /// too few to tell: the fraction of random pairs of challenges' colours (a recording
     /// lit by one, judged against the other, the face's shift exactly the recording's
     /// colours) that pass at it, the response threshold as shipped. Per attempt, for the
-    /// shipped challenge (three turns, 13 frames).
+    /// shipped challenge (three turns, 13 frames, after this run's light phase).
     pub chance_replay_at_correlation: Vec<(f64, f64)>,
-    /// The same for two-turn logins of 9 frames (this bench's).
+    /// The same for two-turn logins of 9 frames (after the light phase).
     pub chance_replay_two_turns: Vec<(f64, f64)>,
     pub chance_pairs: usize,
 }
@@ -591,11 +602,11 @@ pub fn run(
 ) -> Result<Report> {
     let chance_pairs = 1_000_000;
     // The shipped challenge (left–right–left, 13 frames) and the two-turn logins here (9).
-    let chance_poses = |turns: usize| -> Vec<Option<Turn>> {
+    let chance_poses = |turns: usize| -> Vec<PoseGroup> {
         let steps = [Turn::Left, Turn::Right, Turn::Left];
-        let poses = page_poses(&steps[..turns]);
+        let poses = login_groups(opts.countdown, &steps[..turns]);
         match opts.light_over_the_login {
-            true => vec![None; poses.len()],
+            true => vec![PoseGroup::Pose(None); poses.len()],
             false => poses,
         }
     };
@@ -619,7 +630,7 @@ pub fn run(
 /// The poses of the page's frames for a challenge's turns (`CapturePlan`: straight, then
 /// per step its turned frames and a straight one): 13 frames for three turns, 9 for two.
 pub fn page_poses(steps: &[Turn]) -> Vec<Option<Turn>> {
-    let per_step = faceid_core::capture::CapturePlan::new(steps.len(), 16).turned_per_step;
+    let per_step = faceid_core::capture::CapturePlan::new(steps.len(), 0, 16).turned_per_step;
     let mut out = vec![None];
     for &t in steps {
         out.extend(std::iter::repeat_n(Some(t), per_step));
@@ -628,10 +639,19 @@ pub fn page_poses(steps: &[Turn]) -> Vec<Option<Turn>> {
     out
 }
 
+/// The light check's groups of a login's frames: the light phase's, then the page's
+/// frames for `steps` by pose.
+pub fn login_groups(phase: Option<Countdown>, steps: &[Turn]) -> Vec<PoseGroup> {
+    let phase = phase.map_or(0, |c| c.frames);
+    std::iter::repeat_n(PoseGroup::Phase, phase)
+        .chain(page_poses(steps).into_iter().map(PoseGroup::Pose))
+        .collect()
+}
+
 /// The fraction of `pairs` random challenge pairs whose colours pass each other's light
-/// check at each [`CORRELATION_SWEEP`] threshold (see [`Report`]), the frames posed as
-/// `poses` (all `None`: judged over the whole login).
-pub fn chance_replay(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<(f64, f64)> {
+/// check at each [`CORRELATION_SWEEP`] threshold (see [`Report`]), the frames grouped as
+/// `poses` (all `Pose(None)`: judged over the whole login).
+pub fn chance_replay(pairs: usize, seed: u64, poses: &[PoseGroup]) -> Vec<(f64, f64)> {
     let shipped = faceid_core::screen_light::LightPolicy::default();
     let reports = chance_reports(pairs, seed, poses);
     CORRELATION_SWEEP
@@ -648,8 +668,8 @@ pub fn chance_replay(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<(f6
 
 /// The shipped light check's measures of `pairs` random challenge pairs: a face lit by
 /// one sequence's colours (a recording: exactly its colours, no noise) judged against
-/// another's, the frames posed as `poses`.
-pub fn chance_reports(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<LightReport> {
+/// another's, the frames grouped as `poses`.
+pub fn chance_reports(pairs: usize, seed: u64, poses: &[PoseGroup]) -> Vec<LightReport> {
     const SKIN: [f32; 3] = [180.0, 130.0, 110.0];
     const WALL: [f32; 3] = [120.0, 120.0, 125.0];
     let shipped = faceid_core::screen_light::LightPolicy::default();
@@ -661,7 +681,7 @@ pub fn chance_reports(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<Li
             let colours: Vec<Option<FrameColour>> = recorded
                 .iter()
                 .zip(poses)
-                .map(|(l, &pose)| {
+                .map(|(l, &group)| {
                     let c = l.rgb().map(|v| f32::from(v) / 255.0);
                     Some(FrameColour {
                         face: std::array::from_fn(|k| SKIN[k] * (1.0 + 0.3 * c[k])),
@@ -669,7 +689,7 @@ pub fn chance_reports(pairs: usize, seed: u64, poses: &[Option<Turn>]) -> Vec<Li
                         border_clipped: 0.0,
                         // Chance matches are about the colours: the tones' bound is not swept.
                         tones: None,
-                        pose,
+                        group,
                     })
                 })
                 .collect();
@@ -689,14 +709,18 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
     let start = std::time::Instant::now();
     let mut policy = LivenessPolicy::default();
     anyhow::ensure!(policy.screen_light.is_some(), "the shipped policy lights");
-    if let (Some(c), Some(light)) = (opts.countdown, policy.screen_light.as_mut()) {
+    // Another light phase than the page's (or none) gets the bound where random
+    // sequences of its frames pass as rarely as the shipped bound lets them.
+    let shipped = Countdown::shipped();
+    let study =
+        opts.countdown.map(|c| (c.frames, c.spacing)) != Some((shipped.frames, shipped.spacing));
+    if let (true, Some(light)) = (study, policy.screen_light.as_mut()) {
         let steps: Vec<Turn> = (0..opts.turns)
             .map(|i| [Turn::Left, Turn::Right][i % 2])
             .collect();
-        let mut poses = vec![Some(PHASE_POSE); c.frames];
-        poses.extend(page_poses(&steps));
-        light.min_correlation =
-            crate::light_phase::threshold(&poses, c.chance_pairs, opts.seed, 1e-5);
+        let pairs = opts.countdown.unwrap_or(shipped).chance_pairs;
+        let groups = login_groups(opts.countdown, &steps);
+        light.min_correlation = crate::light_phase::threshold(&groups, pairs, opts.seed, 1e-5);
     }
     let clip = Clip::load(analyzer, dir, &policy)?;
     eprintln!(

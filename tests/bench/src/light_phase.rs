@@ -24,8 +24,7 @@ use crate::footage_light::{
 use anyhow::Result;
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{FrameColour, Light, LightPolicy};
-use faceid_core::Turn;
+use faceid_core::screen_light::{FrameColour, Light, LightPolicy, PoseGroup};
 use faceid_testkit::ScreenLight;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
@@ -75,7 +74,7 @@ pub struct ClipReport {
 
 /// The least correlation at which `pairs` random sequence pairs of colours, the frames
 /// posed as `poses`, pass at most `chance` of the time (the other bounds as shipped).
-pub fn threshold(poses: &[Option<Turn>], pairs: usize, seed: u64, chance: f64) -> f64 {
+pub fn threshold(poses: &[PoseGroup], pairs: usize, seed: u64, chance: f64) -> f64 {
     let shipped = LightPolicy::default();
     let mut c: Vec<f64> = chance_reports(pairs, seed, poses)
         .into_iter()
@@ -95,7 +94,7 @@ pub fn run(
     opts: &Options,
 ) -> Result<Report> {
     let min_correlation = threshold(
-        &vec![None; opts.frames],
+        &vec![PoseGroup::Phase; opts.frames],
         opts.chance_pairs,
         opts.seed,
         opts.chance,
@@ -180,7 +179,7 @@ fn run_clip(
                         .map_err(|e| anyhow::anyhow!("analysing a lit frame: {e}"))?;
                     Ok(liveness
                         .main_face(&a.faces)
-                        .map(|one| FrameColour::of(&a, one, None)))
+                        .map(|one| FrameColour::of(&a, one, PoseGroup::Phase)))
                 })
                 .collect::<Result<Vec<_>>>()?;
             let r = light.evaluate(&asked, &colours);

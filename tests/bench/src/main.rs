@@ -160,11 +160,13 @@ enum Cmd {
         /// Turns per login: 3, the shipped challenge's (13 frames), or 2 (9 frames).
         #[arg(long, default_value_t = 3)]
         turns: usize,
-        /// A design study, not the shipped protocol: this many frames of a still light
-        /// phase before the turns (the page's countdown), judged with them.
-        #[arg(long)]
-        countdown_frames: Option<usize>,
-        /// Clip frames between two of the countdown's.
+        /// Still frames of the light phase before the turns (the page's countdown), judged
+        /// with them: the page's 9 by default; 0: none (the protocol before 2026-12-07);
+        /// another count or spacing is a design study, judged at the correlation where
+        /// random colours pass once in 100,000 attempts.
+        #[arg(long, default_value_t = faceid_core::screen_light::LightPolicy::default().phase_frames)]
+        countdown_frames: usize,
+        /// Clip frames between two of the countdown's (9: the page's 360 ms at 25 fps).
         #[arg(long, default_value_t = 9)]
         countdown_spacing: usize,
     },
@@ -416,10 +418,10 @@ fn main() -> Result<()> {
                 window: window_frames,
                 light_over_the_login,
                 turns,
-                countdown: countdown_frames.map(|frames| footage_light::Countdown {
-                    frames,
+                countdown: (countdown_frames > 0).then(|| footage_light::Countdown {
+                    frames: countdown_frames,
                     spacing: countdown_spacing.max(1),
-                    chance_pairs: 1_000_000,
+                    ..footage_light::Countdown::shipped()
                 }),
             };
             let r = footage_light::run(&p, &dir, &clips, &opts)?;

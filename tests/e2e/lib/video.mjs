@@ -13,7 +13,10 @@ export async function loadPagePlan() {
 /**
  * A head-pose timeline for `steps` whose poses cover the page's captures with a margin.
  * Video time 0 = the moment the page opens the camera (Chromium starts the file then);
- * the page's plan is anchored at the same moment. "left" is the person's own left, a
+ * the page's plan is anchored at the challenge's arrival just after (the tests pin the
+ * challenge in the browser, so it arrives within tens of milliseconds, well inside the
+ * 180 ms between a colour change and a capture). The light phase's `phaseFrames` still
+ * frames (the challenge's `light_phase_frames`) are frontal, lit like the rest. "left" is the person's own left, a
  * positive yaw for the testkit (the nose moves to the image's right); "up" a positive
  * pitch (segments `0/PITCH`).
  *
@@ -24,12 +27,12 @@ export async function loadPagePlan() {
 export function videoSchedule(
   plan,
   steps,
-  { yawDeg = 28, pitchDeg = 25, marginMs = 600, rampMs = 300, tailMs = 6000, lights } = {},
+  { yawDeg = 28, pitchDeg = 25, marginMs = 600, rampMs = 300, tailMs = 6000, lights, phaseFrames = 0 } = {},
 ) {
   const yaw = typeof yawDeg === "number" ? { left: yawDeg, right: yawDeg } : yawDeg;
   const pitch = typeof pitchDeg === "number" ? { up: pitchDeg, down: pitchDeg } : pitchDeg;
   const pose = { left: `${yaw.left}`, right: `${-yaw.right}`, up: `0/${pitch.up}`, down: `0/${-pitch.down}` };
-  const { events, totalMs } = plan.planCapture(steps);
+  const { events, totalMs } = plan.planCapture(steps, { phaseFrames });
   const segments = [];
   let t = 0;
   const push = (p, until) => {

@@ -32,7 +32,7 @@ const RESET_EVERY: u64 = 20_000;
 pub const LIMITS: Limits = Limits {
     max_body_bytes: 16 << 10,
     max_image_bytes: 8 << 10,
-    max_frames: 16,
+    max_frames: 25,
     max_enroll_images: 10,
 };
 

@@ -328,13 +328,13 @@ impl Function {
 // The test
 // ---------------------------------------------------------------------------------------
 
-/// Frames of `obama.jpg` turning its head and nodding as `steps` asks, frame `i` lit by
-/// `lights[i]` (what the web page records for a challenge; the same synthesis as the
-/// liveness tests).
-fn head_turn_frames(steps: &Value, lights: &Value) -> Vec<String> {
-    // From the front, each move to its peak and back (yaw +: the person's left; pitch +:
-    // looking up).
-    let mut poses = vec![HeadPose::default()];
+/// Frames of `obama.jpg` turning its head and nodding as `steps` asks after `phase` still
+/// frames (the light phase), frame `i` lit by `lights[i]` (what the web page records for a
+/// challenge; the same synthesis as the liveness tests).
+fn head_turn_frames(steps: &Value, lights: &Value, phase: usize) -> Vec<String> {
+    // The light phase and the front, then each move to its peak and back (yaw +: the
+    // person's left; pitch +: looking up).
+    let mut poses = vec![HeadPose::default(); phase + 1];
     for step in steps.as_array().expect("steps") {
         let [a, b] = match step.as_str() {
             Some("left") => [HeadPose::yaw(20.0), HeadPose::yaw(36.0)],
@@ -506,11 +506,12 @@ async fn real_binaries_under_the_lambda_runtime_api() {
             break;
         }
     }
-    // The page answers once its frames are taken, 10–13 s after the challenge: rather
+    // The page answers once its frames are taken, 13–16 s after the challenge: rather
     // than wait, the stored challenge's issue time is moved back by that span.
     let steps: Vec<Turn> = serde_json::from_value(c["steps"].clone()).unwrap();
-    let span =
-        CapturePlan::new(steps.len(), c["max_frames"].as_u64().unwrap() as usize).capture_span();
+    let phase = c["light_phase_frames"].as_u64().unwrap() as usize;
+    let max_frames = c["max_frames"].as_u64().unwrap() as usize;
+    let span = CapturePlan::new(steps.len(), phase, max_frames).capture_span();
     let rfc3339 = &time::format_description::well_known::Rfc3339;
     let stored = Challenge {
         id: ChallengeId::parse(c["challenge_id"].as_str().unwrap()).unwrap(),
@@ -527,7 +528,7 @@ async fn real_binaries_under_the_lambda_runtime_api() {
         Some(json!({
             "challenge_id": c["challenge_id"],
             "user_id": alice,
-            "frames": head_turn_frames(&c["steps"], &c["lights"]),
+            "frames": head_turn_frames(&c["steps"], &c["lights"], phase),
         })),
         None,
     );

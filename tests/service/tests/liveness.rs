@@ -7,7 +7,6 @@
 //! after the challenge was issued): these tests move the server's challenge clock forward
 //! by that time instead of waiting for it.
 
-use faceid_core::capture::CapturePlan;
 use faceid_core::screen_light::Light;
 use faceid_service_tests::{b64, fixture, framed_face, LocalServer, ADMIN_TOKEN};
 use faceid_testkit::{Camera, HeadModel, HeadPose, Landmarks5, ScreenLight, SheetWarp};
@@ -34,10 +33,11 @@ impl Subject {
             sheet,
         }
     }
-    /// Head in each pose (yaw, pitch in degrees; yaw + = the person's own left, pitch + =
+    /// The page's frames for a challenge: the light phase's still frames, then the head
+    /// in each pose (yaw, pitch in degrees; yaw + = the person's own left, pitch + =
     /// looking up), frame `i` lit by the screen colour the challenge asked for it.
     fn turning(&self, poses: &[(f64, f64)], asked: &Asked) -> Vec<Vec<u8>> {
-        self.turning_under(poses, &asked.lights)
+        self.turning_under(&asked.with_phase(poses), &asked.lights)
     }
     fn turning_under(&self, poses: &[(f64, f64)], lights: &[Light]) -> Vec<Vec<u8>> {
         self.turning_lit(poses, lights, ScreenLight::default())
@@ -76,9 +76,11 @@ impl Subject {
         self.turning_lit(poses, &vec![Light::Red; poses.len()], dark)
     }
     /// The photo as a flat sheet turned by each yaw (tilting it does not nod it: a nod is
-    /// faked by the turn frames' failing anyway), held near the screen (so lit).
+    /// faked by the turn frames' failing anyway), held near the screen (so lit), still
+    /// through the light phase.
     fn sheet(&self, poses: &[(f64, f64)], asked: &Asked) -> Vec<Vec<u8>> {
-        poses
+        asked
+            .with_phase(poses)
             .iter()
             .map(|(y, _)| *y)
             .zip(&asked.lights)
@@ -118,6 +120,17 @@ struct Asked {
     id: String,
     steps: usize,
     lights: Vec<Light>,
+    /// Still frames of the light phase, sent first.
+    phase: usize,
+}
+
+impl Asked {
+    /// The light phase's poses (straight ahead), then `poses`.
+    fn with_phase(&self, poses: &[(f64, f64)]) -> Vec<(f64, f64)> {
+        let mut all = vec![S; self.phase];
+        all.extend_from_slice(poses);
+        all
+    }
 }
 
 /// A challenge whose steps are exactly `steps` (one of 72 sequences with nods, 2 without,
@@ -141,6 +154,9 @@ async fn challenge(s: &LocalServer, steps: &[&str]) -> Asked {
                     .iter()
                     .map(|l| Light::parse(l.as_str().unwrap()).expect("a known colour"))
                     .collect(),
+                phase: c["light_phase_frames"]
+                    .as_u64()
+                    .expect("light_phase_frames") as usize,
             };
         }
     }
@@ -155,8 +171,9 @@ async fn login(
     user: Option<&str>,
     frames: &[Vec<u8>],
 ) -> (u16, Value) {
-    let plan = CapturePlan::new(asked.steps, s.state.config.frame_budget());
-    s.state.clock.advance(plan.capture_span());
+    s.state
+        .clock
+        .advance(s.state.config.capture_plan(asked.steps).capture_span());
     send(s, asked, user, frames).await
 }
 
@@ -264,15 +281,48 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     );
     // Five failures from one address lock it out (tested below); start a fresh window.
     reset_lockout(&s).await;
-    // Frames mixing two people.
+    // Frames mixing two people: in the turns, or one in the light phase and the other
+    // turning (a live accomplice lit by the page, a recording of the victim's turns).
     let c = challenge(&s, &LUR).await;
-    let mut mixed = obama.turning_under(&LEFT_UP_RIGHT[..4], &c.lights[..4]);
-    mixed.extend(tom.turning_under(&LEFT_UP_RIGHT[4..], &c.lights[4..]));
+    let poses = c.with_phase(&LEFT_UP_RIGHT);
+    let k = c.phase + 4;
+    let mut mixed = obama.turning_under(&poses[..k], &c.lights[..k]);
+    mixed.extend(tom.turning_under(&poses[k..], &c.lights[k..]));
     assert_refused(
         &login(&s, &c, None, &mixed).await,
         "liveness_different_people",
-        "",
+        "in the turns",
     );
+    let c = challenge(&s, &LUR).await;
+    let poses = c.with_phase(&LEFT_UP_RIGHT);
+    let mut mixed = tom.turning_under(&poses[..c.phase], &c.lights[..c.phase]);
+    mixed.extend(obama.turning_under(&poses[c.phase..], &c.lights[c.phase..]));
+    assert_refused(
+        &login(&s, &c, Some("obama"), &mixed).await,
+        "liveness_different_people",
+        "another person in the light phase",
+    );
+    reset_lockout(&s).await;
+    // The light phase left out (the turn frames alone, lit by their colours): its first
+    // frames are then judged as the phase and the turns come up short.
+    let c = challenge(&s, &LUR).await;
+    let turns_only = obama.turning_under(&LEFT_UP_RIGHT, &c.lights[c.phase..]);
+    let (st, body) = login(&s, &c, Some("obama"), &turns_only).await;
+    assert!(
+        st == 401 && reason(&body).starts_with("liveness_"),
+        "{body}"
+    );
+    // The accepted login's light phase (lit by its challenge's colours) before turns lit
+    // by this one's: the phase does not follow this challenge.
+    let c = challenge(&s, &LUR).await;
+    let mut stale_phase = accepted[..c.phase].to_vec();
+    stale_phase.extend(obama.turning_under(&LEFT_UP_RIGHT, &c.lights[c.phase..]));
+    assert_refused(
+        &login(&s, &c, Some("obama"), &stale_phase).await,
+        "liveness_light_mismatch",
+        "an earlier login's light phase",
+    );
+    reset_lockout(&s).await;
     // Replay: the accepted login's frames, sent again to a new challenge with the same
     // turns (re-requested until it had them). Its colours were another challenge's.
     let c = challenge(&s, &LUR).await;
@@ -294,7 +344,7 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
     };
     for (attack, light) in [("unlit video", unlit), ("video on a screen", on_a_screen)] {
         let c = challenge(&s, &LUR).await;
-        let video = obama.turning_lit(&LEFT_UP_RIGHT, &c.lights, light);
+        let video = obama.turning_lit(&c.with_phase(&LEFT_UP_RIGHT), &c.lights, light);
         assert_refused(
             &login(&s, &c, Some("obama"), &video).await,
             "liveness_light_mismatch",
@@ -306,6 +356,7 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
         id: "7b0e0b7e-9c56-4d5e-8a8e-2f3a5e2d7c11".into(),
         steps: 3,
         lights: c.lights.clone(),
+        phase: c.phase,
     };
     assert_refused(
         &login(&s, &unknown, None, &obama.turning(&LEFT_UP_RIGHT, &c)).await,
@@ -402,7 +453,7 @@ async fn reset_lockout(s: &LocalServer) {
 
 /// An answer is held to the page's capture plan, measured on the server's own clock from
 /// the challenge's issue to the request's receipt: not sooner than the plan's frames take
-/// (minus 1 s), not later than the whole plan plus 10 s, and never after the challenge's
+/// (minus 1 s), not later than the whole plan plus 15 s, and never after the challenge's
 /// 60 s. Each refusal consumes the challenge and, as no face work was done, refunds the
 /// user's lockout charge (the address keeps its charge, as for any refused request). The
 /// clock is moved, not waited for.
@@ -414,14 +465,13 @@ async fn answers_are_held_to_the_capture_plan() {
         .await;
     assert_eq!(st, 201);
     let reason = |v: &Value| v["reason"].as_str().unwrap_or_default().to_owned();
-    // Any frames: the timing is judged before them.
-    let frames = vec![fixture("face_recognition/obama.jpg"); 10];
-    let budget = s.state.config.frame_budget();
+    // Any frames: the timing is judged before them (the light phase's 9, then 10).
+    let frames = vec![fixture("face_recognition/obama.jpg"); 9 + 10];
     let window = s.state.config.answer_window.expect("on by default");
-    let (earliest, latest) = window.bounds(3, budget);
-    // 3 steps, 16 frames: frames span 9.6 s, the plan 13 s.
-    assert_eq!(earliest, time::Duration::milliseconds(8_600));
-    assert_eq!(latest, time::Duration::milliseconds(23_000));
+    let (earliest, latest) = window.bounds(&s.state.config.capture_plan(3));
+    // 3 steps after the light phase: frames span 12.84 s, the plan 13.6 s.
+    assert_eq!(earliest, time::Duration::milliseconds(11_840));
+    assert_eq!(latest, time::Duration::milliseconds(28_600));
 
     // At once (frames made before, or without a camera): too fast, and the challenge is
     // spent; the user is not charged.
@@ -483,8 +533,8 @@ async fn answers_are_held_to_the_capture_plan() {
     assert_eq!(st, 401, "{body}");
     assert!(reason(&body).starts_with("liveness_no_"), "{body}");
 
-    // A four-step challenge gets its own, longer window (12.8 s of frames, 16.2 s of plan).
-    let (earliest4, latest4) = window.bounds(4, budget);
+    // A four-step challenge gets its own, longer window (16.04 s of frames, 16.8 s of plan).
+    let (earliest4, latest4) = window.bounds(&s.state.config.capture_plan(4));
     assert!(earliest4 > earliest && latest4 > latest);
 }
 
@@ -495,7 +545,7 @@ async fn the_answer_window_can_be_turned_off() {
     let s = LocalServer::start(&[NODS, ("FACEID_CHALLENGE_TIMING", "false")]).await;
     assert!(s.state.config.answer_window.is_none());
     let c = challenge(&s, &LUR).await;
-    let frames = vec![fixture("face_recognition/obama.jpg"); 10];
+    let frames = vec![fixture("face_recognition/obama.jpg"); c.phase + 10];
     let (st, body) = send(&s, &c, None, &frames).await;
     assert_eq!(st, 401, "{body}");
     assert!(

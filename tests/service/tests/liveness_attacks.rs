@@ -1,8 +1,8 @@
 //! The screen-light check against attack species, measured: APCER per species (attacks
 //! accepted / trials) and BPCER on genuine sequences by lighting condition.
 //!
-//! Each subject's head turn and nod (the page's 13-frame sequence for three steps: left,
-//! up, right) is rendered from
+//! Each subject's head turn and nod (the page's 22-frame sequence for three steps: the
+//! light phase's 9 still frames, then 13 for left, up, right) is rendered from
 //! one public-domain photo and analysed once by the real pipeline (boxes, landmarks);
 //! each trial then lights those frames as the species would be lit, runs them through a
 //! simulated webcam (exposure hunting, sensor noise), measures the face's, the border's and
@@ -15,7 +15,7 @@
 
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport};
+use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport, PoseGroup};
 use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, lower_face_tones, skin_rgb};
 use faceid_service_tests::{framed_face, pipeline, ATTACK_SUBJECTS};
@@ -26,24 +26,25 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 /// A subject's rendered turn: each frame, its projected landmarks and the detected box.
 struct Turning {
     frames: Vec<(RgbImage, Landmarks5, Option<[i64; 4]>)>,
-    /// Each frame's pose as the shipped turn check reads it (the light is judged within
-    /// each pose, as `authenticate` does).
-    poses: Vec<Option<Turn>>,
+    /// Each frame's group: the light phase's, or its pose as the shipped turn check reads
+    /// it (the light is judged within each group, as `authenticate` does).
+    poses: Vec<PoseGroup>,
 }
 
 fn turning(image: &str, reference: &str) -> Turning {
     let (photo, lm) = framed_face(image, reference);
     let head = HeadModel::new(&lm, Default::default()).unwrap();
     let p = pipeline();
-    // The page's plan for three steps: frontal, then each step's 3 frames (the first on
-    // the way there) and a frontal one.
+    // The page's plan for three steps: the light phase's still frames, frontal, then each
+    // step's 3 frames (the first on the way there) and a frontal one.
     let (s, l, u, r) = (
         HeadPose::default(),
         HeadPose::yaw,
         HeadPose::pitch,
         |d: f64| HeadPose::yaw(-d),
     );
-    let poses = [
+    let phase = LightPolicy::default().phase_frames;
+    let turns = [
         s,
         l(20.0),
         l(30.0),
@@ -58,8 +59,8 @@ fn turning(image: &str, reference: &str) -> Turning {
         r(28.0),
         s,
     ];
-    let (frames, faces): (Vec<_>, Vec<_>) = poses
-        .iter()
+    let (frames, faces): (Vec<_>, Vec<_>) = std::iter::repeat_n(&s, phase)
+        .chain(&turns)
         .map(|&y| {
             let frame = head.render_pose(&photo, y);
             let mut png = std::io::Cursor::new(Vec::new());
@@ -72,11 +73,15 @@ fn turning(image: &str, reference: &str) -> Turning {
             ((frame, head.project_landmarks_pose(&lm, y), rect), faces)
         })
         .unzip();
-    let read = LivenessPolicy::default().evaluate(&[Turn::Left, Turn::Up, Turn::Right], &faces);
-    Turning {
-        frames,
-        poses: read.poses,
-    }
+    let read = LivenessPolicy::default().evaluate_phased(
+        &[Turn::Left, Turn::Up, Turn::Right],
+        phase,
+        &faces,
+    );
+    let poses = std::iter::repeat_n(PoseGroup::Phase, phase)
+        .chain(read.poses.into_iter().map(PoseGroup::Pose))
+        .collect();
+    Turning { frames, poses }
 }
 
 /// How the frames of one trial were lit.
@@ -145,9 +150,9 @@ fn colours(
 ) -> Vec<Option<FrameColour>> {
     t.frames
         .iter()
-        .zip(t.poses.iter().chain(std::iter::repeat(&None)))
+        .zip(&t.poses)
         .enumerate()
-        .map(|(i, ((frame, lm, rect), &pose))| {
+        .map(|(i, ((frame, lm, rect), &group))| {
             let rect = (*rect)?;
             let lit_frame = match lit {
                 Lit::Face(light) => light.apply(frame, lm, recorded[i].rgb()),
@@ -170,7 +175,7 @@ fn colours(
                 tones: lower_face_tones(&seen, &lm.0),
                 border,
                 border_clipped,
-                pose,
+                group,
             })
         })
         .collect()

@@ -20,7 +20,7 @@
 use faceid_core::capture::CapturePlan;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport};
+use faceid_core::screen_light::{FrameColour, Light, LightPolicy, LightReport, PoseGroup};
 use faceid_core::ChallengeSteps;
 use faceid_core::Turn;
 use faceid_embedding::pipeline::{border_rgb, lower_face_tones, skin_rgb};
@@ -53,7 +53,7 @@ enum Pose {
 /// frames and a frontal one. With 3 per step the first comes 900 ms after the prompt,
 /// the head two thirds of the way there; with 2 (four steps) they come at 1.3 and 1.7 s.
 fn plan(steps: &[Turn]) -> Vec<Pose> {
-    let per_step = CapturePlan::new(steps.len(), 16).turned_per_step;
+    let per_step = CapturePlan::new(steps.len(), 0, 16).turned_per_step;
     let amounts: &[f64] = match per_step {
         3 => &[0.67, 1.0, 1.0],
         2 => &[1.0, 1.0],
@@ -515,7 +515,10 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
     };
     let sequences = kind.sequences();
     let steps = sequences[rng.gen_range(0..sequences.len())].clone();
-    let poses = plan(&steps);
+    // The light phase's still frames, then the steps' (as the page sends them).
+    let phase = LightPolicy::default().phase_frames;
+    let mut poses = vec![Pose::Straight; phase];
+    poses.extend(plan(&steps));
     let frames = (species.make)(s, &poses, &mut rng);
     let asked = Light::random_sequence_with(&mut rng, frames.len());
     let face_light = ScreenLight {
@@ -536,7 +539,7 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
         let seen = camera.expose(&face_light.apply(frame, lm, light.rgb()), seed);
         let analysis = p.analyze(&jpeg(&seen), DetectorKind::Hog).expect("analyze");
         let main = liveness.main_face(&analysis.faces);
-        let as_face = main.map(|f| FrameColour::of(&analysis, f, None));
+        let as_face = main.map(|f| FrameColour::of(&analysis, f, PoseGroup::Pose(None)));
         lit_as_face.push(as_face);
         lit_as_presented.push(
             main.zip(as_face)
@@ -554,7 +557,7 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
                             border,
                             border_clipped,
                             tones: lower_face_tones(&shown, &f.landmarks),
-                            pose: None,
+                            group: PoseGroup::Pose(None),
                         }
                     }
                 }),
@@ -583,12 +586,12 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
             })
         })
         .collect();
-    let turn = liveness.evaluate(&steps, &faces);
+    let turn = liveness.evaluate_phased(&steps, phase, &faces);
     // Which asked steps the check saw on their own frames: a turn on one of them, a nod
     // on `min_pitch_frames` in a row.
     let mut registered = vec![false; steps.len()];
     let (mut step, mut run, mut prev_turned) = (0usize, 0usize, false);
-    for (planned, seen) in poses.iter().zip(&turn.poses) {
+    for (planned, seen) in poses[phase..].iter().zip(&turn.poses) {
         let Pose::Turned(t, _) = planned else {
             step += usize::from(prev_turned);
             prev_turned = false;
@@ -606,11 +609,15 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
             registered[step] = true;
         }
     }
-    // The light is judged within each pose the turn check read (as `authenticate` does).
+    // The light is judged within the light phase and each pose the turn check read (as
+    // `authenticate` does).
+    let groups: Vec<PoseGroup> = std::iter::repeat_n(PoseGroup::Phase, phase)
+        .chain(turn.poses.iter().map(|&p| PoseGroup::Pose(p)))
+        .collect();
     for colours in [&mut lit_as_face, &mut lit_as_presented] {
-        for (c, pose) in colours.iter_mut().zip(&turn.poses) {
+        for (c, group) in colours.iter_mut().zip(&groups) {
             if let Some(c) = c {
-                c.pose = *pose;
+                c.group = *group;
             }
         }
     }
