@@ -118,8 +118,14 @@ test("frames come in time order, each turn after its prompt and before the next"
 
 test("the e2e video holds each pose over all of its frames with a margin", () => {
   for (const steps of [["left", "up", "right"], ["right", "down", "left", "up"]]) {
-    const { events } = plan.planCapture(steps);
-    const { schedule, ramp } = videoSchedule(plan, steps, { yawDeg: 30, pitchDeg: 25, marginMs: 600, rampMs: 300 });
+    const { events } = plan.planCapture(steps, { phaseFrames: 9 });
+    const { schedule, ramp } = videoSchedule(plan, steps, {
+      yawDeg: 30,
+      pitchDeg: 25,
+      marginMs: 600,
+      rampMs: 300,
+      phaseFrames: 9,
+    });
     // Rebuild the pose at time t from the "yaw[/pitch]:ms" segments (holds after a ramp).
     const segs = schedule
       .split(",")
@@ -135,10 +141,16 @@ test("the e2e video holds each pose over all of its frames with a margin", () =>
       return segs.at(-1)[0];
     };
     const want = { left: "30", right: "-30", up: "0/25", down: "0/-25" };
+    // The video starts with the camera, the plan CAMERA_SETTLE_MS later.
+    const at = (e) => e.t + plan.CAMERA_SETTLE_MS;
     for (const e of events.filter((x) => x.kind === "capture" && x.pose !== "front")) {
       for (const dt of [-590, 0, 590]) {
-        assert.equal(fullyAt(e.t + dt), want[e.pose], `${steps}: ${e.pose} frame at ${e.t}${dt >= 0 ? "+" : ""}${dt} ms`);
+        assert.equal(fullyAt(at(e) + dt), want[e.pose], `${steps}: ${e.pose} frame at ${e.t}${dt >= 0 ? "+" : ""}${dt} ms`);
       }
+    }
+    // The light phase's frames face the camera, held.
+    for (const e of events.filter((x) => x.kind === "capture" && x.phase)) {
+      assert.equal(fullyAt(at(e)), "0", `${steps}: phase frame at ${e.t}`);
     }
   }
 });

@@ -4,7 +4,7 @@
 
 import * as api from "./api.js";
 import { openCamera, stopCamera, captureJpeg, fileToJpeg } from "./camera.js";
-import { planCapture, READY_MS } from "./schedule.js";
+import { CAMERA_SETTLE_MS, planCapture, READY_MS } from "./schedule.js";
 import * as words from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
@@ -285,8 +285,8 @@ async function runLogin(userId) {
     // The camera first (a permission prompt can take any time), then the challenge, then
     // the plan: the server holds the answer to the capture plan's time from the moment it
     // issues the challenge, and the countdown's light phase needs its colours. The
-    // timeline is anchored at the challenge's arrival so prompts, colours and captures
-    // follow the same clock.
+    // timeline is anchored at the challenge's arrival (or the camera's settling, if later)
+    // so prompts, colours and captures follow the same clock.
     let cam;
     try {
       cam = await openCamera(video);
@@ -309,7 +309,7 @@ async function runLogin(userId) {
       phaseFrames: challenge.light_phase_frames,
     });
     const lights = Array.isArray(challenge.lights) ? challenge.lights : [];
-    const t0 = performance.now();
+    const t0 = Math.max(cam.startedAt + CAMERA_SETTLE_MS, performance.now());
     // 3-2-1 over the countdown, while its still frames are taken.
     const countdown = (async () => {
       for (let s = 3; s > 0; s--) {

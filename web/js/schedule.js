@@ -2,7 +2,8 @@
 // taken. Pure data, no DOM, so the end-to-end test can build a matching fake-camera video
 // from the same numbers (tests/e2e imports this file).
 //
-// Times are milliseconds after the challenge has arrived, the camera already open (t = 0):
+// Times are milliseconds after the plan starts (t = 0): once the challenge has arrived, and
+// no sooner than CAMERA_SETTLE_MS after the camera started:
 //
 //   0 ........ READY_MS        "Look straight at the camera" (3-2-1 countdown)
 //   READY_MS - (n - k) * PHASE_SPACING_MS   the light phase: still frame k of n (front)
@@ -38,6 +39,10 @@
 // the challenge only once the camera is open, and starts the plan when it has arrived (its
 // colours are needed from the start).
 
+// The plan starts no sooner than this after the camera starts delivering video (if the
+// challenge has arrived by then): a webcam settles its exposure and white balance in its
+// first second, which would move the light phase's colours.
+export const CAMERA_SETTLE_MS = 1000;
 export const READY_MS = 3600;
 export const LEAD_MS = 400;
 export const TURN_MS = 2000;

@@ -1,7 +1,9 @@
 //! Screen-light liveness: the challenge binds the frames to *this* login.
 //!
 //! The server picks a random colour per frame; the page fills the screen with it while it
-//! takes that frame. A face a few tens of centimetres from the screen reflects the colour
+//! takes that frame: first the light phase's still frames (the person facing the screen
+//! during the countdown, [`LightPolicy::phase_frames`]), then the turns'. A face a few tens
+//! of centimetres from the screen reflects the colour
 //! (diffusely, in proportion to its albedo); the far background barely does. So the
 //! face's colour (its log-ratios, brightness removed), relative to the frame's border,
 //! must follow this challenge's sequence. A recording of another login (or any video made

@@ -24,7 +24,6 @@
 //! a real screen's falloff are not in these clips).
 
 use anyhow::{Context, Result};
-use faceid_core::domain::CHALLENGE_LIGHTS;
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
 use faceid_core::screen_light::{log_colour, FrameColour, Light, LightReport, PoseGroup};
@@ -554,6 +553,12 @@ impl Countdown {
     }
 }
 
+/// Colours drawn per login for the turn frames (13 used): the challenge's count when these
+/// figures were first measured, kept so that a seed draws the same logins and colours
+/// whatever the challenge's count is now (the light phase's come from a generator of their
+/// own): runs with and without a light phase are then a paired comparison.
+const TURN_LIGHTS_DRAWN: usize = 16;
+
 /// Most relative yaw of a countdown frame (facing the screen).
 const PHASE_MAX_YAW: f64 = 0.08;
 
@@ -781,8 +786,8 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         let (steps, seq) = clip.draw(&mut rng, opts.turns, opts.window.map(|w| (w, &starts[..])));
         let frames = load_frames(&clip, &seq)?;
         // The challenge's colours, and another's (the recording's) for the replay.
-        let asked = Light::random_sequence_with(&mut rng, CHALLENGE_LIGHTS);
-        let recorded = Light::random_sequence_with(&mut rng, CHALLENGE_LIGHTS);
+        let asked = Light::random_sequence_with(&mut rng, TURN_LIGHTS_DRAWN);
+        let recorded = Light::random_sequence_with(&mut rng, TURN_LIGHTS_DRAWN);
         // The countdown's frames and colours (none without the study).
         let (phase_frames, phase_asked, phase_recorded) = match opts.countdown {
             None => (vec![], vec![], vec![]),

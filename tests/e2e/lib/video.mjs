@@ -13,10 +13,9 @@ export async function loadPagePlan() {
 /**
  * A head-pose timeline for `steps` whose poses cover the page's captures with a margin.
  * Video time 0 = the moment the page opens the camera (Chromium starts the file then);
- * the page's plan is anchored at the challenge's arrival just after (the tests pin the
- * challenge in the browser, so it arrives within tens of milliseconds, well inside the
- * 180 ms between a colour change and a capture). The light phase's `phaseFrames` still
- * frames (the challenge's `light_phase_frames`) are frontal, lit like the rest. "left" is the person's own left, a
+ * the page's plan starts CAMERA_SETTLE_MS later, the challenge having arrived by then (the
+ * tests pin it in the browser). The light phase's `phaseFrames` still frames (the
+ * challenge's `light_phase_frames`) are frontal, lit like the rest. "left" is the person's own left, a
  * positive yaw for the testkit (the nose moves to the image's right); "up" a positive
  * pitch (segments `0/PITCH`).
  *
@@ -32,7 +31,9 @@ export function videoSchedule(
   const yaw = typeof yawDeg === "number" ? { left: yawDeg, right: yawDeg } : yawDeg;
   const pitch = typeof pitchDeg === "number" ? { up: pitchDeg, down: pitchDeg } : pitchDeg;
   const pose = { left: `${yaw.left}`, right: `${-yaw.right}`, up: `0/${pitch.up}`, down: `0/${-pitch.down}` };
-  const { events, totalMs } = plan.planCapture(steps, { phaseFrames });
+  const { events: planned, totalMs } = plan.planCapture(steps, { phaseFrames });
+  // In video time.
+  const events = planned.map((e) => ({ ...e, t: e.t + plan.CAMERA_SETTLE_MS }));
   const segments = [];
   let t = 0;
   const push = (p, until) => {
@@ -48,7 +49,7 @@ export function videoSchedule(
     push(0, start);
     push(pose[step], end);
   });
-  push(0, totalMs + tailMs);
+  push(0, plan.CAMERA_SETTLE_MS + totalMs + tailMs);
   const out = { schedule: segments.join(","), ramp: `${rampMs}ms` };
   if (lights) out.lights = lightTimeline(events, lights);
   return out;

@@ -515,12 +515,27 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
     };
     let sequences = kind.sequences();
     let steps = sequences[rng.gen_range(0..sequences.len())].clone();
-    // The light phase's still frames, then the steps' (as the page sends them).
+    // The light phase's still frames (the species presented facing the camera), then the
+    // steps' (as the page sends them). The steps' frames and colours are drawn as before
+    // the light phase existed, the phase's from a generator of their own (ending on
+    // another colour than the steps' first), and each frame's camera noise is seeded by
+    // its place among the steps' or the phase's frames: the steps' frames are made, lit
+    // and seen exactly as before, so what the phase changes is the phase's doing.
     let phase = LightPolicy::default().phase_frames;
+    let mut phase_rng = StdRng::seed_from_u64(seed ^ 0x00c0_ffee);
+    let turn_poses = plan(&steps);
+    let mut frames = (species.make)(s, &vec![Pose::Straight; phase], &mut phase_rng);
+    frames.extend((species.make)(s, &turn_poses, &mut rng));
     let mut poses = vec![Pose::Straight; phase];
-    poses.extend(plan(&steps));
-    let frames = (species.make)(s, &poses, &mut rng);
-    let asked = Light::random_sequence_with(&mut rng, frames.len());
+    poses.extend(turn_poses);
+    let turn_lights = Light::random_sequence_with(&mut rng, frames.len() - phase);
+    let phase_lights = loop {
+        let l = Light::random_sequence_with(&mut phase_rng, phase);
+        if l.last() != turn_lights.first() {
+            break l;
+        }
+    };
+    let asked: Vec<Light> = phase_lights.into_iter().chain(turn_lights).collect();
     let face_light = ScreenLight {
         strength: 0.15,
         ..ScreenLight::default()
@@ -535,7 +550,11 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
     let mut lit_as_face = vec![];
     let mut lit_as_presented = vec![];
     for (i, ((frame, lm), light)) in frames.iter().zip(&asked).enumerate() {
-        let seed = seed.wrapping_mul(31).wrapping_add(i as u64);
+        let noise = match i.checked_sub(phase) {
+            Some(step_frame) => step_frame as u64,
+            None => (1 << 32) + i as u64,
+        };
+        let seed = seed.wrapping_mul(31).wrapping_add(noise);
         let seen = camera.expose(&face_light.apply(frame, lm, light.rgb()), seed);
         let analysis = p.analyze(&jpeg(&seen), DetectorKind::Hog).expect("analyze");
         let main = liveness.main_face(&analysis.faces);
