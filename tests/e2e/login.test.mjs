@@ -140,6 +140,9 @@ async function loginThroughPage(page, { prepare, promptShot, name }) {
   });
   await page.getByRole("button", { name: "Start" }).click();
   if (promptShot) {
+    // The countdown, while the light phase's still frames are taken under its colours.
+    await page.getByText("Look straight at the camera… 2").waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(OUT_DIR, promptShot.replace(".png", "-countdown.png")) });
     await page.getByText("Turn your head to your left").waitFor({ timeout: 30_000 });
     await page.waitForTimeout(900); // the turned video frames are on screen by now
     await page.screenshot({ path: path.join(OUT_DIR, promptShot) });
