@@ -126,7 +126,7 @@ async function loginThroughPage(page, { prepare, promptShot, name }) {
   const { fetchedAt: _, ...issued } = challenge;
   await pinChallenge(page, issued);
   // Keep what the server saw (its liveness report) for diagnosis; the token stays out.
-  page.on("response", async (res) => {
+  const onResponse = async (res) => {
     if (!res.url().endsWith("/v1/authenticate")) return;
     const body = await res.json().catch(() => null);
     if (body) delete body.token;
@@ -137,7 +137,8 @@ async function loginThroughPage(page, { prepare, promptShot, name }) {
       path.join(OUT_DIR, `${name}-answer.json`),
       JSON.stringify({ status: res.status(), afterChallengeMs, body }, null, 2),
     );
-  });
+  };
+  page.on("response", onResponse);
   await page.getByRole("button", { name: "Start" }).click();
   if (promptShot) {
     // The countdown, while the light phase's still frames are taken under its colours.
@@ -152,12 +153,34 @@ async function loginThroughPage(page, { prepare, promptShot, name }) {
   }
   const panel = page.locator('#panel-login:is([data-state="success"], [data-state="failure"])');
   await panel.waitFor({ timeout: 120_000 });
+  page.off("response", onResponse);
+  // What the server measured (the audit event's liveness report: turns, parallax, bend,
+  // the light's correlation), for diagnosis.
+  const audit = await fetch(`${server.base}/v1/audit?event=authenticate&limit=1`, {
+    headers: { Authorization: `Bearer ${server.adminToken}` },
+  });
+  writeFileSync(path.join(OUT_DIR, `${name}-audit.json`), JSON.stringify(await audit.json(), null, 2));
   return {
     state: await panel.getAttribute("data-state"),
     reason: await panel.getAttribute("data-reason"),
     title: await page.locator("#login-result-title").innerText(),
     text: await page.locator("#login-result-text").innerText(),
   };
+}
+
+/**
+ * `loginThroughPage`, once more with a fresh challenge (its own colours, a new video) if
+ * the first try was refused as a bent picture: the synthetic renders' bend along their
+ * straightest lines measures 0.0055–0.008 in this test against the threshold of 0.0047
+ * (the ruled-surface check's narrow margin, README), and moves with the challenge's
+ * colours, so about one login in ten falls under it. What a person does on the page: "Try
+ * again". The refusal is recorded (`<name>-retried.json`); a second one fails the test.
+ */
+async function loginAllowingOneRetry(page, opts) {
+  const first = await loginThroughPage(page, opts);
+  if (first.reason !== "liveness_ruled_surface") return first;
+  writeFileSync(path.join(OUT_DIR, `${opts.name}-retried.json`), JSON.stringify(first, null, 2));
+  return loginThroughPage(page, opts);
 }
 
 test("the enrolled person's head turn logs in, and the token is a valid session", async () => {
@@ -169,7 +192,7 @@ test("the enrolled person's head turn logs in, and the token is a valid session"
       videoFor("a", challenge, "a-obama");
       return challenge;
     };
-    const r = await loginThroughPage(page, { prepare, promptShot: "login-prompt.png", name: "login-a" });
+    const r = await loginAllowingOneRetry(page, { prepare, promptShot: "login-prompt.png", name: "login-a" });
     await page.screenshot({ path: path.join(OUT_DIR, "login-success.png") });
     assert.equal(r.state, "success", `refused: ${r.reason} — ${r.title}: ${r.text}`);
     assert.match(r.text, /logged in as obama/);
@@ -227,7 +250,7 @@ test("another person's head turn is refused with a clear message (phone width)",
       videoFor("b", challenge, "b-cruise");
       return challenge;
     };
-    const r = await loginThroughPage(page, { prepare, name: "login-b", promptShot: "login-prompt-phone.png" });
+    const r = await loginAllowingOneRetry(page, { prepare, name: "login-b", promptShot: "login-prompt-phone.png" });
     await page.screenshot({ path: path.join(OUT_DIR, "login-refused-phone.png"), fullPage: true });
     assert.equal(r.state, "failure");
     // Liveness passes (a synthetic head turn), the face does not match anyone enrolled.
