@@ -377,9 +377,8 @@ impl<'a> Attempt<'a> {
                 ));
             }
             if let Some(light) = &liveness.screen_light {
-                let groups = std::iter::repeat_n(PoseGroup::Phase, report.phase_frames)
-                    .chain(report.poses.iter().map(|&p| PoseGroup::Pose(p)));
-                self.check_screen_light(light, c, analyses, groups)?;
+                let groups = PoseGroup::of_login(report.phase_frames, &report.poses);
+                self.check_screen_light(light, c, analyses, &groups)?;
             }
         }
         // The person's face in each frame (bystanders far behind are not matched).
@@ -413,13 +412,13 @@ impl<'a> Attempt<'a> {
         policy: &LightPolicy,
         challenge: &Challenge,
         analyses: &[ImageAnalysis],
-        groups: impl Iterator<Item = PoseGroup>,
+        groups: &[PoseGroup],
     ) -> Result<(), Stop> {
         let liveness = &self.state.config.liveness;
         let colours: Vec<Option<FrameColour>> = analyses
             .iter()
             .zip(groups)
-            .map(|(a, group)| {
+            .map(|(a, &group)| {
                 liveness
                     .main_face(&a.faces)
                     .map(|one| FrameColour::of(a, one, group))

@@ -119,6 +119,16 @@ pub enum PoseGroup {
     Pose(Option<Turn>),
 }
 
+impl PoseGroup {
+    /// The groups of a login's frames as sent: `phase` still frames of the light phase,
+    /// then the steps' frames by their `poses` (as the liveness check read them).
+    pub fn of_login(phase: usize, poses: &[Option<Turn>]) -> Vec<Self> {
+        std::iter::repeat_n(Self::Phase, phase)
+            .chain(poses.iter().map(|&p| Self::Pose(p)))
+            .collect()
+    }
+}
+
 impl From<Option<Turn>> for PoseGroup {
     fn from(pose: Option<Turn>) -> Self {
         Self::Pose(pose)

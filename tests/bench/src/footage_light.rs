@@ -317,8 +317,9 @@ pub fn judge(
     analyses.extend(analyse(frames)?);
     let faces: Vec<&[FaceObservation]> = analyses.iter().map(|a| a.faces.as_slice()).collect();
     let liveness = policy.evaluate_phased(steps, phase.len(), &faces);
-    let groups = std::iter::repeat_n(PoseGroup::Phase, phase.len())
-        .chain(liveness.poses.iter().map(|&p| PoseGroup::Pose(p)))
+    // Frames past the poses read (a refusal before they were all read) count as straight.
+    let groups = PoseGroup::of_login(phase.len(), &liveness.poses)
+        .into_iter()
         .chain(std::iter::repeat(PoseGroup::Pose(None)));
     let colours: Vec<Option<FrameColour>> = analyses
         .iter()
@@ -538,11 +539,12 @@ pub struct Countdown {
 }
 
 impl Countdown {
-    /// The page's: `LightPolicy::phase_frames` frames 360 ms apart (9 frames at 25 fps).
+    /// The page's: `LightPolicy::phase_frames` frames `PHASE_SPACING_MS` apart, in clip
+    /// frames of 40 ms (25 fps: 9).
     pub fn shipped() -> Self {
         Self {
             frames: faceid_core::screen_light::LightPolicy::default().phase_frames,
-            spacing: 9,
+            spacing: (faceid_core::capture::PHASE_SPACING_MS / 40) as usize,
             chance_pairs: 1_000_000,
         }
     }
@@ -647,10 +649,7 @@ pub fn page_poses(steps: &[Turn]) -> Vec<Option<Turn>> {
 /// The light check's groups of a login's frames: the light phase's, then the page's
 /// frames for `steps` by pose.
 pub fn login_groups(phase: Option<Countdown>, steps: &[Turn]) -> Vec<PoseGroup> {
-    let phase = phase.map_or(0, |c| c.frames);
-    std::iter::repeat_n(PoseGroup::Phase, phase)
-        .chain(page_poses(steps).into_iter().map(PoseGroup::Pose))
-        .collect()
+    PoseGroup::of_login(phase.map_or(0, |c| c.frames), &page_poses(steps))
 }
 
 /// The fraction of `pairs` random challenge pairs whose colours pass each other's light

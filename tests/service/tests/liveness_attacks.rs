@@ -78,10 +78,10 @@ fn turning(image: &str, reference: &str) -> Turning {
         phase,
         &faces,
     );
-    let poses = std::iter::repeat_n(PoseGroup::Phase, phase)
-        .chain(read.poses.into_iter().map(PoseGroup::Pose))
-        .collect();
-    Turning { frames, poses }
+    Turning {
+        frames,
+        poses: PoseGroup::of_login(phase, &read.poses),
+    }
 }
 
 /// How the frames of one trial were lit.

@@ -630,9 +630,7 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
     }
     // The light is judged within the light phase and each pose the turn check read (as
     // `authenticate` does).
-    let groups: Vec<PoseGroup> = std::iter::repeat_n(PoseGroup::Phase, phase)
-        .chain(turn.poses.iter().map(|&p| PoseGroup::Pose(p)))
-        .collect();
+    let groups = PoseGroup::of_login(phase, &turn.poses);
     for colours in [&mut lit_as_face, &mut lit_as_presented] {
         for (c, group) in colours.iter_mut().zip(&groups) {
             if let Some(c) = c {
