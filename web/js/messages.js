@@ -57,6 +57,10 @@ const LOGIN_REASONS = {
     title: "The pictures don't match this check",
     text: "Each check lights your face with its own colours. Look at the screen from arm's length while it changes colour; in a bright room, turn the screen brightness up or move away from the window. Then start again.",
   }),
+  liveness_light_missing_in_turns: () => ({
+    title: "The screen's light didn't reach your face as you turned",
+    text: "Keep your face in front of the screen while you turn, as close as during the countdown, then start again.",
+  }),
   liveness_light_too_weak: () => ({
     title: "The screen's light didn't reach your face",
     text: "Turn the screen brightness up, come a little closer, or move out of direct sunlight or a bright lamp, then start again.",

@@ -26,7 +26,9 @@
 use anyhow::{Context, Result};
 use faceid_core::face::{DetectorKind, FaceAnalyzer, FaceObservation};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{log_colour, FrameColour, Light, LightReport, PoseGroup};
+use faceid_core::screen_light::{
+    log_colour, FrameColour, Light, LightPolicy, LightReport, PoseGroup,
+};
 use faceid_core::Turn;
 use faceid_testkit::{Camera, Landmarks5, ScreenLight};
 use image::RgbImage;
@@ -160,6 +162,32 @@ impl Clip {
         runs
     }
 
+    /// The phase windows (`offsets` into a run of `runs`, as indices into `faces`) where
+    /// the eyes' midpoint stays within `within` eye distances of the first frame's.
+    pub fn still_windows(
+        &self,
+        runs: &[Vec<usize>],
+        offsets: &[usize],
+        within: f64,
+    ) -> Vec<Vec<usize>> {
+        let span = offsets.last().map_or(0, |&o| o + 1);
+        let at = |i: usize| Landmarks5(self.faces[i].face.landmarks);
+        runs.iter()
+            .flat_map(|run| {
+                (0..=run.len().saturating_sub(span))
+                    .map(move |first| offsets.iter().map(|o| run[first + o]).collect())
+            })
+            .filter(|seq: &Vec<usize>| {
+                let first = at(seq[0]);
+                let (mid, eyes) = (first.eye_mid(), first.eye_distance());
+                seq.iter().all(|&i| {
+                    let m = at(i).eye_mid();
+                    (m[0] - mid[0]).hypot(m[1] - mid[1]) <= within * eyes
+                })
+            })
+            .collect()
+    }
+
     /// Frames of each kind (straight, left, right) a login of `turns` alternating turns
     /// takes: a straight frame before, between and after the turns, three per turn, and
     /// the side turned twice in a three-turn login may be either.
@@ -287,6 +315,9 @@ pub struct Verdict {
     /// its mean over the frames with a face): the screen's light where there is one, and
     /// whatever else moves it — pose, exposure, white balance — where there is none.
     pub colour_spread: Option<f64>,
+    /// The light check's correlation over the light phase's frames alone, and over the
+    /// turns' alone (`None`: too few frames with a face).
+    pub parts: [Option<f64>; 2],
 }
 
 /// Analyses the frames (JPEG bytes) with the real pipeline and judges them against the
@@ -295,8 +326,8 @@ pub struct Verdict {
 /// check read; `by_pose` false: over the whole login, as before, for comparison).
 ///
 /// `phase`: the still frames of the light phase sent before the turns ([`Countdown`];
-/// empty: none), bound to the person of the turn frames and judged with them as a group
-/// of their own; `lights` then holds the phase's colours first.
+/// empty: none), bound to the person of the turn frames and judged with them in their
+/// `phase_groups` (one per frame); `lights` then holds the phase's colours first.
 pub fn judge(
     analyzer: &dyn FaceAnalyzer,
     policy: &LivenessPolicy,
@@ -304,8 +335,10 @@ pub fn judge(
     lights: &[Light],
     frames: &[Vec<u8>],
     phase: &[Vec<u8>],
+    phase_groups: &[PoseGroup],
     by_pose: bool,
 ) -> Result<Verdict> {
+    anyhow::ensure!(phase_groups.len() == phase.len(), "a group per phase frame");
     let analyse = |frames: &[Vec<u8>]| {
         frames
             .iter()
@@ -318,8 +351,10 @@ pub fn judge(
     let faces: Vec<&[FaceObservation]> = analyses.iter().map(|a| a.faces.as_slice()).collect();
     let liveness = policy.evaluate_phased(steps, phase.len(), &faces);
     // Frames past the poses read (a refusal before they were all read) count as straight.
-    let groups = PoseGroup::of_login(phase.len(), &liveness.poses)
-        .into_iter()
+    let groups = phase_groups
+        .iter()
+        .copied()
+        .chain(liveness.poses.iter().map(|&p| PoseGroup::Pose(p)))
         .chain(std::iter::repeat(PoseGroup::Pose(None)));
     let colours: Vec<Option<FrameColour>> = analyses
         .iter()
@@ -336,6 +371,19 @@ pub fn judge(
         })
         .collect();
     let light = policy.screen_light.map(|l| l.evaluate(lights, &colours));
+    // The same check on the phase's frames alone and on the turns' alone (where the
+    // light shows, and where the login's wander is).
+    let part = |phase_part: bool| {
+        let only: Vec<Option<FrameColour>> = colours
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.filter(|_| (i < phase.len()) == phase_part))
+            .collect();
+        let l = policy.screen_light?;
+        let r = LightPolicy { min_frames: 2, ..l }.evaluate(lights, &only);
+        (r.frames >= 2).then_some(r.correlation)
+    };
+    let parts = [part(true), part(false)];
     let chroma = |c: [f32; 3]| {
         let sum = f64::from(c[0] + c[1] + c[2]).max(1e-6);
         c.map(|v| f64::from(v) / sum)
@@ -367,6 +415,7 @@ pub fn judge(
         liveness_passed: liveness.passed,
         light,
         colour_spread,
+        parts,
     })
 }
 
@@ -384,15 +433,23 @@ pub struct Tally {
     pub response_min_p5_median_max: [f64; 4],
     pub accepted_at_correlation: Vec<(f64, usize)>,
     pub accepted_at_response: Vec<(f64, usize)>,
+    /// ... and at each of [`TURNS_SWEEP`] as the turns' own bound (the rest as shipped).
+    pub accepted_at_turns_correlation: Vec<(f64, usize)>,
     /// [`Verdict::colour_spread`] over all the logins: median and 95th percentile.
     pub colour_spread_median_p95: [f64; 2],
+    /// [`Verdict::parts`] over the logins that passed the liveness checks: the
+    /// correlation of the light phase's frames alone, and of the turns' alone (min, 5th
+    /// percentile, median each).
+    pub phase_turns_correlation_min_p5_median: [[f64; 3]; 2],
+    #[serde(skip)]
+    parts: [Vec<f64>; 2],
     /// The lower face's dark-tone share of the light (`LightReport::dark_share`) over
     /// the logins that reached the light check: median, 95th percentile, max.
     pub dark_share_median_p95_max: [f64; 3],
     #[serde(skip)]
     dark_shares: Vec<f64>,
     #[serde(skip)]
-    measures: Vec<(f64, f64)>,
+    measures: Vec<(f64, f64, f64)>,
     #[serde(skip)]
     spreads: Vec<f64>,
 }
@@ -407,7 +464,11 @@ impl Tally {
         self.spreads.extend(v.colour_spread);
         if let (true, Some(l)) = (v.liveness_passed, v.light) {
             if l.frames >= faceid_core::screen_light::LightPolicy::default().min_frames {
-                self.measures.push((l.correlation, l.response));
+                self.measures
+                    .push((l.correlation, l.response, l.turns_correlation));
+                for (all, p) in self.parts.iter_mut().zip(v.parts) {
+                    all.extend(p);
+                }
                 self.dark_shares.push(l.dark_share);
             }
         }
@@ -433,21 +494,37 @@ impl Tally {
             let q = |p: f64| dark[((dark.len() - 1) as f64 * p) as usize];
             self.dark_share_median_p95_max = [q(0.5), q(0.95), q(1.0)];
         }
+        self.phase_turns_correlation_min_p5_median = self.parts.clone().map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            let q = |p: f64| v.get(((v.len().max(1) - 1) as f64 * p) as usize).copied();
+            [0.0, 0.05, 0.5].map(|p| q(p).unwrap_or(0.0))
+        });
         let mut spreads = self.spreads.clone();
         spreads.sort_by(f64::total_cmp);
         if !spreads.is_empty() {
             let q = |p: f64| spreads[((spreads.len() - 1) as f64 * p) as usize];
             self.colour_spread_median_p95 = [q(0.5), q(0.95)];
         }
-        let passing = |c: f64, r: f64| m.iter().filter(|x| x.0 >= c && x.1 >= r).count();
+        let passing = |c: f64, r: f64, t: f64| {
+            m.iter()
+                .filter(|x| x.0 >= c && x.1 >= r && x.2 >= t)
+                .count()
+        };
+        let (c, r, t) = (
+            shipped.min_correlation,
+            shipped.min_response,
+            shipped.min_turns_correlation,
+        );
         self.accepted_at_correlation = CORRELATION_SWEEP
             .iter()
-            .map(|&c| (c, passing(c, shipped.min_response)))
+            .map(|&c| (c, passing(c, r, t)))
             .collect();
         self.accepted_at_response = RESPONSE_SWEEP
             .iter()
-            .map(|&r| (r, passing(shipped.min_correlation, r)))
+            .map(|&r| (r, passing(c, r, t)))
             .collect();
+        self.accepted_at_turns_correlation =
+            TURNS_SWEEP.iter().map(|&t| (t, passing(c, r, t))).collect();
     }
 }
 
@@ -498,6 +575,9 @@ pub struct ClipReport {
     pub min_correlation: f64,
     /// Runs of facing frames long enough for the light phase.
     pub countdown_runs: usize,
+    /// Where the phase is taken only from a head held still ([`Countdown::still`]): how
+    /// many of the runs' phase windows qualify.
+    pub countdown_still_windows: Option<usize>,
     /// Wall-clock seconds for this clip (frame analysis and trials).
     pub seconds: f64,
 }
@@ -536,6 +616,15 @@ pub struct Countdown {
     pub spacing: usize,
     /// Random sequence pairs drawn to set the least correlation.
     pub chance_pairs: usize,
+    /// Frames taken in pairs across each colour change instead (`frames / 2` changes,
+    /// `spacing` apart): the colour's last frame, then `lag` clip frames later the next
+    /// colour's first; each pair judged as a group of its own. `None`: evenly spaced,
+    /// one colour per frame, all judged as one group.
+    pub pair_lag: Option<usize>,
+    /// Take the phase only where the head held still as the countdown asks: its eyes'
+    /// midpoint within this many eye distances of the first frame's in every frame of it.
+    /// `None`: any run facing the camera (the head may move across the room).
+    pub still: Option<f64>,
 }
 
 impl Countdown {
@@ -546,13 +635,56 @@ impl Countdown {
             frames: faceid_core::screen_light::LightPolicy::default().phase_frames,
             spacing: (faceid_core::capture::PHASE_SPACING_MS / 40) as usize,
             chance_pairs: 1_000_000,
+            pair_lag: None,
+            still: None,
+        }
+    }
+
+    /// Each frame's clip frame, counted from the phase's first.
+    fn offsets(&self) -> Vec<usize> {
+        match self.pair_lag {
+            None => (0..self.frames).map(|k| k * self.spacing).collect(),
+            Some(lag) => (0..self.frames)
+                .map(|k| (k / 2) * self.spacing + (k % 2) * lag)
+                .collect(),
         }
     }
 
     /// Clip frames from the phase's first to its last.
     fn span(&self) -> usize {
-        (self.frames - 1) * self.spacing + 1
+        self.offsets().last().map_or(0, |&o| o + 1)
     }
+
+    /// The light check's groups of the phase's frames.
+    pub fn groups(&self) -> Vec<PoseGroup> {
+        match self.pair_lag {
+            None => vec![PoseGroup::Phase(0); self.frames],
+            Some(_) => PoseGroup::phase_pairs(self.frames).collect(),
+        }
+    }
+}
+
+/// Random colours for frames grouped as `groups`: each unlike the last, except that the
+/// colour holds across a boundary between two of the light phase's pairs (the second frame
+/// of a pair and the first of the next are the same colour's). One draw per fresh colour,
+/// as [`Light::random_sequence_with`] draws them.
+pub fn lights_for(rng: &mut StdRng, groups: &[PoseGroup]) -> Vec<Light> {
+    let mut out: Vec<Light> = Vec::with_capacity(groups.len());
+    for (k, g) in groups.iter().enumerate() {
+        let held = k > 0
+            && matches!((groups[k - 1], g), (PoseGroup::Phase(a), PoseGroup::Phase(b)) if a != *b);
+        let next = match out.last() {
+            Some(&last) if held => last,
+            last => loop {
+                let l = Light::ALL[rng.gen_range(0..Light::ALL.len())];
+                if last != Some(&l) {
+                    break l;
+                }
+            },
+        };
+        out.push(next);
+    }
+    out
 }
 
 /// Colours drawn per login for the turn frames (13 used): the challenge's count when these
@@ -649,7 +781,9 @@ pub fn page_poses(steps: &[Turn]) -> Vec<Option<Turn>> {
 /// The light check's groups of a login's frames: the light phase's, then the page's
 /// frames for `steps` by pose.
 pub fn login_groups(phase: Option<Countdown>, steps: &[Turn]) -> Vec<PoseGroup> {
-    PoseGroup::of_login(phase.map_or(0, |c| c.frames), &page_poses(steps))
+    let mut groups = phase.map_or(vec![], |c| c.groups());
+    groups.extend(page_poses(steps).into_iter().map(PoseGroup::Pose));
+    groups
 }
 
 /// The fraction of `pairs` random challenge pairs whose colours pass each other's light
@@ -674,18 +808,35 @@ pub fn chance_replay(pairs: usize, seed: u64, poses: &[PoseGroup]) -> Vec<(f64, 
 /// one sequence's colours (a recording: exactly its colours, no noise) judged against
 /// another's, the frames grouped as `poses`.
 pub fn chance_reports(pairs: usize, seed: u64, poses: &[PoseGroup]) -> Vec<LightReport> {
+    reports_lit(pairs, seed, poses, false)
+}
+
+/// [`chance_reports`], except that the light phase's frames are lit by the challenge's own
+/// colours (`phase_asked`): a picture of the person held up for the countdown, then a
+/// recording for the turns.
+pub fn reports_lit(
+    pairs: usize,
+    seed: u64,
+    poses: &[PoseGroup],
+    phase_asked: bool,
+) -> Vec<LightReport> {
     const SKIN: [f32; 3] = [180.0, 130.0, 110.0];
     const WALL: [f32; 3] = [120.0, 120.0, 125.0];
     let shipped = faceid_core::screen_light::LightPolicy::default();
     let mut rng = StdRng::seed_from_u64(seed);
     (0..pairs)
         .map(|_| {
-            let recorded = Light::random_sequence_with(&mut rng, poses.len());
-            let asked = Light::random_sequence_with(&mut rng, poses.len());
+            let recorded = lights_for(&mut rng, poses);
+            let asked = lights_for(&mut rng, poses);
             let colours: Vec<Option<FrameColour>> = recorded
                 .iter()
+                .zip(&asked)
                 .zip(poses)
-                .map(|(l, &group)| {
+                .map(|((&recorded, &asked), &group)| {
+                    let l = match group {
+                        PoseGroup::Phase(_) if phase_asked => asked,
+                        _ => recorded,
+                    };
                     let c = l.rgb().map(|v| f32::from(v) / 255.0);
                     Some(FrameColour {
                         face: std::array::from_fn(|k| SKIN[k] * (1.0 + 0.3 * c[k])),
@@ -702,6 +853,88 @@ pub fn chance_reports(pairs: usize, seed: u64, poses: &[PoseGroup]) -> Vec<Light
         .collect()
 }
 
+/// Chance replays of one kind of challenge ([`chance_by_sequence`]).
+#[derive(Debug, Serialize)]
+pub struct KindChance {
+    pub kind: &'static str,
+    /// What was replayed: the whole login, or the turns only after a light phase lit by
+    /// this challenge's colours.
+    pub replayed: &'static str,
+    pub sequences: usize,
+    /// Frames per login, the light phase's included (the most over the sequences).
+    pub frames: usize,
+    pub pairs_per_sequence: usize,
+    /// Over the kind's sequences (a challenge draws each equally often, so `mean` is the
+    /// chance per attempt): the fraction of random colour pairs that pass at the shipped
+    /// bounds.
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    /// The mean with the turns' bound ([`LightPolicy::min_turns_correlation`]) at each
+    /// of [`TURNS_SWEEP`] instead, the rest as shipped.
+    pub mean_at_turns_correlation: Vec<(f64, f64)>,
+}
+
+/// Turns' correlation bounds swept by [`chance_by_sequence`].
+pub const TURNS_SWEEP: [f64; 7] = [0.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.7];
+
+/// The chance replay per attempt ([`chance_reports`]) at the shipped bounds, for every
+/// challenge sequence of each kind (turns only; turns and nods), the frames of each
+/// grouped as the page takes them: the light phase, then per step its turned frames
+/// (fewer with four steps, [`page_poses`]) and a straight one.
+pub fn chance_by_sequence(pairs: usize, seed: u64) -> Vec<KindChance> {
+    use faceid_core::domain::ChallengeSteps;
+    let shipped = LightPolicy::default();
+    let passes = |r: &LightReport, turns: f64| {
+        r.correlation >= shipped.min_correlation
+            && r.turns_correlation >= turns
+            && r.response >= shipped.min_response
+    };
+    let mut out = vec![];
+    for (kind, steps) in [
+        ("turns", ChallengeSteps::Turns),
+        ("turns and nods", ChallengeSteps::TurnsAndNods),
+    ] {
+        for (replayed, phase_asked) in [("whole login", false), ("turns only", true)] {
+            let sequences = steps.sequences();
+            let mut frames = 0;
+            // Per sequence: the fraction passing as shipped, then at each swept bound.
+            let rates: Vec<(f64, Vec<f64>)> = sequences
+                .iter()
+                .map(|seq| {
+                    let groups = login_groups(Some(Countdown::shipped()), seq);
+                    frames = frames.max(groups.len());
+                    let reports = reports_lit(pairs, seed, &groups, phase_asked);
+                    let rate = |turns: f64| {
+                        reports.iter().filter(|r| passes(r, turns)).count() as f64 / pairs as f64
+                    };
+                    (
+                        rate(shipped.min_turns_correlation),
+                        TURNS_SWEEP.iter().map(|&t| rate(t)).collect(),
+                    )
+                })
+                .collect();
+            let n = rates.len().max(1) as f64;
+            out.push(KindChance {
+                kind,
+                replayed,
+                sequences: sequences.len(),
+                frames,
+                pairs_per_sequence: pairs,
+                mean: rates.iter().map(|r| r.0).sum::<f64>() / n,
+                min: rates.iter().map(|r| r.0).fold(f64::INFINITY, f64::min),
+                max: rates.iter().map(|r| r.0).fold(0.0, f64::max),
+                mean_at_turns_correlation: TURNS_SWEEP
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &t)| (t, rates.iter().map(|r| r.1[k]).sum::<f64>() / n))
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
 /// Deterministic per clip (its name seeds the draws), whatever other clips run.
 fn clip_seed(name: &str, seed: u64) -> u64 {
     name.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
@@ -716,8 +949,8 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
     // Another light phase than the page's (or none) gets the bound where random
     // sequences of its frames pass as rarely as the shipped bound lets them.
     let shipped = Countdown::shipped();
-    let study =
-        opts.countdown.map(|c| (c.frames, c.spacing)) != Some((shipped.frames, shipped.spacing));
+    let study = opts.countdown.map(|c| (c.frames, c.spacing, c.pair_lag))
+        != Some((shipped.frames, shipped.spacing, shipped.pair_lag));
     if let (true, Some(light)) = (study, policy.screen_light.as_mut()) {
         let steps: Vec<Turn> = (0..opts.turns)
             .map(|i| [Turn::Left, Turn::Right][i % 2])
@@ -751,6 +984,7 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         window_starts: 0,
         min_correlation: 0.0,
         countdown_runs: 0,
+        countdown_still_windows: None,
         seconds: 0.0,
     };
     let starts = opts
@@ -763,9 +997,14 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         .countdown
         .map_or(vec![], |c| clip.facing_runs(PHASE_MAX_YAW, c.span()));
     report.countdown_runs = runs.len();
+    let still_windows = opts
+        .countdown
+        .and_then(|c| Some(clip.still_windows(&runs, &c.offsets(), c.still?)));
+    report.countdown_still_windows = still_windows.as_ref().map(Vec::len);
     if !clip.usable(opts.turns)
         || (opts.window.is_some() && starts.is_empty())
         || (opts.countdown.is_some() && runs.is_empty())
+        || still_windows.as_ref().is_some_and(Vec::is_empty)
     {
         eprintln!(
             "{}: too few straight, turned or facing frames, skipped",
@@ -791,13 +1030,18 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
         let (phase_frames, phase_asked, phase_recorded) = match opts.countdown {
             None => (vec![], vec![], vec![]),
             Some(c) => {
-                let run = &runs[phase_rng.gen_range(0..runs.len())];
-                let first = phase_rng.gen_range(0..=run.len() - c.span());
-                let seq: Vec<usize> = (0..c.frames).map(|k| run[first + k * c.spacing]).collect();
+                let seq: Vec<usize> = match &still_windows {
+                    Some(w) => w[phase_rng.gen_range(0..w.len())].clone(),
+                    None => {
+                        let run = &runs[phase_rng.gen_range(0..runs.len())];
+                        let first = phase_rng.gen_range(0..=run.len() - c.span());
+                        c.offsets().iter().map(|o| run[first + o]).collect()
+                    }
+                };
                 (
                     load_frames(&clip, &seq)?,
-                    Light::random_sequence_with(&mut phase_rng, c.frames),
-                    Light::random_sequence_with(&mut phase_rng, c.frames),
+                    lights_for(&mut phase_rng, &c.groups()),
+                    lights_for(&mut phase_rng, &c.groups()),
                 )
             }
         };
@@ -814,6 +1058,7 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
                 .collect()
         };
         let lights: Vec<Light> = phase_asked.iter().chain(&asked).copied().collect();
+        let phase_groups = opts.countdown.map_or(vec![], |c| c.groups());
         let judged = |jpegs: &[Vec<u8>], phase: &[Vec<u8>]| {
             judge(
                 analyzer,
@@ -822,6 +1067,7 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
                 &lights,
                 jpegs,
                 phase,
+                &phase_groups,
                 !opts.light_over_the_login,
             )
         };
@@ -925,18 +1171,20 @@ pub fn table(report: &Report) -> String {
             a(&r.unlit)
         ));
     }
-    out.push_str("\nlight measures of the logins that passed the liveness checks (correlation / response min, p5, median; face-minus-border colour spread median, p95; dark-tone share median, p95, max):\n");
+    out.push_str("\nlight measures of the logins that passed the liveness checks (correlation / response min, p5, median; face-minus-border colour spread median, p95; dark-tone share median, p95, max; correlation of the light phase's frames alone and of the turns' alone, min, p5, median):\n");
     for r in reports {
         let m = |t: &Tally| {
-            let (c, s, v, d) = (
+            let (c, s, v, d, p) = (
                 t.correlation_min_p5_median_max,
                 t.response_min_p5_median_max,
                 t.colour_spread_median_p95,
                 t.dark_share_median_p95_max,
+                t.phase_turns_correlation_min_p5_median,
             );
             format!(
-                "{}: corr {:.2}/{:.2}/{:.2} resp {:.3}/{:.3}/{:.3} spread {:.3}/{:.3} dark {:.2}/{:.2}/{:.2}",
-                t.reached_light, c[0], c[1], c[2], s[0], s[1], s[2], v[0], v[1], d[0], d[1], d[2]
+                "{}: corr {:.2}/{:.2}/{:.2} resp {:.3}/{:.3}/{:.3} spread {:.3}/{:.3} dark {:.2}/{:.2}/{:.2} phase corr {:.2}/{:.2}/{:.2} turns corr {:.2}/{:.2}/{:.2}",
+                t.reached_light, c[0], c[1], c[2], s[0], s[1], s[2], v[0], v[1], d[0], d[1], d[2],
+                p[0][0], p[0][1], p[0][2], p[1][0], p[1][1], p[1][2]
             )
         };
         out.push_str(&format!("{}\n", r.clip));
@@ -949,9 +1197,10 @@ pub fn table(report: &Report) -> String {
                     .join(" ")
             };
             out.push_str(&format!(
-                "    accepted at correlation {}; at response {}\n",
+                "    accepted at correlation {}; at response {}; at the turns' correlation {}\n",
                 sweep(&c.genuine.accepted_at_correlation),
-                sweep(&c.genuine.accepted_at_response)
+                sweep(&c.genuine.accepted_at_response),
+                sweep(&c.genuine.accepted_at_turns_correlation)
             ));
         }
         out.push_str(&format!(
@@ -984,7 +1233,15 @@ pub struct Wander {
     pub eye_distance: f64,
     /// `None` where the clip has no two frames that far apart.
     pub by_lag: Vec<(usize, Option<f64>)>,
+    /// The same over the frame pairs where the head held still: its eyes' midpoint moved
+    /// at most [`STILL_MOVE`] eye distances (a person looking at the screen through a
+    /// countdown), with the share of the lag's pairs that did.
+    pub still_by_lag: Vec<(usize, Option<f64>, f64)>,
 }
+
+/// Most the eyes' midpoint moves, in eye distances, between two frames of a head held
+/// still ([`Wander::still_by_lag`]): about a centimetre.
+pub const STILL_MOVE: f64 = 0.15;
 
 /// Lags [`Wander`] is measured at, in clip frames.
 pub const WANDER_LAGS: [usize; 7] = [1, 2, 3, 4, 8, 16, 32];
@@ -993,32 +1250,49 @@ pub const WANDER_LAGS: [usize; 7] = [1, 2, 3, 4, 8, 16, 32];
 pub fn wander(analyzer: &dyn FaceAnalyzer, dir: &Path) -> Result<Wander> {
     let policy = LivenessPolicy::default();
     let clip = Clip::load(analyzer, dir, &policy)?;
+    // Per frame: face minus border, and where the eyes are (midpoint, distance).
     let mut by_frame = BTreeMap::new();
     let mut eyes = vec![];
     for f in &clip.faces {
         let (face, border) = (log_colour(f.face.skin_rgb), log_colour(f.border));
-        by_frame.insert(f.frame, [0, 1, 2].map(|k| face[k] - border[k]));
         let lm = Landmarks5(f.face.landmarks);
+        let at = (lm.eye_mid(), lm.eye_distance());
+        by_frame.insert(f.frame, ([0, 1, 2].map(|k| face[k] - border[k]), at));
         eyes.push(lm.eye_distance());
     }
     eyes.sort_by(f64::total_cmp);
-    let by_lag = WANDER_LAGS
-        .iter()
-        .map(|&lag| {
-            let (mut ss, mut n) = (0.0, 0usize);
-            for (frame, d) in &by_frame {
-                if let Some(e) = by_frame.get(&(frame + lag)) {
+    // RMS per frame over the pairs `lag` apart that `keep` takes, and the share it took.
+    let rms = |lag: usize, keep: &dyn Fn(&([f64; 2], f64), &([f64; 2], f64)) -> bool| {
+        let (mut ss, mut n, mut all) = (0.0, 0usize, 0usize);
+        for (frame, (d, a)) in &by_frame {
+            if let Some((e, b)) = by_frame.get(&(frame + lag)) {
+                all += 1;
+                if keep(a, b) {
                     ss += (0..3).map(|k| (e[k] - d[k]).powi(2)).sum::<f64>();
                     n += 1;
                 }
             }
-            (lag, (n > 0).then(|| (ss / n as f64 / 2.0).sqrt()))
-        })
-        .collect();
+        }
+        let share = n as f64 / all.max(1) as f64;
+        ((n > 0).then(|| (ss / n as f64 / 2.0).sqrt()), share)
+    };
+    let still = |(a, da): &([f64; 2], f64), (b, _): &([f64; 2], f64)| {
+        (a[0] - b[0]).hypot(a[1] - b[1]) <= STILL_MOVE * da
+    };
     Ok(Wander {
         clip: clip.name,
         frames_with_a_face: clip.faces.len(),
         eye_distance: eyes.get(eyes.len() / 2).copied().unwrap_or(0.0),
-        by_lag,
+        by_lag: WANDER_LAGS
+            .iter()
+            .map(|&lag| (lag, rms(lag, &|_, _| true).0))
+            .collect(),
+        still_by_lag: WANDER_LAGS
+            .iter()
+            .map(|&lag| {
+                let (v, share) = rms(lag, &still);
+                (lag, v, share)
+            })
+            .collect(),
     })
 }

@@ -94,7 +94,7 @@ pub fn run(
     opts: &Options,
 ) -> Result<Report> {
     let min_correlation = threshold(
-        &vec![PoseGroup::Phase; opts.frames],
+        &vec![PoseGroup::Phase(0); opts.frames],
         opts.chance_pairs,
         opts.seed,
         opts.chance,
@@ -179,7 +179,7 @@ fn run_clip(
                         .map_err(|e| anyhow::anyhow!("analysing a lit frame: {e}"))?;
                     Ok(liveness
                         .main_face(&a.faces)
-                        .map(|one| FrameColour::of(&a, one, PoseGroup::Phase)))
+                        .map(|one| FrameColour::of(&a, one, PoseGroup::Phase(0))))
                 })
                 .collect::<Result<Vec<_>>>()?;
             let r = light.evaluate(&asked, &colours);
@@ -188,6 +188,7 @@ fn run_clip(
                 liveness_passed: true,
                 light: Some(r),
                 colour_spread: None,
+                parts: [Some(r.correlation), None],
             })
         };
         if t < opts.trials {

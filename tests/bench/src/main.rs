@@ -169,6 +169,26 @@ enum Cmd {
         /// Clip frames between two of the countdown's (9: the page's 360 ms at 25 fps).
         #[arg(long, default_value_t = 9)]
         countdown_spacing: usize,
+        /// Take the countdown's frames in pairs across each colour change, this many clip
+        /// frames apart (colours --countdown-spacing apart), each pair judged as a group.
+        #[arg(long)]
+        countdown_pair_lag: Option<usize>,
+        /// Take the countdown's frames only where the head held still, as the page asks:
+        /// the eyes within this many eye distances of the first frame's (default: any
+        /// run facing the camera).
+        #[arg(long)]
+        countdown_still: Option<f64>,
+    },
+    /// How often a recording lit by one random colour sequence passes the shipped light
+    /// check against another, per challenge sequence of each kind (turns only; turns and
+    /// nods): the frames grouped as the page takes them after the light phase. JSON on
+    /// stdout, a table on stderr.
+    LightChance {
+        /// Random sequence pairs per challenge sequence.
+        #[arg(long, default_value_t = 200_000)]
+        pairs: usize,
+        #[arg(long, default_value_t = 20261207)]
+        seed: u64,
     },
     /// How far each clip's face colour (face minus border, as the light check reads it)
     /// wanders unlit between frames 1 to 32 apart; JSON on stdout, a table on stderr.
@@ -401,6 +421,8 @@ fn main() -> Result<()> {
             turns,
             countdown_frames,
             countdown_spacing,
+            countdown_pair_lag,
+            countdown_still,
         } => {
             anyhow::ensure!((2..=3).contains(&turns), "--turns: 2 or 3");
             use faceid_bench::footage_light::{self, Options, CONDITIONS};
@@ -421,11 +443,34 @@ fn main() -> Result<()> {
                 countdown: (countdown_frames > 0).then(|| footage_light::Countdown {
                     frames: countdown_frames,
                     spacing: countdown_spacing.max(1),
+                    pair_lag: countdown_pair_lag,
+                    still: countdown_still,
                     ..footage_light::Countdown::shipped()
                 }),
             };
             let r = footage_light::run(&p, &dir, &clips, &opts)?;
             eprintln!("{}", footage_light::table(&r));
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Cmd::LightChance { pairs, seed } => {
+            let r = faceid_bench::footage_light::chance_by_sequence(pairs, seed);
+            let sweep = faceid_bench::footage_light::TURNS_SWEEP;
+            eprintln!(
+                "| challenges | replayed | sequences | frames | chance as shipped: mean | min | max |{}\n|---|---|---|---|---|---|---|{}",
+                sweep.map(|t| format!(" turns' bound {t} |")).concat(),
+                "---|".repeat(sweep.len())
+            );
+            for k in &r {
+                let at: String = k
+                    .mean_at_turns_correlation
+                    .iter()
+                    .map(|(_, v)| format!(" {v:.1e} |"))
+                    .collect();
+                eprintln!(
+                    "| {} | {} | {} | {} | {:.1e} | {:.1e} | {:.1e} |{at}",
+                    k.kind, k.replayed, k.sequences, k.frames, k.mean, k.min, k.max
+                );
+            }
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
         Cmd::FootageWander { clips } => {
@@ -445,6 +490,20 @@ fn main() -> Result<()> {
                     .by_lag
                     .iter()
                     .map(|(_, v)| v.map_or(" – |".into(), |v| format!(" {v:.4} |")))
+                    .collect();
+                eprintln!("| {} | {:.0} |{lags}", c.clip, c.eye_distance);
+            }
+            eprintln!(
+                "\nHead held still (eyes moved at most {} eye distances; share of pairs):",
+                faceid_bench::footage_light::STILL_MOVE
+            );
+            for c in &w {
+                let lags: String = c
+                    .still_by_lag
+                    .iter()
+                    .map(|(_, v, share)| {
+                        v.map_or(" – |".into(), |v| format!(" {v:.4} ({share:.2}) |"))
+                    })
                     .collect();
                 eprintln!("| {} | {:.0} |{lags}", c.clip, c.eye_distance);
             }

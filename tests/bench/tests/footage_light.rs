@@ -5,12 +5,14 @@
 //! challenge and is refused, by the light check, lit by another or not at all; and the
 //! light-phase design study's path on a rendered still face.
 
-use faceid_bench::footage_light::{capture, judge, run_clip, wander, Countdown, Options};
+use faceid_bench::footage_light::{
+    capture, chance_by_sequence, judge, lights_for, run_clip, wander, Countdown, Options,
+};
 use faceid_bench::light_phase;
 use faceid_bench::stages::workspace_root;
 use faceid_core::face::{DetectorKind, FaceAnalyzer};
 use faceid_core::liveness::LivenessPolicy;
-use faceid_core::screen_light::{Light, LightFailure};
+use faceid_core::screen_light::{Light, LightFailure, PoseGroup};
 use faceid_core::Turn;
 use faceid_embedding::FacePipeline;
 use faceid_testkit::{Framing, HeadModel, Landmarks5, ScreenLight};
@@ -58,7 +60,7 @@ fn a_frame_lit_by_its_challenge_shows_its_colours_and_not_another_challenges() {
     };
     let steps = [Turn::Left, Turn::Right];
     let light_failure = |lights: Option<&[Light]>| {
-        let v = judge(&p, &policy, &steps, &asked, &frames(lights), &[], true).expect("judge");
+        let v = judge(&p, &policy, &steps, &asked, &frames(lights), &[], &[], true).expect("judge");
         // A photo held still: the liveness checks refuse it first, as the service does (the
         // changing light may jitter its landmarks: no turn rather than no motion).
         assert!(
@@ -128,8 +130,18 @@ fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
         frames: 3,
         spacing: 1,
         chance_pairs: 20_000,
+        pair_lag: None,
+        still: None,
     };
-    for countdown in [None, Some(countdown)] {
+    // And taken in pairs across two colour changes, from a head held still.
+    let paired = Countdown {
+        frames: 4,
+        spacing: 2,
+        pair_lag: Some(1),
+        still: Some(0.5),
+        ..countdown
+    };
+    for countdown in [None, Some(countdown), Some(paired)] {
         let opts = Options {
             countdown,
             ..opts.clone()
@@ -137,6 +149,9 @@ fn a_head_turn_clip_passes_lit_by_its_challenge_and_fails_replayed_or_unlit() {
         let r = run_clip(&pipeline(), &dir.path().join("render"), &opts).expect("run");
         assert_eq!(r.faces, yaws.len(), "{r:?}");
         assert_eq!(r.countdown_runs, usize::from(countdown.is_some()), "{r:?}");
+        // The last four frames are the only phase window, and the head holds still there.
+        let still = countdown.and_then(|c| c.still).map(|_| 1);
+        assert_eq!(r.countdown_still_windows, still, "{r:?}");
         assert!((0.5..=0.95).contains(&r.min_correlation), "{r:?}");
         let genuine = &r.genuine[0].genuine;
         assert_eq!(genuine.trials, 3);
@@ -239,4 +254,50 @@ fn wander_is_small_for_a_still_face_and_large_where_the_colour_changes() {
     }
     let lit = wander(&p, &dir.path().join("lit")).expect("wander");
     assert!(lag1(&lit) > 0.05, "{lit:?}");
+}
+
+#[test]
+fn paired_phase_colours_hold_across_pairs_and_change_within_them() {
+    let paired: Vec<PoseGroup> = PoseGroup::phase_pairs(6)
+        .chain([PoseGroup::Pose(None); 3])
+        .collect();
+    let lights = lights_for(&mut StdRng::seed_from_u64(5), &paired);
+    assert_eq!(lights.len(), 9);
+    // Within a pair the colour changes; from one pair to the next it holds.
+    for k in 0..5 {
+        assert_eq!(lights[k] == lights[k + 1], k % 2 == 1, "{lights:?}");
+    }
+    // The turns' frames each take a fresh colour.
+    assert!(lights[6..].windows(2).all(|w| w[0] != w[1]), "{lights:?}");
+    // One group: the same draws as a random sequence.
+    let one = vec![PoseGroup::Phase(0); 12];
+    assert_eq!(
+        lights_for(&mut StdRng::seed_from_u64(9), &one),
+        Light::random_sequence_with(&mut StdRng::seed_from_u64(9), 12)
+    );
+}
+
+#[test]
+fn a_picture_lit_in_the_countdown_lends_the_turns_its_light_without_the_turns_bound() {
+    let r = chance_by_sequence(3_000, 11);
+    let row = |kind: &str, replayed: &str| {
+        r.iter()
+            .find(|k| k.kind == kind && k.replayed == replayed)
+            .expect("row")
+    };
+    assert_eq!(row("turns", "whole login").sequences, 2);
+    assert_eq!(row("turns and nods", "turns only").sequences, 72);
+    for kind in ["turns", "turns and nods"] {
+        let (whole, turns) = (row(kind, "whole login"), row(kind, "turns only"));
+        assert_eq!(whole.frames, 22, "{whole:?}");
+        // With the phase lit by this challenge, turns of another's colours pass the
+        // whole login's bound in about one attempt in 50 with the turns asked for no more than
+        // a correlation of 0...
+        let unbound = turns.mean_at_turns_correlation[0];
+        assert_eq!(unbound.0, 0.0);
+        assert!(unbound.1 > 0.005, "{turns:?}");
+        // ...and far less with the shipped one; a whole replay stays rare.
+        assert!(turns.mean < unbound.1 / 2.0, "{turns:?}");
+        assert!(whole.mean < 0.001, "{whole:?}");
+    }
 }

@@ -322,6 +322,20 @@ async fn genuine_head_turns_pass_and_every_attack_fails_with_its_reason() {
         "liveness_light_mismatch",
         "an earlier login's light phase",
     );
+    // The person's picture held up to the screen through the countdown (lit by this
+    // challenge's colours as a face is), then a video made before the challenge for the
+    // turns: the turns show no light of their own.
+    let c = challenge(&s, &LUR).await;
+    let poses = c.with_phase(&LEFT_UP_RIGHT);
+    let mut picture_then_video = obama.turning_under(&poses[..c.phase], &c.lights[..c.phase]);
+    picture_then_video.extend(obama.turning_unlit(&LEFT_UP_RIGHT));
+    let (st, body) = login(&s, &c, Some("obama"), &picture_then_video).await;
+    assert!(
+        st == 401
+            && ["liveness_light_mismatch", "liveness_light_missing_in_turns"]
+                .contains(&reason(&body).as_str()),
+        "a picture in the countdown, then a video: {body}"
+    );
     reset_lockout(&s).await;
     // Replay: the accepted login's frames, sent again to a new challenge with the same
     // turns (re-requested until it had them). Its colours were another challenge's.
