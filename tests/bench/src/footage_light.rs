@@ -302,6 +302,13 @@ pub fn capture(
     Ok(out.into_inner())
 }
 
+/// A login's light-phase frames as sent (JPEG) and the light check's group of each.
+#[derive(Clone, Copy, Default)]
+pub struct PhaseFrames<'a> {
+    pub jpegs: &'a [Vec<u8>],
+    pub groups: &'a [PoseGroup],
+}
+
 /// The shipped policy's answer to one login, reached as the service reaches it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -326,18 +333,21 @@ pub struct Verdict {
 /// check read; `by_pose` false: over the whole login, as before, for comparison).
 ///
 /// `phase`: the still frames of the light phase sent before the turns ([`Countdown`];
-/// empty: none), bound to the person of the turn frames and judged with them in their
-/// `phase_groups` (one per frame); `lights` then holds the phase's colours first.
+/// none: empty), bound to the person of the turn frames and judged with them in their
+/// groups; `lights` then holds the phase's colours first.
 pub fn judge(
     analyzer: &dyn FaceAnalyzer,
     policy: &LivenessPolicy,
     steps: &[Turn],
     lights: &[Light],
     frames: &[Vec<u8>],
-    phase: &[Vec<u8>],
-    phase_groups: &[PoseGroup],
+    phase: PhaseFrames,
     by_pose: bool,
 ) -> Result<Verdict> {
+    let PhaseFrames {
+        jpegs: phase,
+        groups: phase_groups,
+    } = phase;
     anyhow::ensure!(phase_groups.len() == phase.len(), "a group per phase frame");
     let analyse = |frames: &[Vec<u8>]| {
         frames
@@ -1066,8 +1076,10 @@ pub fn run_clip(analyzer: &dyn FaceAnalyzer, dir: &Path, opts: &Options) -> Resu
                 &steps,
                 &lights,
                 jpegs,
-                phase,
-                &phase_groups,
+                PhaseFrames {
+                    jpegs: phase,
+                    groups: &phase_groups,
+                },
                 !opts.light_over_the_login,
             )
         };
@@ -1246,6 +1258,9 @@ pub const STILL_MOVE: f64 = 0.15;
 /// Lags [`Wander`] is measured at, in clip frames.
 pub const WANDER_LAGS: [usize; 7] = [1, 2, 3, 4, 8, 16, 32];
 
+/// Where a frame's eyes are: their midpoint and their distance.
+type EyesAt = ([f64; 2], f64);
+
 /// [`Wander`] of the clip at `dir`, every frame analysed unlit.
 pub fn wander(analyzer: &dyn FaceAnalyzer, dir: &Path) -> Result<Wander> {
     let policy = LivenessPolicy::default();
@@ -1262,7 +1277,7 @@ pub fn wander(analyzer: &dyn FaceAnalyzer, dir: &Path) -> Result<Wander> {
     }
     eyes.sort_by(f64::total_cmp);
     // RMS per frame over the pairs `lag` apart that `keep` takes, and the share it took.
-    let rms = |lag: usize, keep: &dyn Fn(&([f64; 2], f64), &([f64; 2], f64)) -> bool| {
+    let rms = |lag: usize, keep: &dyn Fn(&EyesAt, &EyesAt) -> bool| {
         let (mut ss, mut n, mut all) = (0.0, 0usize, 0usize);
         for (frame, (d, a)) in &by_frame {
             if let Some((e, b)) = by_frame.get(&(frame + lag)) {
@@ -1276,9 +1291,8 @@ pub fn wander(analyzer: &dyn FaceAnalyzer, dir: &Path) -> Result<Wander> {
         let share = n as f64 / all.max(1) as f64;
         ((n > 0).then(|| (ss / n as f64 / 2.0).sqrt()), share)
     };
-    let still = |(a, da): &([f64; 2], f64), (b, _): &([f64; 2], f64)| {
-        (a[0] - b[0]).hypot(a[1] - b[1]) <= STILL_MOVE * da
-    };
+    let still =
+        |(a, da): &EyesAt, (b, _): &EyesAt| (a[0] - b[0]).hypot(a[1] - b[1]) <= STILL_MOVE * da;
     Ok(Wander {
         clip: clip.name,
         frames_with_a_face: clip.faces.len(),

@@ -103,8 +103,10 @@ pub fn run(
         "{} frames: least correlation {min_correlation:.3} (chance {} per attempt)",
         opts.frames, opts.chance
     );
+    // The phase judged alone: there are no turns' frames to hold to a bound of their own.
     let policy = LightPolicy {
         min_correlation,
+        min_turns_correlation: f64::NEG_INFINITY,
         ..LightPolicy::default()
     };
     Ok(Report {

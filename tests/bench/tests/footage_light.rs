@@ -60,7 +60,16 @@ fn a_frame_lit_by_its_challenge_shows_its_colours_and_not_another_challenges() {
     };
     let steps = [Turn::Left, Turn::Right];
     let light_failure = |lights: Option<&[Light]>| {
-        let v = judge(&p, &policy, &steps, &asked, &frames(lights), &[], &[], true).expect("judge");
+        let v = judge(
+            &p,
+            &policy,
+            &steps,
+            &asked,
+            &frames(lights),
+            Default::default(),
+            true,
+        )
+        .expect("judge");
         // A photo held still: the liveness checks refuse it first, as the service does (the
         // changing light may jitter its landmarks: no turn rather than no motion).
         assert!(
