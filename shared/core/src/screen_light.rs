@@ -370,8 +370,6 @@ impl LightPolicy {
             report.failure = Some(LightFailure::TooFewLitFrames);
             return report;
         }
-        // Face relative to border (d), the border (b), the light shown (e) and the face's
-        // brightness relative to the border's, per lit frame.
         let mut lit = Lit::default();
         let mut toned = vec![];
         for (f, l) in frames.iter().zip(lights) {
