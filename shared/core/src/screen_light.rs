@@ -113,7 +113,8 @@ pub fn log_colour(rgb: [f32; 3]) -> [f64; 3] {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoseGroup {
     /// Still frames of the light phase (the page's countdown, facing the screen): all of
-    /// them (0), or one pair straddling a colour change (its index, [`Self::phase_pairs`]).
+    /// them as the page takes them (0), or, in the bench's design study, one pair of them
+    /// straddling a colour change (its index).
     Phase(u8),
     /// The challenge's frames of one pose as the liveness check read it (`None`: straight
     /// ahead).
@@ -127,14 +128,6 @@ impl PoseGroup {
         std::iter::repeat_n(Self::Phase(0), phase)
             .chain(poses.iter().map(|&p| Self::Pose(p)))
             .collect()
-    }
-
-    /// The groups of `frames` phase frames taken in pairs around each colour change (the
-    /// last frame of a colour, then the first of the next): each pair a group of its own,
-    /// so the colour is read from two frames a fraction of a second apart, not from
-    /// frames seconds apart over which a small face's colour wanders.
-    pub fn phase_pairs(frames: usize) -> impl Iterator<Item = Self> {
-        (0..frames).map(|k| Self::Phase(u8::try_from(k / 2).unwrap_or(u8::MAX)))
     }
 }
 

@@ -381,19 +381,18 @@ pub fn judge(
         })
         .collect();
     let light = policy.screen_light.map(|l| l.evaluate(lights, &colours));
-    // The same check on the phase's frames alone and on the turns' alone (where the
-    // light shows, and where the login's wander is).
-    let part = |phase_part: bool| {
+    // The same check on the phase's frames alone (the turns' alone the check reports
+    // itself): where the light shows, and where the login's wander is.
+    let phase_alone = policy.screen_light.and_then(|l| {
         let only: Vec<Option<FrameColour>> = colours
             .iter()
             .enumerate()
-            .map(|(i, c)| c.filter(|_| (i < phase.len()) == phase_part))
+            .map(|(i, c)| c.filter(|_| i < phase.len()))
             .collect();
-        let l = policy.screen_light?;
         let r = LightPolicy { min_frames: 2, ..l }.evaluate(lights, &only);
         (r.frames >= 2).then_some(r.correlation)
-    };
-    let parts = [part(true), part(false)];
+    });
+    let parts = [phase_alone, light.map(|l| l.turns_correlation)];
     let chroma = |c: [f32; 3]| {
         let sum = f64::from(c[0] + c[1] + c[2]).max(1e-6);
         c.map(|v| f64::from(v) / sum)
@@ -504,10 +503,9 @@ impl Tally {
             let q = |p: f64| dark[((dark.len() - 1) as f64 * p) as usize];
             self.dark_share_median_p95_max = [q(0.5), q(0.95), q(1.0)];
         }
-        self.phase_turns_correlation_min_p5_median = self.parts.clone().map(|mut v| {
-            v.sort_by(f64::total_cmp);
-            let q = |p: f64| v.get(((v.len().max(1) - 1) as f64 * p) as usize).copied();
-            [0.0, 0.05, 0.5].map(|p| q(p).unwrap_or(0.0))
+        self.phase_turns_correlation_min_p5_median = self.parts.clone().map(|v| {
+            let [min, p5, median, _] = spread(v);
+            [min, p5, median]
         });
         let mut spreads = self.spreads.clone();
         spreads.sort_by(f64::total_cmp);
@@ -669,30 +667,34 @@ impl Countdown {
     pub fn groups(&self) -> Vec<PoseGroup> {
         match self.pair_lag {
             None => vec![PoseGroup::Phase(0); self.frames],
-            Some(_) => PoseGroup::phase_pairs(self.frames).collect(),
+            // Each pair straddling a colour change a group of its own.
+            Some(_) => (0..self.frames)
+                .map(|k| PoseGroup::Phase(u8::try_from(k / 2).unwrap_or(u8::MAX)))
+                .collect(),
         }
     }
 }
 
 /// Random colours for frames grouped as `groups`: each unlike the last, except that the
 /// colour holds across a boundary between two of the light phase's pairs (the second frame
-/// of a pair and the first of the next are the same colour's). One draw per fresh colour,
-/// as [`Light::random_sequence_with`] draws them.
+/// of a pair and the first of the next are the same colour's). The fresh colours are one
+/// [`Light::random_sequence_with`] draw.
 pub fn lights_for(rng: &mut StdRng, groups: &[PoseGroup]) -> Vec<Light> {
+    let held: Vec<bool> =
+        std::iter::once(false)
+            .chain(groups.windows(2).map(
+                |w| matches!((w[0], w[1]), (PoseGroup::Phase(a), PoseGroup::Phase(b)) if a != b),
+            ))
+            .collect();
+    let fresh = held.iter().filter(|&&h| !h).count();
+    let mut colours = Light::random_sequence_with(rng, fresh).into_iter();
     let mut out: Vec<Light> = Vec::with_capacity(groups.len());
-    for (k, g) in groups.iter().enumerate() {
-        let held = k > 0
-            && matches!((groups[k - 1], g), (PoseGroup::Phase(a), PoseGroup::Phase(b)) if a != *b);
-        let next = match out.last() {
-            Some(&last) if held => last,
-            last => loop {
-                let l = Light::ALL[rng.gen_range(0..Light::ALL.len())];
-                if last != Some(&l) {
-                    break l;
-                }
-            },
+    for h in held {
+        let next = match (h, out.last()) {
+            (true, Some(&last)) => Some(last),
+            _ => colours.next(),
         };
-        out.push(next);
+        out.extend(next);
     }
     out
 }

@@ -267,7 +267,16 @@ fn wander_is_small_for_a_still_face_and_large_where_the_colour_changes() {
 
 #[test]
 fn paired_phase_colours_hold_across_pairs_and_change_within_them() {
-    let paired: Vec<PoseGroup> = PoseGroup::phase_pairs(6)
+    let phase = Countdown {
+        frames: 6,
+        spacing: 2,
+        chance_pairs: 0,
+        pair_lag: Some(1),
+        still: None,
+    };
+    let paired: Vec<PoseGroup> = phase
+        .groups()
+        .into_iter()
         .chain([PoseGroup::Pose(None); 3])
         .collect();
     let lights = lights_for(&mut StdRng::seed_from_u64(5), &paired);
