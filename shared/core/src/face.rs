@@ -53,6 +53,13 @@ impl FaceObservation {
         (off[0] * axis[0] + off[1] * axis[1]) / d2
     }
 
+    /// Where the face is: its eyes' midpoint (x, y) and their distance, in pixels
+    /// (`None` when the eyes coincide).
+    pub fn eye_position(&self) -> Option<[f64; 3]> {
+        let EyeLine { mid, d2, .. } = self.eye_line()?;
+        Some([mid[0], mid[1], d2.sqrt()])
+    }
+
     /// The line through the two eye centres, oriented from the eye on the image's left
     /// to the one on its right (the frame the yaw and pitch measures are taken in);
     /// `None` when the eyes coincide.

@@ -857,6 +857,13 @@ pub fn reports_lit(
                         // Chance matches are about the colours: the tones' bound is not swept.
                         tones: None,
                         group,
+                        // Where a recording's face is has nothing to do with this
+                        // challenge's colours.
+                        at: Some([
+                            rng.gen_range(300.0..340.0),
+                            rng.gen_range(220.0..260.0),
+                            rng.gen_range(60.0..70.0),
+                        ]),
                     })
                 })
                 .collect();
@@ -885,10 +892,20 @@ pub struct KindChance {
     /// The mean with the turns' bound ([`LightPolicy::min_turns_correlation`]) at each
     /// of [`TURNS_SWEEP`] instead, the rest as shipped.
     pub mean_at_turns_correlation: Vec<(f64, f64)>,
+    /// The mean with the whole login's bound ([`LightPolicy::min_correlation`]) at each
+    /// of [`LOGIN_SWEEP`] instead, the rest as shipped.
+    pub mean_at_correlation: Vec<(f64, f64)>,
 }
 
 /// Turns' correlation bounds swept by [`chance_by_sequence`].
-pub const TURNS_SWEEP: [f64; 7] = [0.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.7];
+pub const TURNS_SWEEP: [f64; 9] = [0.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.75, 0.8];
+
+/// One challenge sequence's chance replay: as shipped, then at each bound of
+/// [`TURNS_SWEEP`], then of [`LOGIN_SWEEP`].
+type SequenceRates = (f64, Vec<f64>, Vec<f64>);
+
+/// Whole-login correlation bounds swept by [`chance_by_sequence`].
+pub const LOGIN_SWEEP: [f64; 7] = [0.7, 0.72, 0.74, 0.75, 0.76, 0.78, 0.8];
 
 /// The chance replay per attempt ([`chance_reports`]) at the shipped bounds, for every
 /// challenge sequence of each kind (turns only; turns and nods), the frames of each
@@ -897,11 +914,10 @@ pub const TURNS_SWEEP: [f64; 7] = [0.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.7];
 pub fn chance_by_sequence(pairs: usize, seed: u64) -> Vec<KindChance> {
     use faceid_core::domain::ChallengeSteps;
     let shipped = LightPolicy::default();
-    let passes = |r: &LightReport, turns: f64| {
-        r.correlation >= shipped.min_correlation
-            && r.turns_correlation >= turns
-            && r.response >= shipped.min_response
+    let passes = |r: &LightReport, login: f64, turns: f64| {
+        r.correlation >= login && r.turns_correlation >= turns && r.response >= shipped.min_response
     };
+    let (login, turns) = (shipped.min_correlation, shipped.min_turns_correlation);
     let mut out = vec![];
     for (kind, steps) in [
         ("turns", ChallengeSteps::Turns),
@@ -910,23 +926,33 @@ pub fn chance_by_sequence(pairs: usize, seed: u64) -> Vec<KindChance> {
         for (replayed, phase_asked) in [("whole login", false), ("turns only", true)] {
             let sequences = steps.sequences();
             let mut frames = 0;
-            // Per sequence: the fraction passing as shipped, then at each swept bound.
-            let rates: Vec<(f64, Vec<f64>)> = sequences
+            // Per sequence: the fraction passing as shipped, then at each swept bound of
+            // the turns', then of the whole login's.
+            let rates: Vec<SequenceRates> = sequences
                 .iter()
                 .map(|seq| {
                     let groups = login_groups(Some(Countdown::shipped()), seq);
                     frames = frames.max(groups.len());
                     let reports = reports_lit(pairs, seed, &groups, phase_asked);
-                    let rate = |turns: f64| {
-                        reports.iter().filter(|r| passes(r, turns)).count() as f64 / pairs as f64
+                    let rate = |login: f64, turns: f64| {
+                        let n = reports.iter().filter(|r| passes(r, login, turns)).count();
+                        n as f64 / pairs as f64
                     };
                     (
-                        rate(shipped.min_turns_correlation),
-                        TURNS_SWEEP.iter().map(|&t| rate(t)).collect(),
+                        rate(login, turns),
+                        TURNS_SWEEP.iter().map(|&t| rate(login, t)).collect(),
+                        LOGIN_SWEEP.iter().map(|&c| rate(c, turns)).collect(),
                     )
                 })
                 .collect();
             let n = rates.len().max(1) as f64;
+            let mean = |swept: &[f64], of: &dyn Fn(&SequenceRates) -> &[f64]| {
+                swept
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &b)| (b, rates.iter().map(|r| of(r)[k]).sum::<f64>() / n))
+                    .collect()
+            };
             out.push(KindChance {
                 kind,
                 replayed,
@@ -936,11 +962,8 @@ pub fn chance_by_sequence(pairs: usize, seed: u64) -> Vec<KindChance> {
                 mean: rates.iter().map(|r| r.0).sum::<f64>() / n,
                 min: rates.iter().map(|r| r.0).fold(f64::INFINITY, f64::min),
                 max: rates.iter().map(|r| r.0).fold(0.0, f64::max),
-                mean_at_turns_correlation: TURNS_SWEEP
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &t)| (t, rates.iter().map(|r| r.1[k]).sum::<f64>() / n))
-                    .collect(),
+                mean_at_turns_correlation: mean(&TURNS_SWEEP, &|r| &r.1),
+                mean_at_correlation: mean(&LOGIN_SWEEP, &|r| &r.2),
             });
         }
     }

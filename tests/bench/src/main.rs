@@ -454,16 +454,23 @@ fn main() -> Result<()> {
         }
         Cmd::LightChance { pairs, seed } => {
             let r = faceid_bench::footage_light::chance_by_sequence(pairs, seed);
-            let sweep = faceid_bench::footage_light::TURNS_SWEEP;
+            use faceid_bench::footage_light::{LOGIN_SWEEP, TURNS_SWEEP};
+            let sweeps = |label: &str, sweep: &[f64]| -> (String, String) {
+                (
+                    sweep.iter().map(|t| format!(" {label} {t} |")).collect(),
+                    "---|".repeat(sweep.len()),
+                )
+            };
+            let (turns_head, turns_rule) = sweeps("turns' bound", &TURNS_SWEEP);
+            let (login_head, login_rule) = sweeps("login's bound", &LOGIN_SWEEP);
             eprintln!(
-                "| challenges | replayed | sequences | frames | chance as shipped: mean | min | max |{}\n|---|---|---|---|---|---|---|{}",
-                sweep.map(|t| format!(" turns' bound {t} |")).concat(),
-                "---|".repeat(sweep.len())
+                "| challenges | replayed | sequences | frames | chance as shipped: mean | min | max |{turns_head}{login_head}\n|---|---|---|---|---|---|---|{turns_rule}{login_rule}"
             );
             for k in &r {
                 let at: String = k
                     .mean_at_turns_correlation
                     .iter()
+                    .chain(&k.mean_at_correlation)
                     .map(|(_, v)| format!(" {v:.1e} |"))
                     .collect();
                 eprintln!(

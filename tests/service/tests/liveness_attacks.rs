@@ -184,6 +184,10 @@ fn colours(
                 border,
                 border_clipped,
                 group,
+                at: Some({
+                    let (m, d) = (lm.eye_mid(), lm.eye_distance());
+                    [m[0], m[1], d]
+                }),
             })
         })
         .collect()

@@ -577,6 +577,7 @@ fn trial(s: &Subject, species: &Species, seed: u64) -> Outcome {
                             border_clipped,
                             tones: lower_face_tones(&shown, &f.landmarks),
                             group: PoseGroup::Pose(None),
+                            at: f.eye_position(),
                         }
                     }
                 }),
