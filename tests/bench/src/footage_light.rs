@@ -736,8 +736,9 @@ pub struct Report {
     /// What each swept correlation threshold costs against replays where the trials are
     /// too few to tell: the fraction of random pairs of challenges' colours (a recording
     /// lit by one, judged against the other, the face's shift exactly the recording's
-    /// colours) that pass at it, the response threshold as shipped. Per attempt, for the
-    /// shipped challenge (three turns, 13 frames, after this run's light phase).
+    /// colours) that pass at it, the response and the turns' own thresholds as shipped.
+    /// Per attempt, for the shipped challenge (three turns, 13 frames, after this run's
+    /// light phase).
     pub chance_replay_at_correlation: Vec<(f64, f64)>,
     /// The same for two-turn logins of 9 frames (after the light phase).
     pub chance_replay_two_turns: Vec<(f64, f64)>,
@@ -809,7 +810,11 @@ pub fn chance_replay(pairs: usize, seed: u64, poses: &[PoseGroup]) -> Vec<(f64, 
         .map(|&c| {
             let n = reports
                 .iter()
-                .filter(|r| r.correlation >= c && r.response >= shipped.min_response)
+                .filter(|r| {
+                    r.correlation >= c
+                        && r.response >= shipped.min_response
+                        && r.turns_correlation >= shipped.min_turns_correlation
+                })
                 .count();
             (c, n as f64 / pairs as f64)
         })
