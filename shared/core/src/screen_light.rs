@@ -1028,26 +1028,41 @@ mod tests {
         background: f32,
         reflected: f64,
     ) -> Vec<Option<FrameColour>> {
-        let plus = |v: f32, c: u8| glass_reflection(f64::from(v), c, reflected) as f32;
+        let level = |v: [f32; 3]| v.map(|x| x * face_level);
         lights
             .iter()
             .map(|l| {
-                let c = l.rgb();
-                let shown =
-                    |v: [f32; 3], level: f32| std::array::from_fn(|k| plus(v[k] * level, c[k]));
-                Some(FrameColour {
-                    face: shown(SKIN, face_level),
-                    border: shown([background; 3], 1.0),
+                let shown = FrameColour {
+                    face: level(SKIN),
+                    border: [background; 3],
                     border_clipped: 0.0,
                     tones: Some(FaceTones {
-                        dark: shown(DARK, face_level),
-                        bright: shown(BRIGHT, face_level),
+                        dark: level(DARK),
+                        bright: level(BRIGHT),
                     }),
                     group: PoseGroup::Pose(None),
                     at: None,
-                })
+                };
+                Some(through_glass(shown, l.rgb(), reflected))
             })
             .collect()
+    }
+
+    /// What the camera sees of a picture (`shown`) on a screen whose glass reflects the
+    /// page's colour `c`: `reflected` of it added, in light, to every part alike.
+    fn through_glass(shown: FrameColour, c: [u8; 3], reflected: f64) -> FrameColour {
+        let plus = |v: [f32; 3]| -> [f32; 3] {
+            std::array::from_fn(|k| glass_reflection(f64::from(v[k]), c[k], reflected) as f32)
+        };
+        FrameColour {
+            face: plus(shown.face),
+            border: plus(shown.border),
+            tones: shown.tones.map(|t| FaceTones {
+                dark: plus(t.dark),
+                bright: plus(t.bright),
+            }),
+            ..shown
+        }
     }
 
     #[test]
@@ -1104,9 +1119,6 @@ mod tests {
         how: InStep,
         rng: &mut impl Rng,
     ) -> Vec<Option<FrameColour>> {
-        let plus = |v: [f32; 3], c: [u8; 3]| -> [f32; 3] {
-            std::array::from_fn(|k| glass_reflection(f64::from(v[k]), c[k], reflected) as f32)
-        };
         let shown = match how {
             InStep::Relit => lit(asked, 0.30),
             _ => lit(recorded, 0.30),
@@ -1116,10 +1128,8 @@ mod tests {
             .zip(asked)
             .zip(poses)
             .map(|((f, l), &group)| {
-                let f = f?;
-                let c = l.rgb();
-                let (face, border) = (plus(f.face, c), plus(f.border, c));
-                let (lf, lb) = (log_colour(face), log_colour(border));
+                let f = through_glass(f?, l.rgb(), reflected);
+                let (lf, lb) = (log_colour(f.face), log_colour(f.border));
                 let e = l.shift();
                 // About a tenth of an eye distance of movement per 0.05 of mismatch.
                 let off: [f64; 3] = match how {
@@ -1128,12 +1138,6 @@ mod tests {
                 };
                 let eyes = 80.0 * off[2].exp();
                 Some(FrameColour {
-                    face,
-                    border,
-                    tones: f.tones.map(|t| FaceTones {
-                        dark: plus(t.dark, c),
-                        bright: plus(t.bright, c),
-                    }),
                     group,
                     at: Some([eyes * (4.0 + off[0]), eyes * (3.0 + off[1]), eyes]),
                     ..f

@@ -810,15 +810,19 @@ pub fn chance_replay(pairs: usize, seed: u64, poses: &[PoseGroup]) -> Vec<(f64, 
         .map(|&c| {
             let n = reports
                 .iter()
-                .filter(|r| {
-                    r.correlation >= c
-                        && r.response >= shipped.min_response
-                        && r.turns_correlation >= shipped.min_turns_correlation
-                })
+                .filter(|r| passes_at(r, c, shipped.min_turns_correlation))
                 .count();
             (c, n as f64 / pairs as f64)
         })
         .collect()
+}
+
+/// Whether a chance replay's report passes the light check with the whole login's bound
+/// at `login` and the turns' own at `turns`, the response's as shipped.
+fn passes_at(r: &LightReport, login: f64, turns: f64) -> bool {
+    r.correlation >= login
+        && r.turns_correlation >= turns
+        && r.response >= LightPolicy::default().min_response
 }
 
 /// The shipped light check's measures of `pairs` random challenge pairs: a face lit by
@@ -919,9 +923,6 @@ pub const LOGIN_SWEEP: [f64; 7] = [0.7, 0.72, 0.74, 0.75, 0.76, 0.78, 0.8];
 pub fn chance_by_sequence(pairs: usize, seed: u64) -> Vec<KindChance> {
     use faceid_core::domain::ChallengeSteps;
     let shipped = LightPolicy::default();
-    let passes = |r: &LightReport, login: f64, turns: f64| {
-        r.correlation >= login && r.turns_correlation >= turns && r.response >= shipped.min_response
-    };
     let (login, turns) = (shipped.min_correlation, shipped.min_turns_correlation);
     let mut out = vec![];
     for (kind, steps) in [
@@ -940,7 +941,10 @@ pub fn chance_by_sequence(pairs: usize, seed: u64) -> Vec<KindChance> {
                     frames = frames.max(groups.len());
                     let reports = reports_lit(pairs, seed, &groups, phase_asked);
                     let rate = |login: f64, turns: f64| {
-                        let n = reports.iter().filter(|r| passes(r, login, turns)).count();
+                        let n = reports
+                            .iter()
+                            .filter(|r| passes_at(r, login, turns))
+                            .count();
                         n as f64 / pairs as f64
                     };
                     (
